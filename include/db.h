@@ -1,0 +1,32 @@
+/* The database layer: one connection per process, every statement prepared at connect. */
+#ifndef DB_H
+#define DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "queries.h"
+#include "rt_error.h"
+
+struct db;
+
+/* Connects and prepares every statement of the table when prepare is true.
+ * Never returns NULL: a failed connection is retried by the next db_exec. */
+struct db *db_open(const char *conninfo, bool prepare);
+void db_close(struct db *db);
+/* Whether the connection is up; tries to reconnect when it is not. */
+bool db_ensure(struct db *db);
+PGconn *db_conn(struct db *db);
+/* Last connection or server error, for logs and CLI messages. */
+const char *db_error(struct db *db);
+
+/* Runs a prepared statement with text parameters (NULL = SQL NULL). On success
+ * *res holds the tuples (the caller PQclear()s it). A lost connection is
+ * re-established and the statement retried once (every API statement is read-only). */
+enum rt_err db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res);
+
+/* Maps a SQLSTATE to the error a client sees. */
+enum rt_err db_sqlstate_err(const char *sqlstate);
+
+#endif

@@ -1,0 +1,45 @@
+/* Route handlers, grouped by resource, and what they share. */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "http.h"
+#include "params.h"
+#include "router.h"
+
+struct handler_ctx {
+	struct db *db;
+	const struct http_request *req;
+	struct http_response *res;
+	const struct route_match *match;
+	const struct params *params;
+	struct arena *arena;
+};
+
+typedef void (*handler_fn)(struct handler_ctx *ctx);
+
+void h_health(struct handler_ctx *ctx);
+void h_device_list(struct handler_ctx *ctx);
+void h_device_get(struct handler_ctx *ctx);
+void h_device_releases(struct handler_ctx *ctx);
+
+/* Shared helpers (handlers.c). */
+/* Sends value as a 200 (or status) JSON body; steals the reference. */
+void h_json(struct handler_ctx *ctx, int status, json_t *value);
+/* Sends {"data": data, "next": next} and the Link header; steals data. */
+void h_list(struct handler_ctx *ctx, json_t *data, const char *next);
+/* The URL of the next page: this path, the filters, limit and cursor. */
+const char *h_next_url(struct handler_ctx *ctx, const char *cursor);
+/* The scope a cursor is bound to: route, captures and filters. */
+const char *h_cursor_scope(struct handler_ctx *ctx);
+void h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, const char *parameter);
+/* Runs a statement; on failure sends the problem and returns NULL. The result
+ * is freed with the request's arena. */
+PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params);
+/* Parses a JSON text column (jansson); NULL text gives JSON null. */
+json_t *h_json_column(const PGresult *res, int row, int col);
+
+#endif

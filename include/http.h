@@ -1,0 +1,65 @@
+/* Plain HTTP request and response structs: what handlers see instead of FastCGI. */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "rt_error.h"
+
+#define HTTP_MAX_URI 2048       /* longer request URIs get 414 */
+#define HTTP_MAX_QUERY_PARAMS 32
+#define HTTP_MAX_HEADERS 8
+
+struct http_query_param {
+	const char *name;  /* decoded, valid UTF-8, no NUL */
+	const char *value; /* decoded, valid UTF-8, no NUL */
+};
+
+struct http_request {
+	const char *method;
+	const char *uri;         /* raw REQUEST_URI */
+	const char *path;        /* raw path (before '?'), still percent-encoded */
+	const char *if_none_match;
+	const char *accept;
+	const char *remote_addr;
+	struct http_query_param query[HTTP_MAX_QUERY_PARAMS];
+	size_t nquery;
+	struct arena *arena;
+};
+
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+struct http_response {
+	int status;
+	const char *content_type;
+	const char *body; /* may be NULL */
+	size_t body_len;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	size_t nheaders;
+};
+
+/* Parses request->uri into path and query (percent-decoded, UTF-8 checked).
+ * On error returns RT_ERR_URI_TOO_LONG or RT_ERR_BAD_REQUEST with *detail set. */
+enum rt_err http_parse_uri(struct http_request *req, const char **detail);
+
+/* Percent-decodes src[0..len) into an arena string; plus_is_space for query
+ * strings. Returns NULL for a malformed escape, a NUL byte or invalid UTF-8. */
+char *http_decode(struct arena *a, const char *src, size_t len, bool plus_is_space);
+/* Percent-encodes a query value (RFC 3986 unreserved characters stay). */
+char *http_encode(struct arena *a, const char *src);
+bool http_utf8_valid(const char *s, size_t len);
+
+void http_add_header(struct http_response *res, const char *name, const char *value);
+/* Sets a JSON body (takes ownership of nothing: the text lives in the arena). */
+void http_set_body(struct http_response *res, int status, const char *content_type, const char *body);
+/* An application/problem+json response; parameter may be NULL. detail is copied. */
+void http_problem(struct http_response *res, struct arena *a, enum rt_err err, const char *detail,
+		  const char *parameter);
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,47 @@
+/* Query parameters: one table of names and validators, checked before any handler runs. */
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#include <stdbool.h>
+
+#include "arena.h"
+#include "http.h"
+#include "rt_error.h"
+
+enum param_id {
+	PARAM_Q, PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION, PARAM_ANDROID,
+	PARAM_SINCE, PARAM_UNTIL, PARAM_LIMIT, PARAM_CURSOR, PARAM__MAX
+};
+
+#define PARAM_BIT(id) (1u << (id))
+#define PARAM_LIMIT_DEFAULT 50
+#define PARAM_LIMIT_MAX 500
+
+struct params {
+	const char *value[PARAM__MAX]; /* validated text, NULL when absent */
+	long limit;                    /* PARAM_LIMIT or its default */
+};
+
+struct params_error {
+	enum rt_err err;
+	const char *detail;    /* arena string */
+	const char *parameter; /* name of the offending parameter */
+};
+
+const char *param_name(enum param_id id);
+
+/* Validates every query parameter of req against the allowed set (PARAM_BIT mask).
+ * Unknown, repeated or invalid parameters fail with a 400 error in *perr. */
+bool params_parse(const struct http_request *req, unsigned allowed, struct params *out,
+		  struct params_error *perr);
+
+/* The filters (all parameters but limit and cursor) as an encoded query string
+ * in table order, e.g. "region=global&branch=stable"; "" when none. */
+const char *params_filter_query(const struct params *p, struct arena *a);
+
+/* True for a codename path segment: [A-Za-z0-9_]{1,64}. */
+bool params_codename_valid(const char *s);
+/* True for a real calendar date written YYYY-MM-DD. */
+bool params_date_valid(const char *s);
+
+#endif

@@ -1,0 +1,28 @@
+/* One error enum for the whole program, with its strings and HTTP statuses. */
+#ifndef RT_ERROR_H
+#define RT_ERROR_H
+
+enum rt_err {
+	RT_OK = 0,
+	RT_ERR_NOT_FOUND,          /* no such route */
+	RT_ERR_DEVICE_NOT_FOUND,
+	RT_ERR_METHOD_NOT_ALLOWED,
+	RT_ERR_INVALID_PARAMETER,
+	RT_ERR_UNKNOWN_PARAMETER,
+	RT_ERR_INVALID_CURSOR,
+	RT_ERR_BAD_REQUEST,        /* malformed encoding, invalid UTF-8, NUL */
+	RT_ERR_URI_TOO_LONG,
+	RT_ERR_NOT_ACCEPTABLE,
+	RT_ERR_DB_UNAVAILABLE,
+	RT_ERR_INTERNAL,
+	RT_ERR__MAX
+};
+
+/* Short human sentence ("Not Found"), used as the problem title. */
+const char *rt_strerror(enum rt_err err);
+/* Slug for the problem type URI: "urn:romtrack:problem:<slug>". */
+const char *rt_err_slug(enum rt_err err);
+/* HTTP status a client sees for this error. */
+int rt_err_status(enum rt_err err);
+
+#endif

@@ -1,0 +1,259 @@
+/* Configuration: a declarative key table, libyaml's document API, errors with file:line:column. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#ifndef ROMTRACK_DEFAULT_CONFIG
+#define ROMTRACK_DEFAULT_CONFIG "conf/romtrack.yaml"
+#endif
+
+enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL };
+
+static const struct cfg__key {
+	const char *name;
+	enum cfg__type type;
+	size_t offset;
+	long min, max;       /* CFG__INT: range; CFG__STRING: min length (0 = any) */
+	const char *fallback; /* default, as it would be written in the file */
+} cfg__keys[] = {
+	{"database", CFG__STRING, offsetof(struct cfg, database), 0, 0,
+	 "postgresql://romtrack@127.0.0.1:54320/romtrack"},
+	{"listen", CFG__PATH, offsetof(struct cfg, listen), 0, 0, "../.local/run/romtrack.sock"},
+	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666"},
+	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128"},
+	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0"},
+	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 0, 0, "../sql"},
+	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info"},
+	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30"},
+	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, ""},
+};
+
+#define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
+
+const char *
+cfg_default_path(void)
+{
+	return ROMTRACK_DEFAULT_CONFIG;
+}
+
+static void
+cfg__error(char *err, size_t errlen, const char *file, const yaml_mark_t *mark, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void
+cfg__error(char *err, size_t errlen, const char *file, const yaml_mark_t *mark, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (mark != NULL)
+		n = snprintf(err, errlen, "%s:%zu:%zu: ", file, mark->line + 1, mark->column + 1);
+	else
+		n = snprintf(err, errlen, "%s: ", file);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* A path relative to the configuration file's directory becomes absolute-ish: dir/path. */
+static char *
+cfg__resolve(const char *file, const char *value)
+{
+	const char *slash = strrchr(file, '/');
+	size_t dirlen;
+	char *out;
+
+	if (value[0] == '/' || value[0] == '\0' || slash == NULL || strchr(value, ':') != NULL)
+		return strdup(value);
+	dirlen = (size_t)(slash - file);
+	out = malloc(dirlen + 1 + strlen(value) + 1);
+	if (out != NULL)
+		sprintf(out, "%.*s/%s", (int)dirlen, file, value);
+	return out;
+}
+
+/* Stores one scalar into cfg according to its key; false with err filled on a bad value. */
+static bool
+cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const char *file,
+	 const yaml_mark_t *mark, char *err, size_t errlen)
+{
+	void *field = (char *)cfg + key->offset;
+	char *end;
+	long n;
+
+	switch (key->type) {
+	case CFG__STRING:
+	case CFG__PATH:
+		if (key->min > 0 && value[0] != '\0' && strlen(value) < (size_t)key->min) {
+			cfg__error(err, errlen, file, mark, "%s must be at least %ld characters long",
+				   key->name, key->min);
+			return false;
+		}
+		free(*(char **)field);
+		*(char **)field = key->type == CFG__PATH ? cfg__resolve(file, value) : strdup(value);
+		return *(char **)field != NULL;
+	case CFG__INT:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (value[0] == '\0' || *end != '\0' || errno != 0) {
+			cfg__error(err, errlen, file, mark, "%s must be an integer, not \"%s\"", key->name,
+				   value);
+			return false;
+		}
+		if (n < key->min || n > key->max) {
+			cfg__error(err, errlen, file, mark, "%s must be between %ld and %ld, not %ld",
+				   key->name, key->min, key->max, n);
+			return false;
+		}
+		*(long *)field = n;
+		return true;
+	case CFG__MODE:
+		errno = 0;
+		n = strtol(value, &end, 8);
+		if (value[0] != '0' || *end != '\0' || errno != 0 || n < key->min || n > key->max) {
+			cfg__error(err, errlen, file, mark,
+				   "%s must be an octal permission such as \"0660\", not \"%s\"", key->name,
+				   value);
+			return false;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return true;
+	case CFG__LOG_LEVEL:
+		if (log_level_parse(value) == LOG__MAX) {
+			cfg__error(err, errlen, file, mark,
+				   "%s must be one of error, warn, info, debug, not \"%s\"", key->name,
+				   value);
+			return false;
+		}
+		*(enum log_level *)field = log_level_parse(value);
+		return true;
+	}
+	return false;
+}
+
+static const struct cfg__key *
+cfg__find(const char *name)
+{
+	for (size_t i = 0; i < CFG__NKEYS; i++)
+		if (strcmp(cfg__keys[i].name, name) == 0)
+			return &cfg__keys[i];
+	return NULL;
+}
+
+static bool
+cfg__defaults(struct cfg *cfg, const char *file, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < CFG__NKEYS; i++)
+		if (!cfg__set(cfg, &cfg__keys[i], cfg__keys[i].fallback, file, NULL, err, errlen))
+			return false;
+	return true;
+}
+
+static bool
+cfg__read_document(struct cfg *cfg, yaml_document_t *doc, const char *file, char *err,
+		   size_t errlen)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+	bool seen[CFG__NKEYS] = {false};
+
+	if (root == NULL)
+		return true; /* empty file: all defaults */
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg__error(err, errlen, file, &root->start_mark, "the configuration must be a mapping of keys to values");
+		return false;
+	}
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		const struct cfg__key *key;
+		const char *name;
+
+		if (k->type != YAML_SCALAR_NODE) {
+			cfg__error(err, errlen, file, &k->start_mark, "keys must be plain names");
+			return false;
+		}
+		name = (const char *)k->data.scalar.value;
+		key = cfg__find(name);
+		if (key == NULL) {
+			cfg__error(err, errlen, file, &k->start_mark, "unknown key \"%s\"", name);
+			return false;
+		}
+		if (seen[key - cfg__keys]) {
+			cfg__error(err, errlen, file, &k->start_mark, "key \"%s\" is given twice", name);
+			return false;
+		}
+		seen[key - cfg__keys] = true;
+		if (v->type != YAML_SCALAR_NODE) {
+			cfg__error(err, errlen, file, &v->start_mark, "%s must be a single value, not a %s",
+				   name, v->type == YAML_MAPPING_NODE ? "mapping" : "list");
+			return false;
+		}
+		if (!cfg__set(cfg, key, (const char *)v->data.scalar.value, file, &v->start_mark, err, errlen))
+			return false;
+	}
+	return true;
+}
+
+bool
+cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	const char *env;
+	bool ok = false, have_doc = false;
+	FILE *f;
+
+	if (!cfg__defaults(cfg, path, err, errlen))
+		return false;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		cfg__error(err, errlen, path, NULL, "cannot open: %s", strerror(errno));
+		return false;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		cfg__error(err, errlen, path, NULL, "out of memory");
+		goto out_file;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		cfg__error(err, errlen, path, &parser.problem_mark, "%s", parser.problem);
+		goto out_parser;
+	}
+	have_doc = true;
+	if (!cfg__read_document(cfg, &doc, path, err, errlen))
+		goto out_parser;
+	env = getenv("ROMTRACK_DATABASE_URL");
+	if (env != NULL && env[0] != '\0') {
+		free(cfg->database);
+		cfg->database = strdup(env);
+	}
+	ok = true;
+out_parser:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+out_file:
+	fclose(f);
+	if (!ok)
+		cfg_free(cfg);
+	return ok;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	free(cfg->database);
+	free(cfg->listen);
+	free(cfg->migrations);
+	free(cfg->cursor_secret);
+	memset(cfg, 0, sizeof *cfg);
+}

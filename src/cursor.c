@@ -1,0 +1,208 @@
+/* Cursor tokens: base64url(JSON array of sort-key strings) "." base64url(SipHash MAC). */
+#include "cursor.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned char cursor__key[CURSOR_KEY_SIZE];
+
+void
+cursor_set_key(const unsigned char key[CURSOR_KEY_SIZE])
+{
+	memcpy(cursor__key, key, CURSOR_KEY_SIZE);
+}
+
+void
+cursor_set_secret(const char *secret)
+{
+	/* Two SipHash runs under fixed keys spread any secret over the 16 key bytes. */
+	static const unsigned char k1[CURSOR_KEY_SIZE] = "romtrack-cursor1";
+	static const unsigned char k2[CURSOR_KEY_SIZE] = "romtrack-cursor2";
+	uint64_t a = cursor_siphash(k1, secret, strlen(secret));
+	uint64_t b = cursor_siphash(k2, secret, strlen(secret));
+
+	memcpy(cursor__key, &a, 8);
+	memcpy(cursor__key + 8, &b, 8);
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                      \
+	do {                                                                          \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);             \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);             \
+	} while (0)
+
+static uint64_t
+cursor__le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+unsigned long long
+cursor_siphash(const unsigned char key[CURSOR_KEY_SIZE], const void *data, size_t len)
+{
+	const unsigned char *in = data;
+	uint64_t k0 = cursor__le64(key), k1 = cursor__le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i, full = len - len % 8;
+
+	for (i = 0; i < full; i += 8) {
+		m = cursor__le64(in + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; j < len % 8; j++)
+		b |= (uint64_t)in[full + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static const char cursor__b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *
+cursor__b64_encode(struct arena *a, const unsigned char *in, size_t len)
+{
+	char *out = arena_alloc(a, (len + 2) / 3 * 4 + 1), *o = out;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		*o++ = cursor__b64[(v >> 18) & 63];
+		*o++ = cursor__b64[(v >> 12) & 63];
+		if (i + 1 < len)
+			*o++ = cursor__b64[(v >> 6) & 63];
+		if (i + 2 < len)
+			*o++ = cursor__b64[v & 63];
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Decodes unpadded base64url; NULL on a bad character or length. */
+static unsigned char *
+cursor__b64_decode(struct arena *a, const char *in, size_t len, size_t *outlen)
+{
+	unsigned char *out = arena_alloc(a, len * 3 / 4 + 1);
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	if (len % 4 == 1)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = memchr(cursor__b64, in[i], 64);
+
+		if (p == NULL || in[i] == '\0')
+			return NULL;
+		acc = (acc << 6) | (uint32_t)(p - cursor__b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+static uint64_t
+cursor__mac(const char *scope, const char *payload, size_t len)
+{
+	size_t slen = strlen(scope);
+	char *buf = malloc(slen + 1 + len);
+	uint64_t mac;
+
+	if (buf == NULL)
+		abort();
+	memcpy(buf, scope, slen + 1); /* the NUL separates scope from payload */
+	memcpy(buf + slen + 1, payload, len);
+	mac = cursor_siphash(cursor__key, buf, slen + 1 + len);
+	free(buf);
+	return mac;
+}
+
+char *
+cursor_encode(struct arena *a, const char *scope, const char *const *fields, size_t n)
+{
+	json_t *arr = json_array();
+	unsigned char macbytes[8];
+	uint64_t mac;
+	char *payload, *out;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(fields[i]));
+	payload = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (payload == NULL)
+		abort();
+	mac = cursor__mac(scope, payload, strlen(payload));
+	for (int i = 0; i < 8; i++)
+		macbytes[i] = (unsigned char)(mac >> (8 * i));
+	out = arena_printf(a, "%s.%s",
+			   cursor__b64_encode(a, (const unsigned char *)payload, strlen(payload)),
+			   cursor__b64_encode(a, macbytes, sizeof macbytes));
+	free(payload);
+	return out;
+}
+
+bool
+cursor_decode(struct arena *a, const char *scope, const char *token, const char **fields, size_t n)
+{
+	const char *dot = strchr(token, '.');
+	unsigned char *payload, *macbytes;
+	size_t plen, mlen;
+	uint64_t mac = 0;
+	json_t *arr;
+	bool ok = false;
+
+	if (dot == NULL)
+		return false;
+	payload = cursor__b64_decode(a, token, (size_t)(dot - token), &plen);
+	macbytes = cursor__b64_decode(a, dot + 1, strlen(dot + 1), &mlen);
+	if (payload == NULL || macbytes == NULL || mlen != 8)
+		return false;
+	for (int i = 7; i >= 0; i--)
+		mac = (mac << 8) | macbytes[i];
+	if (mac != cursor__mac(scope, (const char *)payload, plen))
+		return false;
+	arr = json_loadb((const char *)payload, plen, 0, NULL);
+	if (!json_is_array(arr) || json_array_size(arr) != n)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(arr, i);
+
+		if (!json_is_string(s))
+			goto out;
+		fields[i] = arena_strdup(a, json_string_value(s));
+	}
+	ok = true;
+out:
+	json_decref(arr);
+	return ok;
+}

@@ -1,0 +1,170 @@
+/* Connection handling, statement preparation, reconnects and SQLSTATE mapping. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct db {
+	PGconn *conn;
+	char *conninfo;
+	bool prepare;
+	bool ready; /* connected, and prepared when asked to */
+	char error[512];
+};
+
+static void
+db__set_error(struct db *db, const char *what, const char *msg)
+{
+	size_t n;
+
+	snprintf(db->error, sizeof db->error, "%s: %s", what, msg ? msg : "unknown error");
+	n = strlen(db->error);
+	while (n > 0 && (db->error[n - 1] == '\n' || db->error[n - 1] == ' '))
+		db->error[--n] = '\0';
+}
+
+/* Session settings and statements, after each (re)connect. */
+static bool
+db__setup(struct db *db)
+{
+	PGresult *res;
+
+	res = PQexecParams(db->conn, "SELECT set_config('datestyle', 'ISO, YMD', false)", 0, NULL,
+			   NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db__set_error(db, "session setup", PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	if (!db->prepare)
+		return true;
+	for (int i = 0; i < DB_STMT__MAX; i++) {
+		res = PQprepare(db->conn, db_stmts[i].name, db_stmts[i].sql, db_stmts[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			db__set_error(db, db_stmts[i].name, PQresultErrorMessage(res));
+			log_error("cannot prepare statement %s: %s", db_stmts[i].name, db->error);
+			PQclear(res);
+			return false;
+		}
+		PQclear(res);
+	}
+	return true;
+}
+
+/* Server notices ("relation already exists, skipping") are for the debug log only. */
+static void
+db__notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("database notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+bool
+db_ensure(struct db *db)
+{
+	if (db->ready && PQstatus(db->conn) == CONNECTION_OK)
+		return true;
+	db->ready = false;
+	if (db->conn == NULL) {
+		db->conn = PQconnectdb(db->conninfo);
+	} else {
+		/* PQreset reconnects with the same parameters; prepared statements are gone. */
+		PQreset(db->conn);
+	}
+	if (db->conn == NULL) {
+		db__set_error(db, "connect", "out of memory");
+		return false;
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		db__set_error(db, "connect", PQerrorMessage(db->conn));
+		return false;
+	}
+	PQsetNoticeProcessor(db->conn, db__notice, NULL);
+	db->ready = db__setup(db);
+	return db->ready;
+}
+
+struct db *
+db_open(const char *conninfo, bool prepare)
+{
+	struct db *db = calloc(1, sizeof *db);
+
+	if (db == NULL || (db->conninfo = strdup(conninfo)) == NULL) {
+		fputs("romtrack: out of memory\n", stderr);
+		abort();
+	}
+	db->prepare = prepare;
+	db_ensure(db);
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+PGconn *
+db_conn(struct db *db)
+{
+	return db->conn;
+}
+
+const char *
+db_error(struct db *db)
+{
+	return db->error[0] ? db->error : "no error";
+}
+
+enum rt_err
+db_sqlstate_err(const char *sqlstate)
+{
+	if (sqlstate == NULL)
+		return RT_ERR_DB_UNAVAILABLE; /* no server answer at all: the connection broke */
+	if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
+	    strncmp(sqlstate, "57", 2) == 0)
+		return RT_ERR_DB_UNAVAILABLE; /* connection, resources, shutdown, timeouts */
+	if (strncmp(sqlstate, "22", 2) == 0)
+		return RT_ERR_INVALID_PARAMETER; /* data exception: a value the server rejects */
+	return RT_ERR_INTERNAL;
+}
+
+enum rt_err
+db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res)
+{
+	*res = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r;
+		enum rt_err err;
+
+		if (!db_ensure(db)) {
+			log_warn("database unavailable: %s", db->error);
+			return RT_ERR_DB_UNAVAILABLE;
+		}
+		r = PQexecPrepared(db->conn, db_stmts[stmt].name, db_stmts[stmt].nparams, params, NULL,
+				   NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
+			*res = r;
+			return RT_OK;
+		}
+		err = db_sqlstate_err(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+		db__set_error(db, db_stmts[stmt].name, PQresultErrorMessage(r));
+		PQclear(r);
+		if (PQstatus(db->conn) == CONNECTION_OK) {
+			if (err == RT_ERR_INTERNAL)
+				log_error("%s", db->error);
+			return err;
+		}
+		log_warn("connection lost (%s), reconnecting", db->error);
+		db->ready = false;
+	}
+	return RT_ERR_DB_UNAVAILABLE;
+}

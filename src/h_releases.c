@@ -1,0 +1,97 @@
+/* Releases of a device: filters, newest first, keyset pages on (date, version, id). */
+#include "handlers.h"
+
+#include <stdlib.h>
+
+#include "cursor.h"
+#include "queries.h"
+
+/* Text column to JSON string, or null. */
+static json_t *
+rel_text(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+/* One release row as the API's Release object. */
+static json_t *
+release_json(const PGresult *res, int row)
+{
+	json_t *size = PQgetisnull(res, row, RELCOL_SIZE)
+			       ? json_null()
+			       : json_integer(strtoll(PQgetvalue(res, row, RELCOL_SIZE), NULL, 10));
+
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "id", (json_int_t)strtoll(PQgetvalue(res, row, RELCOL_ID), NULL, 10),
+			 "codename", rel_text(res, row, RELCOL_DEVICE),
+			 "variant", rel_text(res, row, RELCOL_VARIANT),
+			 "region", rel_text(res, row, RELCOL_REGION),
+			 "names", h_json_column(res, row, RELCOL_NAMES),
+			 "version", rel_text(res, row, RELCOL_VERSION),
+			 "branch", rel_text(res, row, RELCOL_BRANCH),
+			 "type", rel_text(res, row, RELCOL_TYPE),
+			 "android", rel_text(res, row, RELCOL_ANDROID),
+			 "size", size,
+			 "md5", rel_text(res, row, RELCOL_MD5),
+			 "filename", rel_text(res, row, RELCOL_FILENAME),
+			 "date", rel_text(res, row, RELCOL_DATE),
+			 "changelog", rel_text(res, row, RELCOL_CHANGELOG),
+			 "links", h_json_column(res, row, RELCOL_LINKS));
+}
+
+void
+h_device_releases(struct handler_ctx *ctx)
+{
+	const char *codename = ctx->match->captures[0];
+	const char *const *v = ctx->params->value;
+	const char *scope = h_cursor_scope(ctx);
+	const char *key[3] = {NULL, NULL, NULL}, *next = NULL;
+	long limit = ctx->params->limit;
+	json_t *data;
+	PGresult *res;
+	int nrows;
+
+	if (!params_codename_valid(codename)) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  "codename must be 1 to 64 letters, digits or '_'", "codename");
+		return;
+	}
+	if (v[PARAM_CURSOR] != NULL && !cursor_decode(ctx->arena, scope, v[PARAM_CURSOR], key, 3)) {
+		h_problem(ctx, RT_ERR_INVALID_CURSOR,
+			  "the cursor is malformed, altered, or was issued for other filters", "cursor");
+		return;
+	}
+	res = h_query(ctx, DB_STMT_DEVICE_RELEASES,
+		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
+					    v[PARAM_VERSION], v[PARAM_ANDROID], v[PARAM_SINCE],
+					    v[PARAM_UNTIL], key[0], key[1], key[2],
+					    arena_printf(ctx->arena, "%ld", limit + 1)});
+	if (res == NULL)
+		return;
+	nrows = PQntuples(res);
+	if (nrows == 0) {
+		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
+
+		if (exists == NULL)
+			return;
+		if (PQntuples(exists) == 0) {
+			h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
+				  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename),
+				  NULL);
+			return;
+		}
+	}
+	if (nrows > limit) {
+		int last = (int)limit - 1;
+		const char *fields[3] = {PQgetvalue(res, last, RELCOL_SORT_DATE),
+					 PQgetvalue(res, last, RELCOL_VERSION_SORT),
+					 PQgetvalue(res, last, RELCOL_ID)};
+
+		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
+		nrows = (int)limit;
+	}
+	data = json_array();
+	for (int i = 0; i < nrows; i++)
+		json_array_append_new(data, release_json(res, i));
+	h_list(ctx, data, next);
+}

@@ -1,0 +1,98 @@
+/* Helpers every handler shares: JSON bodies, lists with next links, queries, problems. */
+#include "handlers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+
+static void
+h__free(void *p)
+{
+	free(p);
+}
+
+static void
+h__pqclear(void *p)
+{
+	PQclear(p);
+}
+
+void
+h_json(struct handler_ctx *ctx, int status, json_t *value)
+{
+	char *body = json_dumps(value, JSON_COMPACT);
+
+	json_decref(value);
+	if (body == NULL) {
+		h_problem(ctx, RT_ERR_INTERNAL, "cannot serialise the response", NULL);
+		return;
+	}
+	arena_cleanup_add(ctx->arena, h__free, body);
+	http_set_body(ctx->res, status, "application/json", body);
+}
+
+const char *
+h_next_url(struct handler_ctx *ctx, const char *cursor)
+{
+	const char *filters = params_filter_query(ctx->params, ctx->arena);
+
+	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", ctx->req->path, filters,
+			    filters[0] ? "&" : "", ctx->params->limit, cursor);
+}
+
+const char *
+h_cursor_scope(struct handler_ctx *ctx)
+{
+	const char *scope = route_pattern(ctx->match->id);
+
+	for (size_t i = 0; i < ctx->match->ncaptures; i++)
+		scope = arena_printf(ctx->arena, "%s|%s", scope, ctx->match->captures[i]);
+	return arena_printf(ctx->arena, "%s?%s", scope, params_filter_query(ctx->params, ctx->arena));
+}
+
+void
+h_list(struct handler_ctx *ctx, json_t *data, const char *next)
+{
+	json_t *body = json_object();
+
+	json_object_set_new(body, "data", data);
+	json_object_set_new(body, "next", next ? json_string(next) : json_null());
+	if (next != NULL)
+		http_add_header(ctx->res, "Link", arena_printf(ctx->arena, "<%s>; rel=\"next\"", next));
+	h_json(ctx, 200, body);
+}
+
+void
+h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, const char *parameter)
+{
+	http_problem(ctx->res, ctx->arena, err, detail, parameter);
+}
+
+PGresult *
+h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params)
+{
+	PGresult *res = NULL;
+	enum rt_err err = db_exec(ctx->db, stmt, params, &res);
+
+	if (err != RT_OK) {
+		h_problem(ctx, err,
+			  err == RT_ERR_DB_UNAVAILABLE ? "the database is not reachable, try again later"
+						       : NULL,
+			  NULL);
+		return NULL;
+	}
+	arena_cleanup_add(ctx->arena, h__pqclear, res);
+	return res;
+}
+
+json_t *
+h_json_column(const PGresult *res, int row, int col)
+{
+	json_t *v;
+
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	v = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
+	return v ? v : json_null();
+}

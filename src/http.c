@@ -1,0 +1,221 @@
+/* Request URI decoding and response building shared by every handler. */
+#include "http.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool
+http_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p;
+		size_t n;
+		unsigned cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1, cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2, cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+static int
+http__hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+http_decode(struct arena *a, const char *src, size_t len, bool plus_is_space)
+{
+	char *out = arena_alloc(a, len + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				return NULL;
+			hi = http__hex(src[i + 1]);
+			lo = http__hex(src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return NULL;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		}
+		if (c == '\0')
+			return NULL;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return http_utf8_valid(out, o) ? out : NULL;
+}
+
+char *
+http_encode(struct arena *a, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(src);
+	char *out = arena_alloc(a, len * 3 + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+enum rt_err
+http_parse_uri(struct http_request *req, const char **detail)
+{
+	const char *uri = req->uri, *q, *p;
+	size_t len = strlen(uri);
+
+	if (len > HTTP_MAX_URI) {
+		*detail = "the request URI is longer than 2048 bytes";
+		return RT_ERR_URI_TOO_LONG;
+	}
+	q = strchr(uri, '?');
+	req->path = q ? arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri;
+	if (http_decode(req->arena, req->path, strlen(req->path), false) == NULL) {
+		*detail = "the path has a malformed percent-escape, a NUL byte or invalid UTF-8";
+		return RT_ERR_BAD_REQUEST;
+	}
+	req->nquery = 0;
+	if (q == NULL)
+		return RT_OK;
+	for (p = q + 1; *p != '\0';) {
+		const char *amp = strchr(p, '&'), *eq;
+		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
+		struct http_query_param *qp;
+
+		if (plen > 0) {
+			if (req->nquery == HTTP_MAX_QUERY_PARAMS) {
+				*detail = "the query has more than 32 parameters";
+				return RT_ERR_BAD_REQUEST;
+			}
+			qp = &req->query[req->nquery++];
+			eq = memchr(p, '=', plen);
+			qp->name = http_decode(req->arena, p, eq ? (size_t)(eq - p) : plen, true);
+			qp->value = eq ? http_decode(req->arena, eq + 1, plen - (size_t)(eq - p) - 1, true)
+				       : "";
+			if (qp->name == NULL || qp->value == NULL) {
+				*detail = "the query has a malformed percent-escape, a NUL byte or invalid UTF-8";
+				return RT_ERR_BAD_REQUEST;
+			}
+		}
+		p += plen;
+		if (*p == '&')
+			p++;
+	}
+	return RT_OK;
+}
+
+void
+http_add_header(struct http_response *res, const char *name, const char *value)
+{
+	if (res->nheaders < HTTP_MAX_HEADERS) {
+		res->headers[res->nheaders].name = name;
+		res->headers[res->nheaders].value = value;
+		res->nheaders++;
+	}
+}
+
+void
+http_set_body(struct http_response *res, int status, const char *content_type, const char *body)
+{
+	res->status = status;
+	res->content_type = content_type;
+	res->body = body;
+	res->body_len = body ? strlen(body) : 0;
+}
+
+static void
+http__free_str(void *p)
+{
+	free(p);
+}
+
+void
+http_problem(struct http_response *res, struct arena *a, enum rt_err err, const char *detail,
+	     const char *parameter)
+{
+	json_t *obj = json_object();
+	char *body;
+
+	json_object_set_new(obj, "type", json_sprintf("urn:romtrack:problem:%s", rt_err_slug(err)));
+	json_object_set_new(obj, "title", json_string(rt_strerror(err)));
+	json_object_set_new(obj, "status", json_integer(rt_err_status(err)));
+	json_object_set_new(obj, "detail", json_string(detail ? detail : rt_strerror(err)));
+	if (parameter != NULL)
+		json_object_set_new(obj, "parameter", json_string(parameter));
+	body = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (body == NULL) {
+		/* Only reachable when out of memory: keep the status, send no body. */
+		http_set_body(res, rt_err_status(err), "application/problem+json", NULL);
+		return;
+	}
+	arena_cleanup_add(a, http__free_str, body);
+	http_set_body(res, rt_err_status(err), "application/problem+json", body);
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 414: return "URI Too Long";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}

@@ -1,0 +1,60 @@
+/* Log lines: "2026-11-21T10:00:00Z romtrack[1234] worker 1 info: message". */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level log__level = LOG_INFO;
+static char log__role[32] = "main";
+
+static const char *const log__names[LOG__MAX] = {
+	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+void
+log_set_level(enum log_level level)
+{
+	log__level = level;
+}
+
+void
+log_set_role(const char *role)
+{
+	snprintf(log__role, sizeof log__role, "%s", role);
+}
+
+enum log_level
+log_level_parse(const char *name)
+{
+	for (int i = 0; i < LOG__MAX; i++)
+		if (strcmp(name, log__names[i]) == 0)
+			return (enum log_level)i;
+	return LOG__MAX;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[2048], stamp[32];
+	struct tm tm;
+	time_t now;
+	va_list ap;
+	int n;
+
+	if (level > log__level)
+		return;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof line, "%s romtrack[%ld] %s %s: ", stamp, (long)getpid(),
+		     log__role, log__names[level]);
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof line)
+		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* One write per line so that lines from several workers do not interleave. */
+	fprintf(stderr, "%s\n", line);
+}

@@ -1,0 +1,174 @@
+/* `romtrack migrate`: ordered SQL files, a bookkeeping table, an advisory lock against races. */
+#include "migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIGRATE__LOCK_KEY "7201452"  /* arbitrary, constant: serialises concurrent migrates */
+#define MIGRATE__MAX_FILES 1000
+
+static bool
+migrate__exec(PGconn *conn, const char *sql, const char *const *params, int nparams,
+	      PGresult **out, char *err, size_t errlen, const char *what)
+{
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return true;
+}
+
+/* NNN_name.sql: three digits, an underscore, [a-z0-9_]+. */
+static bool
+migrate__name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 9 || strcmp(name + n - 4, ".sql") != 0 || name[3] != '_')
+		return false;
+	for (int i = 0; i < 3; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	for (size_t i = 4; i < n - 4; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return false;
+	return true;
+}
+
+static int
+migrate__cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *
+migrate__slurp(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long len;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (buf = malloc((size_t)len + 1)) == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[len] = '\0';
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* Applies one file in a transaction together with its bookkeeping row. */
+static bool
+migrate__apply(PGconn *conn, const char *dir, const char *name, char *err, size_t errlen)
+{
+	char path[4096], version[4];
+	char *sql;
+	PGresult *res;
+	bool ok = false;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(version, sizeof version, "%.3s", name);
+	sql = migrate__slurp(path, err, errlen);
+	if (sql == NULL)
+		return false;
+	if (!migrate__exec(conn, "BEGIN", NULL, 0, NULL, err, errlen, name))
+		goto out;
+	/* The file is trusted project code, not request input: it runs as one script. */
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s: %s", path, PQresultErrorMessage(res));
+		PQclear(res);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		goto out;
+	}
+	PQclear(res);
+	if (!migrate__exec(conn, "INSERT INTO schema_migration (version, name) VALUES ($1::int, $2)",
+			   (const char *const[]){version, name}, 2, NULL, err, errlen, name) ||
+	    !migrate__exec(conn, "COMMIT", NULL, 0, NULL, err, errlen, name)) {
+		PQclear(PQexec(conn, "ROLLBACK"));
+		goto out;
+	}
+	printf("applied %s\n", name);
+	ok = true;
+out:
+	free(sql);
+	return ok;
+}
+
+bool
+migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
+{
+	char *names[MIGRATE__MAX_FILES];
+	size_t count = 0, applied = 0;
+	struct dirent *de;
+	PGresult *res = NULL;
+	bool ok = false;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return false;
+	}
+	while ((de = readdir(d)) != NULL && count < MIGRATE__MAX_FILES)
+		if (migrate__name_ok(de->d_name))
+			names[count++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, count, sizeof names[0], migrate__cmp);
+	for (size_t i = 1; i < count; i++) {
+		if (strncmp(names[i], names[i - 1], 3) == 0) {
+			snprintf(err, errlen, "%s/%s: number %.3s is also used by %s", dir, names[i], names[i],
+				 names[i - 1]);
+			goto out;
+		}
+	}
+	if (!migrate__exec(conn, "SELECT pg_advisory_lock(" MIGRATE__LOCK_KEY ")", NULL, 0, NULL, err, errlen, "lock") ||
+	    !migrate__exec(conn,
+			   "CREATE TABLE IF NOT EXISTS schema_migration ("
+			   " version integer PRIMARY KEY, name text NOT NULL,"
+			   " applied_at timestamptz NOT NULL DEFAULT now())",
+			   NULL, 0, NULL, err, errlen, "schema_migration"))
+		goto out;
+	for (size_t i = 0; i < count; i++) {
+		char version[4];
+
+		snprintf(version, sizeof version, "%.3s", names[i]);
+		if (!migrate__exec(conn, "SELECT name FROM schema_migration WHERE version = $1::int",
+				   (const char *const[]){version}, 1, &res, err, errlen, names[i]))
+			goto out;
+		if (PQntuples(res) == 0) {
+			if (!migrate__apply(conn, dir, names[i], err, errlen))
+				goto out;
+			applied++;
+		} else if (strcmp(PQgetvalue(res, 0, 0), names[i]) != 0) {
+			snprintf(err, errlen, "%s/%s: version %s was applied as %s", dir, names[i], version,
+				 PQgetvalue(res, 0, 0));
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	printf("%zu migration%s applied, schema up to date\n", applied, applied == 1 ? "" : "s");
+	ok = true;
+out:
+	PQclear(res);
+	PQclear(PQexec(conn, "SELECT pg_advisory_unlock_all()"));
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	return ok;
+}

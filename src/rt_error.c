@@ -1,0 +1,45 @@
+/* The table that turns an rt_err into what clients see. */
+#include "rt_error.h"
+
+static const struct {
+	const char *slug;
+	const char *title;
+	int status;
+} rt__errors[RT_ERR__MAX] = {
+	[RT_OK] = {"ok", "OK", 200},
+	[RT_ERR_NOT_FOUND] = {"not-found", "Not Found", 404},
+	[RT_ERR_DEVICE_NOT_FOUND] = {"device-not-found", "Device Not Found", 404},
+	[RT_ERR_METHOD_NOT_ALLOWED] = {"method-not-allowed", "Method Not Allowed", 405},
+	[RT_ERR_INVALID_PARAMETER] = {"invalid-parameter", "Invalid Parameter", 400},
+	[RT_ERR_UNKNOWN_PARAMETER] = {"unknown-parameter", "Unknown Parameter", 400},
+	[RT_ERR_INVALID_CURSOR] = {"invalid-cursor", "Invalid Cursor", 400},
+	[RT_ERR_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
+	[RT_ERR_URI_TOO_LONG] = {"uri-too-long", "URI Too Long", 414},
+	[RT_ERR_NOT_ACCEPTABLE] = {"not-acceptable", "Not Acceptable", 406},
+	[RT_ERR_DB_UNAVAILABLE] = {"database-unavailable", "Database Unavailable", 503},
+	[RT_ERR_INTERNAL] = {"internal-error", "Internal Server Error", 500},
+};
+
+const char *
+rt_strerror(enum rt_err err)
+{
+	if ((unsigned)err >= RT_ERR__MAX)
+		err = RT_ERR_INTERNAL;
+	return rt__errors[err].title;
+}
+
+const char *
+rt_err_slug(enum rt_err err)
+{
+	if ((unsigned)err >= RT_ERR__MAX)
+		err = RT_ERR_INTERNAL;
+	return rt__errors[err].slug;
+}
+
+int
+rt_err_status(enum rt_err err)
+{
+	if ((unsigned)err >= RT_ERR__MAX)
+		err = RT_ERR_INTERNAL;
+	return rt__errors[err].status;
+}
