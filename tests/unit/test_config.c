@@ -1,0 +1,73 @@
+/* Configuration files, data-driven: test_config FILE EXPECTED compares the loaded
+ * configuration (or the error, without the file name) with EXPECTED's text. */
+#include "check.h"
+
+#include <stdlib.h>
+
+#include "config.h"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	static char buf[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/* The loaded configuration as "key=value" lines; paths shown relative to the file's directory. */
+static void
+dump(const struct cfg *c, const char *file, char *out, size_t len)
+{
+	const char *slash = strrchr(file, '/');
+	size_t dirlen = slash ? (size_t)(slash - file) + 1 : 0;
+	const char *listen = strncmp(c->listen, file, dirlen) == 0 ? c->listen + dirlen : c->listen;
+	const char *migrations = strncmp(c->migrations, file, dirlen) == 0 ? c->migrations + dirlen : c->migrations;
+
+	snprintf(out, len,
+		 "database=%s\nlisten=%s\nsocket_mode=%04o\nbacklog=%ld\nworkers=%ld\nmigrations=%s\n"
+		 "log_level=%d\nshutdown_timeout=%ld\ncursor_secret=%s",
+		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, (int)c->log_level,
+		 c->shutdown_timeout, c->cursor_secret);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cfg c;
+	char err[512], got[2048];
+	const char *want;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: test_config CONFIG EXPECTED\n");
+		return 2;
+	}
+	unsetenv("ROMTRACK_DATABASE_URL");
+	want = slurp(argv[2]);
+	CHECK(want != NULL);
+	if (want == NULL)
+		CHECK_DONE();
+	if (cfg_load(&c, argv[1], err, sizeof err)) {
+		dump(&c, argv[1], got, sizeof got);
+		cfg_free(&c);
+		CHECK_STR(got, want);
+		/* The environment overrides the database of any valid file. */
+		setenv("ROMTRACK_DATABASE_URL", "postgresql://env@127.0.0.1/db", 1);
+		CHECK(cfg_load(&c, argv[1], err, sizeof err));
+		CHECK_STR(c.database, "postgresql://env@127.0.0.1/db");
+		cfg_free(&c);
+	} else {
+		/* errors start with the file name given */
+		CHECK(strncmp(err, argv[1], strlen(argv[1])) == 0);
+		CHECK_STR(err + strlen(argv[1]), want);
+	}
+	CHECK_DONE();
+}
