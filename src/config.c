@@ -1,5 +1,6 @@
 /* Configuration: a declarative key table, libyaml's document API, errors with file:line:column. */
 #include "config.h"
+#include "yaml_error.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -225,7 +226,7 @@ cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
-		cfg__error(err, errlen, path, &parser.problem_mark, "%s", parser.problem);
+		yaml_error_format(&parser, path, err, errlen);
 		goto out_parser;
 	}
 	have_doc = true;

@@ -1,5 +1,6 @@
 /* Reader for XFU's YAML exports, through libyaml's document API (for line numbers). */
 #include "imp_readers.h"
+#include "yaml_error.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -128,9 +129,7 @@ imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t err
 	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_error_format(&parser, path, err, errlen);
 		goto out;
 	}
 	loaded = true;

@@ -1,0 +1,82 @@
+"""openapi.yaml as a test oracle: every response the end-to-end tests receive is checked against it.
+
+A response must be documented (route, method, status, content type) and its JSON body must validate against the
+schema the document gives (jsonschema, Draft 2020-12, $refs resolved inside openapi.yaml).
+"""
+
+import os
+import re
+
+import jsonschema
+import yaml
+
+REPO = os.path.abspath(os.environ.get("ROMTRACK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class Contract:
+    def __init__(self, path=os.path.join(REPO, "openapi.yaml")):
+        with open(path, encoding="utf-8") as f:
+            self.doc = yaml.safe_load(f)
+        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
+        self.templates = []
+        for template in self.doc["paths"]:
+            pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+            self.templates.append((re.compile(pattern), template))
+
+    def routes(self):
+        """The documented operations as a set of "METHOD /path/{template}" strings."""
+        return {"%s %s" % (method.upper(), template)
+                for template, item in self.doc["paths"].items()
+                for method in item if method in ("get", "put", "post", "delete", "patch", "head", "options")}
+
+    def template_for(self, raw_path):
+        path = raw_path.split("?", 1)[0]
+        for pattern, template in self.templates:
+            if pattern.match(path):
+                return template
+        return None
+
+    def _resolve(self, node):
+        while isinstance(node, dict) and "$ref" in node:
+            _, node = self.resolver.resolve(node["$ref"])
+        return node
+
+    def validate(self, instance, schema):
+        jsonschema.Draft202012Validator(schema, resolver=self.resolver,
+                                        format_checker=jsonschema.FormatChecker()).validate(instance)
+
+    def check(self, raw_path, method, status, headers, doc):
+        """Raises AssertionError when the response is not what openapi.yaml says."""
+        template = self.template_for(raw_path)
+        ctype = headers.get("content-type", "").split(";")[0].strip()
+        if template is None:
+            # Not a documented path: only a 404 problem (from romtrack or nginx) may come back.
+            assert status in (400, 404, 414), "undocumented path %s answered %d" % (raw_path, status)
+            assert ctype == "application/problem+json", ctype
+            self.validate(doc, {"$ref": "#/components/schemas/Problem"})
+            return
+        item = self.doc["paths"][template]
+        op = item.get("head" if method == "HEAD" and "head" in item else method.lower())
+        if op is None and method == "HEAD":
+            op = item.get("get")
+        if op is None:
+            assert status == 405, "%s %s is not documented but answered %d" % (method, template, status)
+            assert ctype == "application/problem+json"
+            self.validate(doc, {"$ref": "#/components/schemas/Problem"})
+            return
+        responses = op["responses"]
+        assert str(status) in responses, "%s %s: status %d is not documented (documented: %s)" % (
+            method, template, status, ", ".join(sorted(responses)))
+        response = self._resolve(responses[str(status)])
+        content = response.get("content", {})
+        if method == "HEAD":
+            return  # no body to check
+        assert ctype in content, "%s %s %d: content type %r, documented: %s" % (
+            method, template, status, ctype, list(content))
+        schema = content[ctype].get("schema")
+        if schema is not None:
+            self.validate(doc, schema)
+        for name, header in response.get("headers", {}).items():
+            header = self._resolve(header)
+            if header.get("required"):
+                assert name.lower() in headers, "%s %s %d: header %s missing" % (method, template, status, name)
