@@ -160,13 +160,16 @@ master__spawn(struct master *m, int index)
 
 	if (m->count == MASTER__MAX_WORKERS)
 		return;
+	/* Nothing buffered may be written twice, by the master and by the child. */
+	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
 		return;
 	}
+	/* exit(), not _exit(): the sanitizers' leak check runs in every worker too. */
 	if (pid == 0)
-		_exit(worker_run(&m->cfg, m->listen_fd, index));
+		exit(worker_run(&m->cfg, m->listen_fd, index));
 	w = &m->workers[m->count++];
 	*w = (struct master__worker){.pid = pid, .index = index, .generation = m->generation,
 				     .started = time(NULL)};
@@ -221,6 +224,9 @@ master__reap(struct master *m)
 				/* A worker that dies at once would otherwise be forked in a tight loop. */
 				if (time(NULL) - w->started < 1)
 					m->respawn_after = time(NULL) + 1;
+			} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				log_warn("worker %d (pid %ld) ended abnormally while stopping (status %d)",
+					 w->index, (long)pid, status);
 			}
 			m->workers[i] = m->workers[--m->count];
 			break;
