@@ -1,0 +1,426 @@
+"""End-to-end fixtures: a throw-away PostgreSQL, romtrack serve and nginx on loopback, driven over real HTTP.
+
+The session-scoped ``stack`` fixture starts, in a fresh directory under /tmp:
+  - a PostgreSQL 15 cluster (script/pgctl init + start --fast) on a free loopback port,
+  - ``romtrack migrate`` and ``romtrack import`` of the test module's ``IMPORT_FILES``,
+  - ``romtrack serve`` on a unix socket, and nginx (script/nginx-conf) on a free loopback port,
+and stops all of them at the end of the session.
+
+Environment: ``ROMTRACK_BIN`` (default <repo>/build/romtrack), ``ROMTRACK_SOURCE_DIR`` (default: two levels up),
+``ROMTRACK_E2E_KEEP=1`` keeps the temporary directory (when a test failed, its logs and config are kept, without the
+PostgreSQL cluster).
+
+A test module chooses the data it needs with a module-level list of repository-relative paths::
+
+    IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]   # the default; [] imports nothing
+
+ctest runs every module in its own pytest process; modules run together in one session must agree on IMPORT_FILES.
+"""
+
+import ctypes
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+REPO = os.path.abspath(
+    os.environ.get("ROMTRACK_SOURCE_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+)
+ROMTRACK_BIN = os.path.abspath(os.environ.get("ROMTRACK_BIN") or os.path.join(REPO, "build", "romtrack"))
+PGCTL = os.path.join(REPO, "script", "pgctl")
+NGINX_CONF = os.path.join(REPO, "script", "nginx-conf")
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+DEFAULT_IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]
+CURSOR_SECRET = "romtrack-e2e-cursor-secret-32chr"  # 32 characters, fixed so that cursors are reproducible
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+
+_NULL = "\x1a"  # how psql() receives SQL NULL (becomes None)
+_FIELD_SEP = "\x1f"
+_RECORD_SEP = "\x1e"
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGTERM if pytest dies (ctest timeout, kill -9), so nothing is left running."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _child_env():
+    env = dict(os.environ)
+    # The test config must be the only source of settings.
+    env.pop("ROMTRACK_DATABASE_URL", None)
+    env.pop("ROMTRACK_CONFIG", None)
+    return env
+
+
+def _yaml_str(s):
+    return json.dumps(str(s))  # a JSON string is a valid YAML double-quoted scalar
+
+
+def _tail(path, lines=80):
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return "(cannot read %s: %s)\n" % (path, e)
+
+
+def _process_state(pid):
+    """The state letter of /proc/PID/stat (R, S, D, Z, ...), or None when the process is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+class _RawHTTPConnection(http.client.HTTPConnection):
+    """Sends the request target exactly as given (tests send %00, %FF, raw bytes and over-long URIs on purpose)."""
+
+    def _validate_path(self, url):
+        pass
+
+    def _encode_request(self, request):
+        return request.encode("latin-1")
+
+
+class Stack:
+    """The running system under test. Attributes: base_url, port, pg_port, tmpdir, config, log_path, master_pid."""
+
+    def __init__(self, tmpdir, import_files):
+        self.tmpdir = tmpdir
+        self.import_files = list(import_files)
+        self.datadir = os.path.join(tmpdir, "pg", "data")
+        self.config = os.path.join(tmpdir, "romtrack.yaml")
+        self.socket_path = os.path.join(tmpdir, "romtrack.sock")
+        self.log_path = os.path.join(tmpdir, "romtrack.log")
+        self.nginx_prefix = os.path.join(tmpdir, "nginx")
+        self.pg_port = None
+        self.port = None
+        self.base_url = None
+        self.serve_proc = None
+        self.nginx_proc = None
+        self.watchdog = None
+        self._log_file = None
+
+    # --- helpers for tests -------------------------------------------------------------------------------------
+
+    @property
+    def master_pid(self):
+        return self.serve_proc.pid
+
+    def worker_pids(self):
+        """PIDs of the romtrack master's live child processes (its workers), sorted; zombies not yet reaped by
+        the master are left out."""
+        pids = set()
+        task_dir = "/proc/%d/task" % self.master_pid
+        try:
+            for tid in os.listdir(task_dir):
+                try:
+                    with open(os.path.join(task_dir, tid, "children")) as f:
+                        pids.update(int(p) for p in f.read().split())
+                except OSError:
+                    pass
+        except OSError:
+            return []
+        return sorted(p for p in pids if _process_state(p) not in (None, "Z", "X"))
+
+    def romtrack(self, *args, check=False, timeout=120, input=None):
+        """Runs the romtrack CLI with the test config; returns the CompletedProcess (text stdout/stderr)."""
+        return subprocess.run(
+            [ROMTRACK_BIN, "-c", self.config, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            input=input,
+            env=_child_env(),
+            cwd=self.tmpdir,
+        )
+
+    def psql(self, sql):
+        """Runs SQL on the romtrack database; returns the rows as a list of tuples of str (None for NULL)."""
+        r = subprocess.run(
+            [PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+             "-F", _FIELD_SEP, "-R", _RECORD_SEP, "-P", "null=" + _NULL,
+             "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "romtrack", "-d", "romtrack", "-c", sql],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if r.returncode != 0:
+            raise RuntimeError("psql failed (%d): %s" % (r.returncode, r.stderr.strip()))
+        out = r.stdout
+        if out.endswith("\n"):
+            out = out[:-1]
+        if out == "":
+            return []
+        return [
+            tuple(None if v == _NULL else v for v in rec.split(_FIELD_SEP))
+            for rec in out.split(_RECORD_SEP)
+        ]
+
+    def get(self, path, headers=None, method="GET", timeout=30):
+        """One HTTP request through nginx. ``path`` (str or bytes) is sent unmodified.
+
+        Returns (status, headers, body, doc): headers is a dict with lower-cased names (repeated headers joined
+        with ", "), body the raw bytes, doc the parsed JSON body or None when the body is empty or not JSON.
+        """
+        if isinstance(path, bytes):
+            path = path.decode("latin-1")
+        conn = _RawHTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            resp = conn.getresponse()
+            body = resp.read()
+            hdrs = {}
+            for name, value in resp.getheaders():
+                name = name.lower()
+                hdrs[name] = hdrs[name] + ", " + value if name in hdrs else value
+            status = resp.status
+        finally:
+            conn.close()
+        doc = None
+        if body:
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+        return status, hdrs, body, doc
+
+    def pgctl(self, *args, check=True):
+        return subprocess.run([PGCTL, *args], capture_output=True, text=True, timeout=120, check=check)
+
+    def pg_stop(self):
+        """Stops PostgreSQL (e.g. to test 503 database-unavailable); pg_start() brings it back on the same port."""
+        self.pgctl("stop", self.datadir)
+
+    def pg_start(self):
+        self.pgctl("start", "--fast", self.datadir, str(self.pg_port))
+
+    def logs(self):
+        return _tail(self.log_path, 200)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self):
+        if not os.access(ROMTRACK_BIN, os.X_OK):
+            raise RuntimeError("romtrack binary not found: %s (set ROMTRACK_BIN or build it)" % ROMTRACK_BIN)
+        self._start_postgres()
+        self._write_config()
+        steps = [["migrate"]]
+        if self.import_files:
+            steps.append(["import", *[os.path.join(REPO, f) for f in self.import_files]])
+        for step in steps:
+            r = self.romtrack(*step)
+            if r.returncode != 0:
+                raise RuntimeError("romtrack %s failed (%d):\n%s%s" % (step[0], r.returncode, r.stdout, r.stderr))
+        self._log_file = open(self.log_path, "ab")
+        self.serve_proc = subprocess.Popen(
+            [ROMTRACK_BIN, "-c", self.config, "serve"],
+            stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT,
+            env=_child_env(), cwd=self.tmpdir, preexec_fn=_die_with_parent,
+        )
+        self._start_nginx()
+        self._wait_healthy()
+
+    def _start_postgres(self):
+        r = self.pgctl("init", self.datadir, check=False)
+        if r.returncode != 0:
+            raise RuntimeError("pgctl init failed:\n" + r.stderr)
+        last = ""
+        for _ in range(3):  # a free port can be taken between the probe and the bind
+            port = _free_port()
+            r = self.pgctl("start", "--fast", self.datadir, str(port), check=False)
+            if r.returncode == 0:
+                self.pg_port = port
+                break
+            last = r.stderr
+        else:
+            raise RuntimeError("pgctl start failed:\n" + last)
+        # If pytest is killed, stop the cluster anyway (romtrack and nginx die with pytest through PDEATHSIG).
+        self.watchdog = subprocess.Popen(
+            ["/bin/sh", "-c", 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop "$3"',
+             "watchdog", str(os.getpid()), PGCTL, self.datadir],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _write_config(self):
+        with open(self.config, "w") as f:
+            f.write("# romtrack e2e test configuration (tests/e2e/conftest.py)\n")
+            f.write("database: %s\n" % _yaml_str(
+                "host=127.0.0.1 port=%d dbname=romtrack user=romtrack" % self.pg_port))
+            f.write("listen: %s\n" % _yaml_str(self.socket_path))
+            f.write('socket_mode: "0666"\n')
+            f.write("workers: 2\n")
+            f.write("migrations: %s\n" % _yaml_str(os.path.join(REPO, "sql")))
+            f.write("log_level: info\n")
+            f.write("shutdown_timeout: 10\n")
+            f.write("cursor_secret: %s\n" % _yaml_str(CURSOR_SECRET))
+
+    def _start_nginx(self):
+        for _ in range(3):
+            port = _free_port()
+            r = subprocess.run(
+                [NGINX_CONF, self.nginx_prefix, "127.0.0.1:%d" % port, "unix:" + self.socket_path],
+                capture_output=True, text=True, timeout=60,
+            )
+            if r.returncode != 0:
+                raise RuntimeError("script/nginx-conf failed:\n" + r.stderr)
+            conf = r.stdout.strip()
+            self.nginx_proc = subprocess.Popen(
+                [NGINX, "-p", self.nginx_prefix, "-c", conf, "-g", "daemon off;"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=open(os.path.join(self.nginx_prefix, "stderr.log"), "ab"),
+                preexec_fn=_die_with_parent,
+            )
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and self.nginx_proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    self.port = port
+                    self.base_url = "http://127.0.0.1:%d" % port
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            self._stop_nginx()
+        raise RuntimeError("nginx did not start:\n" + _tail(os.path.join(self.nginx_prefix, "error.log"))
+                           + _tail(os.path.join(self.nginx_prefix, "stderr.log")))
+
+    def _wait_healthy(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        last = None
+        while time.monotonic() < deadline:
+            if self.serve_proc.poll() is not None:
+                raise RuntimeError("romtrack serve exited with %s:\n%s" % (self.serve_proc.returncode, self.logs()))
+            try:
+                status, _, body, _ = self.get("/api/health", timeout=5)
+                if status == 200:
+                    return
+                last = "%d %r" % (status, body[:200])
+            except OSError as e:
+                last = repr(e)
+            time.sleep(0.1)
+        raise RuntimeError("GET /api/health did not answer 200 within %gs (last: %s)\n%s"
+                           % (START_TIMEOUT, last, self.logs()))
+
+    def _stop_nginx(self):
+        p, self.nginx_proc = self.nginx_proc, None
+        if p is None:
+            return
+        if p.poll() is None:
+            p.send_signal(signal.SIGQUIT)
+            try:
+                p.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def stop(self):
+        """Stops everything; returns a list of problems (empty when all stopped cleanly)."""
+        problems = []
+        p = self.serve_proc
+        if p is not None:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    problems.append("romtrack serve did not stop within %gs of SIGTERM; killed" % STOP_TIMEOUT)
+                    p.kill()
+                    p.wait()
+            if p.returncode not in (0, -signal.SIGTERM):
+                problems.append("romtrack serve exited with status %s" % p.returncode)
+        # A sanitizer report or an abnormal worker exit in the log fails the run even when every request passed.
+        log = _tail(self.log_path, 100000)
+        for marker in ("Sanitizer", "runtime error:", "ended abnormally", "exited with status"):
+            if marker in log:
+                problems.append("the romtrack log reports %r" % marker)
+        try:
+            self._stop_nginx()
+        except OSError as e:
+            problems.append("stopping nginx: %s" % e)
+        if self.pg_port is not None:
+            r = self.pgctl("stop", self.datadir, check=False)
+            if r.returncode != 0:
+                problems.append("pgctl stop failed: " + r.stderr.strip())
+        if self.watchdog is not None and self.watchdog.poll() is None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+        return problems
+
+
+def _session_import_files(session):
+    """The IMPORT_FILES of the test modules in this session (they must agree)."""
+    seen = {}
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if module is not None:
+            files = tuple(getattr(module, "IMPORT_FILES", DEFAULT_IMPORT_FILES))
+            seen.setdefault(files, module.__name__)
+    if len(seen) > 1:
+        raise RuntimeError("test modules with different IMPORT_FILES must run in separate pytest sessions: %s"
+                           % ", ".join("%s=%s" % (m, list(f)) for f, m in seen.items()))
+    return list(next(iter(seen))) if seen else list(DEFAULT_IMPORT_FILES)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        item.session.romtrack_e2e_failed = True
+
+
+@pytest.fixture(scope="session")
+def stack(request):
+    tmpdir = tempfile.mkdtemp(prefix="romtrack-e2e-", dir="/tmp")
+    os.chmod(tmpdir, 0o755)  # postgres and nginx workers run as other users when tests run as root
+    s = Stack(tmpdir, _session_import_files(request.session))
+    try:
+        s.start()
+    except BaseException:
+        s.stop()
+        shutil.rmtree(s.datadir, ignore_errors=True)
+        sys.__stderr__.write("\nromtrack e2e: start-up failed; logs kept in %s\n" % tmpdir)
+        raise
+    yield s
+    problems = s.stop()
+    failed = getattr(request.session, "romtrack_e2e_failed", False) or request.session.testsfailed
+    if failed or problems:
+        shutil.rmtree(s.datadir, ignore_errors=True)  # the cluster is large; logs and config are what matter
+        sys.__stderr__.write(
+            "\n===== romtrack log (%s) =====\n%s===== end of romtrack log; files kept in %s =====\n"
+            % (s.log_path, _tail(s.log_path, 200), tmpdir))
+        for p in problems:
+            sys.__stderr__.write("romtrack e2e teardown: %s\n" % p)
+        sys.__stderr__.flush()
+    elif not os.environ.get("ROMTRACK_E2E_KEEP"):
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    assert not problems, "; ".join(problems)
