@@ -26,6 +26,12 @@ const char *db_error(struct db *db);
  * re-established and the statement retried once (every API statement is read-only). */
 enum rt_err db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res);
 
+/* Runs one statement of fixed SQL text with its parameters passed apart (the CLI's
+ * migrate and import use it). On failure returns false with "what: server message"
+ * in err. When out is not NULL it receives the result, which the caller PQclear()s. */
+bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out,
+	    const char *what, char *err, size_t errlen);
+
 /* Maps a SQLSTATE to the error a client sees. */
 enum rt_err db_sqlstate_err(const char *sqlstate);
 

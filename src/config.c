@@ -1,6 +1,6 @@
 /* Configuration: a declarative key table, libyaml's document API, errors with file:line:column. */
 #include "config.h"
-#include "yaml_error.h"
+#include "yaml_doc.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -207,46 +207,28 @@ cfg__read_document(struct cfg *cfg, yaml_document_t *doc, const char *file, char
 bool
 cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	const char *env;
-	bool ok = false, have_doc = false;
-	FILE *f;
+	bool ok;
 
 	if (!cfg__defaults(cfg, path, err, errlen))
 		return false;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		cfg__error(err, errlen, path, NULL, "cannot open: %s", strerror(errno));
+	if (!yaml_doc_load(path, &doc, err, errlen)) {
+		cfg_free(cfg);
 		return false;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		cfg__error(err, errlen, path, NULL, "out of memory");
-		goto out_file;
+	ok = cfg__read_document(cfg, &doc, path, err, errlen);
+	yaml_document_delete(&doc);
+	if (!ok) {
+		cfg_free(cfg);
+		return false;
 	}
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_error_format(&parser, path, err, errlen);
-		goto out_parser;
-	}
-	have_doc = true;
-	if (!cfg__read_document(cfg, &doc, path, err, errlen))
-		goto out_parser;
 	env = getenv("ROMTRACK_DATABASE_URL");
 	if (env != NULL && env[0] != '\0') {
 		free(cfg->database);
 		cfg->database = strdup(env);
 	}
-	ok = true;
-out_parser:
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-out_file:
-	fclose(f);
-	if (!ok)
-		cfg_free(cfg);
-	return ok;
+	return true;
 }
 
 void

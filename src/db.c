@@ -124,6 +124,29 @@ db_error(struct db *db)
 	return db->error[0] ? db->error : "no error";
 }
 
+bool
+db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out,
+       const char *what, char *err, size_t errlen)
+{
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	size_t n;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
+		n = strlen(err);
+		while (n > 0 && err[n - 1] == '\n')
+			err[--n] = '\0';
+		PQclear(res);
+		return false;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return true;
+}
+
 enum rt_err
 db_sqlstate_err(const char *sqlstate)
 {

@@ -212,7 +212,6 @@ http_status_text(int status)
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
 	case 414: return "URI Too Long";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";

@@ -1,6 +1,6 @@
 /* Reader for XFU's YAML exports, through libyaml's document API (for line numbers). */
 #include "imp_readers.h"
-#include "yaml_error.h"
+#include "yaml_doc.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -112,27 +112,12 @@ xfu__read_devices(const char *path, yaml_document_t *doc, yaml_node_t *root, str
 bool
 imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
-	bool ok = false, loaded = false;
-	FILE *f = fopen(path, "rb");
+	bool ok = false;
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (!yaml_doc_load(path, &doc, err, errlen))
 		return false;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		fclose(f);
-		return false;
-	}
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_error_format(&parser, path, err, errlen);
-		goto out;
-	}
-	loaded = true;
 	root = yaml_document_get_root_node(&doc);
 	if (root != NULL && root->type == YAML_SEQUENCE_NODE)
 		ok = xfu__read_latest(path, &doc, root, sink, err, errlen);
@@ -140,10 +125,6 @@ imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t err
 		ok = xfu__read_devices(path, &doc, root, sink, err, errlen);
 	else
 		snprintf(err, errlen, "%s:1: not an XFU export: expected a list of ROMs or a mapping of codenames", path);
-out:
-	if (loaded)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
+	yaml_document_delete(&doc);
 	return ok;
 }

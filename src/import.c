@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "domain.h"
 #include "imp_normalize.h"
 #include "imp_readers.h"
@@ -227,23 +228,6 @@ imp__stage_variant(struct imp_sink *sink, const struct imp_variant *v, char *err
 }
 
 static bool
-imp__sql(PGconn *conn, const char *sql, PGresult **out, char *err, size_t errlen)
-{
-	PGresult *res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "database: %s", PQresultErrorMessage(res));
-		PQclear(res);
-		return false;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return true;
-}
-
-static bool
 imp__copy(PGconn *conn, const char *sql, const struct imp__buf *buf, char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn, sql);
@@ -364,16 +348,16 @@ imp__merge_all(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 	PGresult *res;
 
 	for (size_t i = 0; i < sizeof imp__merge / sizeof imp__merge[0]; i++)
-		if (!imp__sql(conn, imp__merge[i], NULL, err, errlen))
+		if (!db_run(conn, imp__merge[i], NULL, 0, NULL, "database", err, errlen))
 			return false;
-	if (!imp__sql(conn, imp__upsert_releases, &res, err, errlen))
+	if (!db_run(conn, imp__upsert_releases, NULL, 0, &res, "database", err, errlen))
 		return false;
 	sum->inserted = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	sum->updated = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	sum->releases = strtoul(PQgetvalue(res, 0, 2), NULL, 10);
 	sum->unchanged = sum->releases - sum->inserted - sum->updated;
 	PQclear(res);
-	return imp__sql(conn, imp__link_names, NULL, err, errlen);
+	return db_run(conn, imp__link_names, NULL, 0, NULL, "database", err, errlen);
 }
 
 static bool
@@ -404,18 +388,18 @@ imp_run(PGconn *conn, const char *const *files, size_t nfiles, const struct imp_
 			goto out;
 		sum->files++;
 	}
-	if (!imp__sql(conn, "BEGIN", NULL, err, errlen))
+	if (!db_run(conn, "BEGIN", NULL, 0, NULL, "database", err, errlen))
 		goto out;
 	in_tx = true;
 	/* One import at a time: concurrent merges would count each other's rows. */
-	if (!imp__sql(conn, "SELECT pg_advisory_xact_lock(7201453)", NULL, err, errlen) ||
-	    !imp__sql(conn, imp__create_stage_release, NULL, err, errlen) ||
-	    !imp__sql(conn, imp__create_stage_variant, NULL, err, errlen) ||
+	if (!db_run(conn, "SELECT pg_advisory_xact_lock(7201453)", NULL, 0, NULL, "database", err, errlen) ||
+	    !db_run(conn, imp__create_stage_release, NULL, 0, NULL, "database", err, errlen) ||
+	    !db_run(conn, imp__create_stage_variant, NULL, 0, NULL, "database", err, errlen) ||
 	    !imp__copy(conn, "COPY stage_release FROM STDIN", &st.releases, err, errlen) ||
 	    !imp__copy(conn, "COPY stage_variant FROM STDIN", &st.variants, err, errlen) ||
 	    !imp__merge_all(conn, sum, err, errlen))
 		goto out;
-	if (!imp__sql(conn, opt->dry_run ? "ROLLBACK" : "COMMIT", NULL, err, errlen))
+	if (!db_run(conn, opt->dry_run ? "ROLLBACK" : "COMMIT", NULL, 0, NULL, "database", err, errlen))
 		goto out;
 	in_tx = false;
 	ok = true;

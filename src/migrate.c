@@ -1,6 +1,8 @@
 /* `romtrack migrate`: ordered SQL files, a bookkeeping table, an advisory lock against races. */
 #include "migrate.h"
 
+#include "db.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,25 +11,6 @@
 
 #define MIGRATE__LOCK_KEY "7201452"  /* arbitrary, constant: serialises concurrent migrates */
 #define MIGRATE__MAX_FILES 1000
-
-static bool
-migrate__exec(PGconn *conn, const char *sql, const char *const *params, int nparams,
-	      PGresult **out, char *err, size_t errlen, const char *what)
-{
-	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-		PQclear(res);
-		return false;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return true;
-}
 
 /* NNN_name.sql: three digits, an underscore, [a-z0-9_]+. */
 static bool
@@ -86,7 +69,7 @@ migrate__apply(PGconn *conn, const char *dir, const char *name, char *err, size_
 	sql = migrate__slurp(path, err, errlen);
 	if (sql == NULL)
 		return false;
-	if (!migrate__exec(conn, "BEGIN", NULL, 0, NULL, err, errlen, name))
+	if (!db_run(conn, "BEGIN", NULL, 0, NULL, name, err, errlen))
 		goto out;
 	/* The file is trusted project code, not request input: it runs as one script. */
 	res = PQexec(conn, sql);
@@ -97,9 +80,9 @@ migrate__apply(PGconn *conn, const char *dir, const char *name, char *err, size_
 		goto out;
 	}
 	PQclear(res);
-	if (!migrate__exec(conn, "INSERT INTO schema_migration (version, name) VALUES ($1::int, $2)",
-			   (const char *const[]){version, name}, 2, NULL, err, errlen, name) ||
-	    !migrate__exec(conn, "COMMIT", NULL, 0, NULL, err, errlen, name)) {
+	if (!db_run(conn, "INSERT INTO schema_migration (version, name) VALUES ($1::int, $2)",
+			   (const char *const[]){version, name}, 2, NULL, name, err, errlen) ||
+	    !db_run(conn, "COMMIT", NULL, 0, NULL, name, err, errlen)) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		goto out;
 	}
@@ -137,19 +120,19 @@ migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if (!migrate__exec(conn, "SELECT pg_advisory_lock(" MIGRATE__LOCK_KEY ")", NULL, 0, NULL, err, errlen, "lock") ||
-	    !migrate__exec(conn,
+	if (!db_run(conn, "SELECT pg_advisory_lock(" MIGRATE__LOCK_KEY ")", NULL, 0, NULL, "lock", err, errlen) ||
+	    !db_run(conn,
 			   "CREATE TABLE IF NOT EXISTS schema_migration ("
 			   " version integer PRIMARY KEY, name text NOT NULL,"
 			   " applied_at timestamptz NOT NULL DEFAULT now())",
-			   NULL, 0, NULL, err, errlen, "schema_migration"))
+			   NULL, 0, NULL, "schema_migration", err, errlen))
 		goto out;
 	for (size_t i = 0; i < count; i++) {
 		char version[4];
 
 		snprintf(version, sizeof version, "%.3s", names[i]);
-		if (!migrate__exec(conn, "SELECT name FROM schema_migration WHERE version = $1::int",
-				   (const char *const[]){version}, 1, &res, err, errlen, names[i]))
+		if (!db_run(conn, "SELECT name FROM schema_migration WHERE version = $1::int",
+				   (const char *const[]){version}, 1, &res, names[i], err, errlen))
 			goto out;
 		if (PQntuples(res) == 0) {
 			if (!migrate__apply(conn, dir, names[i], err, errlen))

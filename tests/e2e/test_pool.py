@@ -98,11 +98,18 @@ def test_sighup_under_load_fails_no_request(stack):
 def test_sighup_applies_new_configuration(stack):
     with open(stack.config) as f:
         original = f.read()
+
+    def replaced(old, count):
+        """True once exactly count workers run and none of them is from the old generation."""
+        pids = set(stack.worker_pids())
+        return len(pids) == count and not pids & old
+
     try:
         with open(stack.config, "w") as f:
             f.write(original.replace("workers: 2", "workers: 3"))
+        old = set(stack.worker_pids())
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: len(stack.worker_pids()) == 3)
+        assert wait_for(lambda: replaced(old, 3))
         # a broken file is refused and the running configuration stays
         with open(stack.config, "w") as f:
             f.write(original.replace("workers: 2", "workers: lots"))
@@ -114,8 +121,9 @@ def test_sighup_applies_new_configuration(stack):
     finally:
         with open(stack.config, "w") as f:
             f.write(original)
+        old = set(stack.worker_pids())
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: len(stack.worker_pids()) == 2)
+        assert wait_for(lambda: replaced(old, 2))
 
 
 def test_sigterm_finishes_the_request_in_hand(stack):

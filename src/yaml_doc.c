@@ -1,7 +1,9 @@
-/* Positions for libyaml errors, including the reader's byte-offset ones. */
-#include "yaml_error.h"
+/* One way to load YAML files, shared by the configuration and the importer. */
+#include "yaml_doc.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Line and column (1-based) of a byte offset in a file. */
 static void
@@ -25,8 +27,10 @@ yaml__position(const char *path, size_t offset, size_t *line, size_t *column)
 	fclose(f);
 }
 
-void
-yaml_error_format(const yaml_parser_t *parser, const char *path, char *err, size_t errlen)
+/* Formats the parser's error. Encoding errors carry a byte offset instead of a
+ * position: the file is read again to turn it into line and column. */
+static void
+yaml__error(const yaml_parser_t *parser, const char *path, char *err, size_t errlen)
 {
 	const char *problem = parser->problem ? parser->problem : "invalid YAML";
 	size_t line, column;
@@ -40,4 +44,29 @@ yaml_error_format(const yaml_parser_t *parser, const char *path, char *err, size
 	snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", path, parser->problem_mark.line + 1,
 		 parser->problem_mark.column + 1, problem, parser->context ? " " : "",
 		 parser->context ? parser->context : "");
+}
+
+bool
+yaml_doc_load(const char *path, yaml_document_t *doc, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	bool ok;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return false;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return false;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	ok = yaml_parser_load(&parser, doc);
+	if (!ok)
+		yaml__error(&parser, path, err, errlen);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return ok;
 }
