@@ -147,3 +147,20 @@ def test_database_url_from_the_environment(stack):
                        env=env, timeout=30)
     assert r.returncode == 1
     assert "cannot connect to the database" in r.stderr and "127.0.0.1" in r.stderr and "port 1" in r.stderr
+
+
+@pytest.mark.parametrize("column, value", [
+    ("md5", "'Unknown'"),
+    ("md5", "'ABCDEF0123456789ABCDEF0123456789'"),
+    ("size_bytes", "-1"),
+    ("branch", "'nightly'"),
+    ("type", "'ota'"),
+    ("links", "ARRAY['ftp://host/file.zip']"),
+    ("links", "ARRAY[]::text[]"),
+    ("android", "'six'"),
+])
+def test_constraints_keep_bad_data_out(stack, column, value):
+    """The schema itself refuses what the importer would never write."""
+    sql = ("UPDATE release SET %s = %s WHERE id = (SELECT min(id) FROM release)" % (column, value))
+    with pytest.raises(RuntimeError):
+        stack.psql(sql)
