@@ -39,4 +39,11 @@ enum dom_region dom_region_from_version(const char *version);
  * base must hold strlen(codename) + 1 bytes. */
 enum dom_region dom_variant_split(const char *codename, char *base);
 
+/* The codename of the base's variant for a region, as XFU names them: "alioth" (cn),
+ * "alioth_global", "alioth_eea_global", "alioth_in_global"... out holds 96 bytes. */
+void dom_variant_codename(const char *base, enum dom_region region, char *out, size_t outlen);
+/* Region named by a fastboot package's file name ("..._6.0_eea_global_0123456789.tgz"),
+ * or __MAX when the name does not say. */
+enum dom_region dom_region_from_filename(const char *filename);
+
 #endif

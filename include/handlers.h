@@ -25,6 +25,7 @@ void h_health(struct handler_ctx *ctx);
 void h_device_list(struct handler_ctx *ctx);
 void h_device_get(struct handler_ctx *ctx);
 void h_device_releases(struct handler_ctx *ctx);
+void h_device_version(struct handler_ctx *ctx);
 
 /* Shared helpers (handlers.c). */
 /* Sends value as a 200 (or status) JSON body; steals the reference. */

@@ -52,7 +52,6 @@ enum rt_err http_parse_uri(struct http_request *req, const char **detail);
 char *http_decode(struct arena *a, const char *src, size_t len, bool plus_is_space);
 /* Percent-encodes a query value (RFC 3986 unreserved characters stay). */
 char *http_encode(struct arena *a, const char *src);
-bool http_utf8_valid(const char *s, size_t len);
 
 void http_add_header(struct http_response *res, const char *name, const char *value);
 /* Sets a JSON body (takes ownership of nothing: the text lives in the arena). */

@@ -11,4 +11,8 @@
  * of variant codename to [display name, MIUI name]); told apart by shape. */
 bool imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t errlen);
 
+/* A download page of the XFU site (.md or .html): YAML front matter, then HTML with
+ * one card per package, read by its labels whatever the layout. */
+bool imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen);
+
 #endif

@@ -39,6 +39,8 @@ bool params_parse(const struct http_request *req, unsigned allowed, struct param
  * in table order, e.g. "region=global&branch=stable"; "" when none. */
 const char *params_filter_query(const struct params *p, struct arena *a);
 
+/* True for a version: 1 to 64 of [A-Za-z0-9._-]. */
+bool params_version_valid(const char *s);
 /* True for a codename path segment: [A-Za-z0-9_]{1,64}. */
 bool params_codename_valid(const char *s);
 /* True for a real calendar date written YYYY-MM-DD. */

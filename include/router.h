@@ -12,6 +12,7 @@ enum route_id {
 	ROUTE_DEVICES,
 	ROUTE_DEVICE,
 	ROUTE_DEVICE_RELEASES,
+	ROUTE_DEVICE_VERSION,
 	ROUTE__MAX /* "no such route" */
 };
 

@@ -12,6 +12,7 @@ static const handler_fn app__handlers[ROUTE__MAX] = {
 	[ROUTE_DEVICES] = h_device_list,
 	[ROUTE_DEVICE] = h_device_get,
 	[ROUTE_DEVICE_RELEASES] = h_device_releases,
+	[ROUTE_DEVICE_VERSION] = h_device_version,
 };
 
 void

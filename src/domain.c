@@ -1,6 +1,7 @@
 /* Spellings of regions, branches and types, and region evidence from names, versions and codenames. */
 #include "domain.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const dom__regions[DOM_REGION__MAX] = {
@@ -143,4 +144,62 @@ dom_variant_split(const char *codename, char *base)
 	}
 	memcpy(base, codename, len + 1);
 	return DOM_REGION_CN;
+}
+
+void
+dom_variant_codename(const char *base, enum dom_region region, char *out, size_t outlen)
+{
+	static const char *const suffixes[DOM_REGION__MAX] = {
+		[DOM_REGION_CN] = "", [DOM_REGION_GLOBAL] = "_global", [DOM_REGION_EEA] = "_eea_global",
+		[DOM_REGION_IN] = "_in_global", [DOM_REGION_ID] = "_id_global",
+		[DOM_REGION_RU] = "_ru_global", [DOM_REGION_TR] = "_tr_global",
+		[DOM_REGION_TW] = "_tw_global", [DOM_REGION_JP] = "_jp_global",
+		[DOM_REGION_KR] = "_kr_global", [DOM_REGION_SG] = "_sg_global", [DOM_REGION_OTHER] = "",
+	};
+
+	snprintf(out, outlen, "%s%s", base, region < DOM_REGION__MAX ? suffixes[region] : "");
+}
+
+/* Region words of a fastboot file name: the API's own names ("eea", "in"), and
+ * carrier builds of China ("cn_chinatelecom", "cn_cmonly"). */
+static enum dom_region
+dom__region_of_words(const char *words, size_t len)
+{
+	char buf[16];
+	enum dom_region r;
+
+	if (len > 3 && strncmp(words, "cn_", 3) == 0)
+		return DOM_REGION_CN;
+	if (len >= sizeof buf)
+		return DOM_REGION__MAX;
+	memcpy(buf, words, len);
+	buf[len] = '\0';
+	r = dom_region_parse(buf);
+	return r == DOM_REGION_OTHER ? DOM_REGION__MAX : r;
+}
+
+enum dom_region
+dom_region_from_filename(const char *filename)
+{
+	/* <codename>_images_<version>_<date>_<android>_<region words>_<md5>.tgz */
+	const char *end = strstr(filename, ".tgz"), *md5, *android;
+
+	if (end == NULL || strstr(filename, "_images_") == NULL)
+		return DOM_REGION__MAX;
+	md5 = end;
+	while (md5 > filename && md5[-1] != '_')
+		md5--;
+	/* back from the MD5 to the "_N.N_" token of the Android version */
+	for (android = md5 - 1; android > filename; android--) {
+		const char *t = android;
+
+		while (t > filename && t[-1] != '_')
+			t--;
+		if (t[0] >= '0' && t[0] <= '9' && memchr(t, '.', (size_t)(android - t)) != NULL &&
+		    strspn(t, "0123456789.") == (size_t)(android - t))
+			return md5 - android - 2 > 0 ? dom__region_of_words(android + 1, (size_t)(md5 - android - 2))
+						     : DOM_REGION__MAX;
+		android = t;
+	}
+	return DOM_REGION__MAX;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cursor.h"
+#include "domain.h"
 #include "queries.h"
 
 /* Text column to JSON string, or null. */
@@ -21,7 +22,14 @@ release_json(const PGresult *res, int row)
 			       ? json_null()
 			       : json_integer(strtoll(PQgetvalue(res, row, RELCOL_SIZE), NULL, 10));
 
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	json_t *incremental = PQgetisnull(res, row, RELCOL_INC_FILENAME)
+				      ? json_null()
+				      : json_pack("{s:o, s:o, s:o, s:o}", "from", rel_text(res, row, RELCOL_INC_FROM),
+						  "to", rel_text(res, row, RELCOL_INC_TO), "filename",
+						  rel_text(res, row, RELCOL_INC_FILENAME), "url",
+						  rel_text(res, row, RELCOL_INC_URL));
+
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "id", (json_int_t)strtoll(PQgetvalue(res, row, RELCOL_ID), NULL, 10),
 			 "codename", rel_text(res, row, RELCOL_DEVICE),
 			 "variant", rel_text(res, row, RELCOL_VARIANT),
@@ -36,7 +44,9 @@ release_json(const PGresult *res, int row)
 			 "filename", rel_text(res, row, RELCOL_FILENAME),
 			 "date", rel_text(res, row, RELCOL_DATE),
 			 "changelog", rel_text(res, row, RELCOL_CHANGELOG),
-			 "links", h_json_column(res, row, RELCOL_LINKS));
+			 "links", h_json_column(res, row, RELCOL_LINKS),
+			 "incremental", incremental,
+			 "warnings", h_json_column(res, row, RELCOL_WARNINGS));
 }
 
 void
@@ -94,4 +104,49 @@ h_device_releases(struct handler_ctx *ctx)
 	for (int i = 0; i < nrows; i++)
 		json_array_append_new(data, release_json(res, i));
 	h_list(ctx, data, next);
+}
+
+void
+h_device_version(struct handler_ctx *ctx)
+{
+	const char *codename = ctx->match->captures[0], *branch = ctx->match->captures[1];
+	const char *version = ctx->match->captures[2];
+	PGresult *res;
+	json_t *data;
+
+	if (!params_codename_valid(codename)) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  "codename must be 1 to 64 letters, digits or '_'", "codename");
+		return;
+	}
+	if (dom_branch_parse(branch) == DOM_BRANCH__MAX) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  arena_printf(ctx->arena, "branch must be one of %s", dom_branch_list()), "branch");
+		return;
+	}
+	if (!params_version_valid(version)) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  "version must be 1 to 64 letters, digits, '.', '_' or '-'", "version");
+		return;
+	}
+	res = h_query(ctx, DB_STMT_DEVICE_VERSION, (const char *const[]){codename, branch, version});
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
+
+		if (exists == NULL)
+			return;
+		if (PQntuples(exists) == 0)
+			h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
+				  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename), NULL);
+		else
+			h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND,
+				  arena_printf(ctx->arena, "%s has no %s release %s", codename, branch, version), NULL);
+		return;
+	}
+	data = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(data, release_json(res, i));
+	h_list(ctx, data, NULL);
 }

@@ -2,6 +2,7 @@
 #include "imp_normalize.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -201,4 +202,264 @@ imp_filename_md5_prefix(const char *filename, char out[11])
 		}
 	}
 	return false;
+}
+
+bool
+imp_filename_android(const char *filename, char *out, size_t outlen)
+{
+	/* The last "_N.N" or "-N.N" token before the extension. */
+	const char *end = strrchr(filename, '.');
+	const char *best = NULL;
+	size_t best_len = 0;
+
+	if (end == NULL)
+		return false;
+	for (const char *t = filename; t < end;) {
+		size_t n = strcspn(t, "_-");
+
+		if (t + n > end)
+			n = (size_t)(end - t);
+		bool digits_and_dots = true;
+
+		for (size_t i = 0; i < n; i++)
+			digits_and_dots &= isdigit((unsigned char)t[i]) || t[i] == '.';
+		if (n >= 3 && n <= 5 && digits_and_dots && isdigit((unsigned char)t[0]) &&
+		    memchr(t, '.', n) != NULL && t[n - 1] != '.') {
+			best = t;
+			best_len = n;
+		}
+		t += n + 1;
+	}
+	if (best == NULL || best_len >= outlen)
+		return false;
+	memcpy(out, best, best_len);
+	out[best_len] = '\0';
+	return true;
+}
+
+bool
+imp_incremental_versions(const char *filename, char *from, char *to, size_t len)
+{
+	/* The first two '-'-separated tokens that look like versions: a digit and a dot. */
+	char *found[2] = {from, to};
+	int n = 0;
+
+	for (const char *t = filename; *t && n < 2;) {
+		size_t tl = strcspn(t, "-");
+		bool versionlike = memchr(t, '.', tl) != NULL && strcspn(t, "0123456789") < tl &&
+				   !(tl > 4 && strncmp(t + tl - 4, ".zip", 4) == 0);
+
+		if (versionlike && tl < len) {
+			memcpy(found[n], t, tl);
+			found[n][tl] = '\0';
+			n++;
+		}
+		t += tl + (t[tl] == '-');
+	}
+	return n == 2;
+}
+
+static void imp__warn(struct imp_row *row, enum imp_warning w, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+imp__warn(struct imp_row *row, enum imp_warning w, const char *fmt, ...)
+{
+	va_list ap;
+
+	row->warnings |= 1u << w;
+	va_start(ap, fmt);
+	vsnprintf(row->warning_text[w], sizeof row->warning_text[w], fmt, ap);
+	va_end(ap);
+}
+
+static bool
+imp__reject(char *err, size_t errlen, const struct imp_card *card, const char *what)
+{
+	snprintf(err, errlen, "%s:%lu: %s", card->file, card->line, what);
+	return false;
+}
+
+/* Android versions agree when their major numbers do ("6.0" and "6"; "4.4" and "4.4"). */
+static bool
+imp__same_android(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+
+	if (strcmp(a, "4.4") == 0 || strcmp(b, "4.4") == 0)
+		return strncmp(a, b, 3) == 0;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* Whether two pieces of region evidence agree. Fastboot file names of every regional
+ * global build (Russia, Indonesia, ...) say "global": that word agrees with any region
+ * but China. */
+static bool
+imp__regions_agree(enum dom_region a, enum dom_region b, bool b_from_filename)
+{
+	return a == b || (b_from_filename && b == DOM_REGION_GLOBAL && a != DOM_REGION_CN);
+}
+
+struct imp__evidence {
+	enum dom_region region;
+	const char *what;
+	bool filename;
+};
+
+/* Region: the version's code, else the fastboot file name, else the display name,
+ * else the variant's; a file name's generic "global" comes after the display name.
+ * Disagreements are kept as evidence and reported. */
+static void
+imp__regions(struct imp_row *row)
+{
+	struct imp__evidence ev[3];
+	int n = 0;
+
+	row->region_by_version = dom_region_from_version(row->version);
+	row->region_by_filename = dom_region_from_filename(row->filename);
+	row->region_by_name = row->display_name ? dom_region_from_name(row->display_name) : DOM_REGION__MAX;
+	ev[n++] = (struct imp__evidence){row->region_by_version, "version", false};
+	if (row->region_by_filename == DOM_REGION_GLOBAL) {
+		ev[n++] = (struct imp__evidence){row->region_by_name, "display name", false};
+		ev[n++] = (struct imp__evidence){row->region_by_filename, "file name", true};
+	} else {
+		ev[n++] = (struct imp__evidence){row->region_by_filename, "file name", true};
+		ev[n++] = (struct imp__evidence){row->region_by_name, "display name", false};
+	}
+	row->region = DOM_REGION__MAX;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].region == DOM_REGION__MAX)
+			continue;
+		if (row->region == DOM_REGION__MAX) {
+			row->region = ev[i].region;
+			continue;
+		}
+		if (!imp__regions_agree(row->region, ev[i].region, ev[i].filename) &&
+		    !(row->warnings & (1u << IMP_WARN_REGION_MISMATCH)))
+			imp__warn(row, IMP_WARN_REGION_MISMATCH, "the region is %s, but the %s says %s",
+				  dom_region_name(row->region), ev[i].what, dom_region_name(ev[i].region));
+	}
+	if (row->region == DOM_REGION__MAX)
+		row->region = row->variant_region;
+}
+
+bool
+imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_t errlen)
+{
+	char android_in_name[16], prefix[11], linkname[256], base[96];
+	const char *md5, *date;
+
+	memset(row, 0, sizeof *row);
+	row->file = card->file;
+	row->line = card->line;
+	row->size = -1;
+	if (card->codename == NULL || !params_codename_valid(card->codename))
+		return imp__reject(err, errlen, card, "the codename is missing or not 1 to 64 letters, digits or '_'");
+	if (card->version == NULL || card->version[0] == '\0' || strlen(card->version) > 64 ||
+	    strcspn(card->version, " \t\r\n") != strlen(card->version))
+		return imp__reject(err, errlen, card, "the version is missing, longer than 64 characters or has spaces");
+	row->branch = imp_branch_from_site(card->branch);
+	if (row->branch == DOM_BRANCH__MAX)
+		return imp__reject(err, errlen, card, "the branch is missing or not Stable, Stable Beta, Weekly or Public Beta");
+	row->type = imp_type_from_site(card->type);
+	if (row->type == DOM_TYPE__MAX)
+		return imp__reject(err, errlen, card, "the type (method) is missing or not Recovery or Fastboot");
+	if (card->nlinks == 0 || !imp_filename_from_link(card->links[0], linkname, sizeof linkname))
+		return imp__reject(err, errlen, card, "the download link is missing or not an http(s) URL of a file");
+	for (size_t i = 1; i < card->nlinks; i++)
+		if (!imp_filename_from_link(card->links[i], base, sizeof base))
+			return imp__reject(err, errlen, card, "a mirror link is not an http(s) URL of a file");
+	if (card->filename != NULL) {
+		if (card->filename[0] == '\0' || strlen(card->filename) >= sizeof row->filename ||
+		    strcspn(card->filename, "/ \t\r\n") != strlen(card->filename))
+			return imp__reject(err, errlen, card, "the package name is empty, too long or not a file name");
+		snprintf(row->filename, sizeof row->filename, "%s", card->filename);
+	} else {
+		snprintf(row->filename, sizeof row->filename, "%s", linkname);
+	}
+	if (card->name != NULL && (card->name[0] == '\0' || strlen(card->name) > 200))
+		return imp__reject(err, errlen, card, "the display name is empty or longer than 200 characters");
+	if (card->incremental_url != NULL &&
+	    !imp_filename_from_link(card->incremental_url, row->incremental_filename, sizeof row->incremental_filename))
+		return imp__reject(err, errlen, card, "the incremental update link is not an http(s) URL of a file");
+
+	row->version = card->version;
+	row->display_name = card->name;
+	row->changelog = card->changelog;
+	for (size_t i = 0; i < card->nlinks; i++) {
+		row->links[i] = card->links[i];
+		if (imp_filename_from_link(card->links[i], linkname, sizeof linkname) &&
+		    strcmp(linkname, row->filename) != 0)
+			imp__warn(row, IMP_WARN_LINK_MISMATCH, "link %zu is for %s, not %s", i + 1, linkname,
+				  row->filename);
+	}
+	row->nlinks = card->nlinks;
+
+	/* Device and variant: a variant codename names both; a page names only the phone. */
+	row->variant_region = dom_variant_split(card->codename, row->device);
+	if (!card->codename_is_base)
+		snprintf(row->variant, sizeof row->variant, "%s", card->codename);
+	imp__regions(row);
+	if (card->codename_is_base) {
+		/* "cancro" listed as "MI 3 / Mi 4 Global" is the variant cancro_global */
+		snprintf(row->device, sizeof row->device, "%s", card->codename);
+		dom_variant_codename(card->codename, row->region, row->synth_variant, sizeof row->synth_variant);
+		row->variant_region = row->region;
+	}
+
+	ver_parse(card->version, &row->ver);
+	if (row->ver.family == VER_OTHER)
+		imp__warn(row, IMP_WARN_VERSION_UNPARSED, "version %s fits no known grammar", card->version);
+	imp_version_sort_key(card->version, row->version_sort, sizeof row->version_sort);
+
+	if (!imp_parse_size(card->size, &row->size)) {
+		row->size = -1;
+		if (card->size != NULL)
+			imp__warn(row, IMP_WARN_SIZE_UNPARSED, "size \"%s\" is not a size", card->size);
+	} else if (row->size < IMP_MIN_PLAUSIBLE_SIZE) {
+		imp__warn(row, IMP_WARN_SIZE_IMPLAUSIBLE, "%lld bytes cannot be a ROM", row->size);
+	}
+	if (!imp_parse_md5(card->md5, row->md5, &md5))
+		imp__warn(row, IMP_WARN_MD5_INVALID, "MD5 \"%s\" is not 32 hex digits", card->md5);
+	if (md5 == NULL)
+		row->md5[0] = '\0';
+	if (row->md5[0] && imp_filename_md5_prefix(row->filename, prefix) && strncmp(row->md5, prefix, 10) != 0)
+		imp__warn(row, IMP_WARN_MD5_MISMATCH, "the file name says %s, the MD5 is %s", prefix, row->md5);
+	if (!imp_parse_date(card->date, &date)) {
+		imp__warn(row, IMP_WARN_DATE_INVALID, "date \"%s\" is not a YYYY-MM-DD date", card->date);
+		date = NULL;
+	} else if (date != NULL && (strcmp(date, "2010-01-01") < 0 || strcmp(date, "2030-01-01") > 0)) {
+		imp__warn(row, IMP_WARN_DATE_IMPLAUSIBLE, "date %s is not plausible for a ROM", date);
+	}
+	row->date = date;
+
+	/* Pages have no Android field: the file name says it, else the version's letter. */
+	row->android = card->android;
+	if (row->android == NULL && imp_filename_android(row->filename, row->android_buf, sizeof row->android_buf))
+		row->android = row->android_buf;
+	else if (row->android == NULL && ver_android_of_letter(row->ver.android_letter) != NULL)
+		row->android = ver_android_of_letter(row->ver.android_letter);
+	if (row->android != NULL && !imp_android_valid(row->android)) {
+		imp__warn(row, IMP_WARN_ANDROID_INVALID, "Android version \"%s\" is not a version", row->android);
+		row->android = NULL;
+	}
+	if (row->android != NULL && imp_filename_android(row->filename, android_in_name, sizeof android_in_name) &&
+	    !imp__same_android(row->android, android_in_name))
+		imp__warn(row, IMP_WARN_ANDROID_MISMATCH, "Android %s, but the file name says %s", row->android,
+			  android_in_name);
+	if (row->android != NULL && row->ver.android_letter != '\0' &&
+	    ver_android_of_letter(row->ver.android_letter) != NULL &&
+	    !imp__same_android(row->android, ver_android_of_letter(row->ver.android_letter)))
+		imp__warn(row, IMP_WARN_ANDROID_MISMATCH, "Android %s, but the version letter %c means %s",
+			  row->android, row->ver.android_letter, ver_android_of_letter(row->ver.android_letter));
+
+	if (card->incremental_url != NULL) {
+		row->incremental_url = card->incremental_url;
+		if (!imp_incremental_versions(row->incremental_filename, row->incremental_from, row->incremental_to,
+					      sizeof row->incremental_from)) {
+			row->incremental_from[0] = '\0';
+			row->incremental_to[0] = '\0';
+		}
+	}
+	return true;
 }

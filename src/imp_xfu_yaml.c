@@ -24,9 +24,11 @@ static const struct {
 	{"changelog", offsetof(struct imp_card, changelog)},
 	{"codename", offsetof(struct imp_card, codename)},
 	{"date", offsetof(struct imp_card, date)},
+	{"incremental", offsetof(struct imp_card, incremental_url)},
 	{"link", offsetof(struct imp_card, links)},
 	{"md5", offsetof(struct imp_card, md5)},
 	{"method", offsetof(struct imp_card, type)},
+	{"mirrors", 0}, /* a list, handled apart */
 	{"name", offsetof(struct imp_card, name)},
 	{"size", offsetof(struct imp_card, size)},
 	{"version", offsetof(struct imp_card, version)},
@@ -40,6 +42,8 @@ xfu__read_latest(const char *path, yaml_document_t *doc, yaml_node_t *root, stru
 	for (yaml_node_item_t *it = root->data.sequence.items.start; it < root->data.sequence.items.top; it++) {
 		yaml_node_t *entry = yaml_document_get_node(doc, *it);
 		struct imp_card card = {.file = path, .line = entry->start_mark.line + 1};
+		const char *mirrors[IMP_MAX_LINKS];
+		size_t extra = 0;
 
 		if (entry->type != YAML_MAPPING_NODE) {
 			snprintf(err, errlen, "%s:%lu: expected a ROM entry (a mapping of fields)", path, card.line);
@@ -59,6 +63,18 @@ xfu__read_latest(const char *path, yaml_document_t *doc, yaml_node_t *root, stru
 					 kn->start_mark.line + 1, key ? key : "?");
 				return false;
 			}
+			if (strcmp(key, "mirrors") == 0) {
+				/* romtrack's own dumps: the links after the first */
+				if (vn->type != YAML_SEQUENCE_NODE) {
+					snprintf(err, errlen, "%s:%zu: field \"mirrors\" must be a list of links", path,
+						 vn->start_mark.line + 1);
+					return false;
+				}
+				for (yaml_node_item_t *m = vn->data.sequence.items.start;
+				     m < vn->data.sequence.items.top && card.nlinks + extra < IMP_MAX_LINKS - 1; m++)
+					mirrors[extra++] = xfu__scalar(yaml_document_get_node(doc, *m));
+				continue;
+			}
 			if (value == NULL) {
 				snprintf(err, errlen, "%s:%zu: field \"%s\" must be a single value", path,
 					 vn->start_mark.line + 1, key);
@@ -67,6 +83,9 @@ xfu__read_latest(const char *path, yaml_document_t *doc, yaml_node_t *root, stru
 			*(const char **)((char *)&card + xfu__fields[k].offset) = value;
 		}
 		card.nlinks = card.links[0] != NULL;
+		for (size_t m = 0; card.nlinks > 0 && m < extra; m++)
+			if (mirrors[m] != NULL)
+				card.links[card.nlinks++] = mirrors[m];
 		if (!sink->card(sink, &card, err, errlen))
 			return false;
 	}

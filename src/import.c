@@ -1,11 +1,15 @@
 /* The import pipeline: readers -> normalise -> stage (COPY) -> merge, in one transaction. */
 #include "import.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "domain.h"
@@ -13,14 +17,21 @@
 #include "imp_readers.h"
 #include "params.h"
 
+#define IMP__COPY_CHUNK (1 << 20) /* bytes staged before they go to the server */
+
 static const char *const imp__warning_names[IMP_WARN__MAX] = {
 	[IMP_WARN_SIZE_UNPARSED] = "size-unparsed",
 	[IMP_WARN_SIZE_IMPLAUSIBLE] = "size-implausible",
 	[IMP_WARN_MD5_INVALID] = "md5-invalid",
 	[IMP_WARN_MD5_MISMATCH] = "md5-filename-mismatch",
 	[IMP_WARN_DATE_INVALID] = "date-invalid",
+	[IMP_WARN_DATE_IMPLAUSIBLE] = "date-implausible",
 	[IMP_WARN_ANDROID_INVALID] = "android-invalid",
+	[IMP_WARN_ANDROID_MISMATCH] = "android-mismatch",
 	[IMP_WARN_REGION_MISMATCH] = "region-mismatch",
+	[IMP_WARN_VERSION_UNPARSED] = "version-unparsed",
+	[IMP_WARN_LINK_MISMATCH] = "link-filename-mismatch",
+	[IMP_WARN_CONFLICTING_COPIES] = "conflicting-copies",
 };
 
 const char *
@@ -28,6 +39,141 @@ imp_warning_name(enum imp_warning w)
 {
 	return w < IMP_WARN__MAX ? imp__warning_names[w] : "?";
 }
+
+/* ---- input files ----------------------------------------------------------------------- */
+
+enum imp__format { IMP__YAML, IMP__PAGE, IMP__UNKNOWN };
+
+static enum imp__format
+imp__format_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot != NULL && (strcmp(dot, ".yml") == 0 || strcmp(dot, ".yaml") == 0))
+		return IMP__YAML;
+	if (dot != NULL && (strcmp(dot, ".md") == 0 || strcmp(dot, ".html") == 0 || strcmp(dot, ".htm") == 0))
+		return IMP__PAGE;
+	return IMP__UNKNOWN;
+}
+
+struct imp__files {
+	char **paths;
+	size_t count, cap;
+};
+
+static void
+imp__files_add(struct imp__files *f, const char *path)
+{
+	if (f->count == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 256;
+		f->paths = realloc(f->paths, f->cap * sizeof *f->paths);
+		if (f->paths == NULL)
+			abort();
+	}
+	if ((f->paths[f->count++] = strdup(path)) == NULL)
+		abort();
+}
+
+static void
+imp__files_free(struct imp__files *f)
+{
+	for (size_t i = 0; i < f->count; i++)
+		free(f->paths[i]);
+	free(f->paths);
+}
+
+static int
+imp__cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds path, or the importable files under it in name order (hidden ones skipped). */
+static bool
+imp__collect(struct imp__files *f, const char *path, bool explicit, char *err, size_t errlen)
+{
+	struct imp__files names = {0};
+	struct stat st;
+	struct dirent *de;
+	bool ok = true;
+	DIR *d;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (explicit && imp__format_of(path) == IMP__UNKNOWN) {
+			snprintf(err, errlen,
+				 "%s: unknown input format (expected an XFU export .yml/.yaml or a download page .md/.html)",
+				 path);
+			return false;
+		}
+		if (imp__format_of(path) != IMP__UNKNOWN)
+			imp__files_add(f, path);
+		return true;
+	}
+	if ((d = opendir(path)) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return false;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			imp__files_add(&names, de->d_name);
+	closedir(d);
+	qsort(names.paths, names.count, sizeof *names.paths, imp__cmp_names);
+	for (size_t i = 0; ok && i < names.count; i++) {
+		char *child = malloc(strlen(path) + strlen(names.paths[i]) + 2);
+
+		if (child == NULL)
+			abort();
+		sprintf(child, "%s/%s", path, names.paths[i]);
+		ok = imp__collect(f, child, false, err, errlen);
+		free(child);
+	}
+	imp__files_free(&names);
+	return ok;
+}
+
+static bool
+imp__read_file(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+{
+	switch (imp__format_of(path)) {
+	case IMP__YAML:
+		return imp_read_xfu_yaml(path, sink, err, errlen);
+	case IMP__PAGE:
+		return imp_read_page(path, sink, err, errlen);
+	case IMP__UNKNOWN:
+		break;
+	}
+	snprintf(err, errlen, "%s: unknown input format", path);
+	return false;
+}
+
+/* Progress on stderr: a bar on a terminal, a line per tenth otherwise. */
+static void
+imp__progress(const struct imp_options *opt, size_t done, size_t total)
+{
+	static int last = -1;
+	int pct;
+
+	if (!opt->progress || total < 50)
+		return;
+	pct = (int)(done * 100 / total);
+	if (isatty(STDERR_FILENO)) {
+		if (pct == last && done != total)
+			return;
+		fprintf(stderr, "\rreading [%-40.*s] %3d%% %zu/%zu files", pct * 40 / 100,
+			"########################################", pct, done, total);
+		if (done == total)
+			fputc('\n', stderr);
+	} else if (pct / 10 != last / 10 || done == total) {
+		fprintf(stderr, "reading: %zu/%zu files (%d%%)\n", done, total, pct);
+	}
+	last = pct;
+}
+
+/* ---- staging ----------------------------------------------------------------------------- */
 
 /* A growing text buffer in COPY text format. */
 struct imp__buf {
@@ -61,50 +207,116 @@ imp__buf_field(struct imp__buf *b, const char *value, bool last)
 	if (value == NULL) {
 		imp__buf_put(b, "\\N", 2);
 	} else {
-		for (const char *p = value; *p; p++) {
-			const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n"
-				       : *p == '\r' ? "\\r" : NULL;
+		for (const char *p = value; *p;) {
+			size_t plain = strcspn(p, "\\\t\r\n");
+			const char *esc;
 
-			if (esc)
-				imp__buf_put(b, esc, 2);
-			else
-				imp__buf_put(b, p, 1);
+			imp__buf_put(b, p, plain);
+			p += plain;
+			if (*p == '\0')
+				break;
+			esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : "\\r";
+			imp__buf_put(b, esc, 2);
+			p++;
 		}
 	}
 	imp__buf_put(b, last ? "\n" : "\t", 1);
 }
 
+static void
+imp__buf_row(struct imp__buf *b, const char *const *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		imp__buf_field(b, fields[i], i + 1 == n);
+}
+
 struct imp__stage {
 	struct imp_sink sink;
+	PGconn *conn;           /* NULL: check only */
+	FILE *check_out;        /* imp_check: where rows are printed */
 	struct imp__buf releases, variants;
 	unsigned long seq;
 	const struct imp_options *opt;
 	struct imp_summary *sum;
 };
 
-static void imp__warn(struct imp__stage *st, const struct imp_card *card, enum imp_warning w,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static const char *
+imp__region_or_null(enum dom_region r)
+{
+	return r < DOM_REGION__MAX ? dom_region_name(r) : NULL;
+}
+
+/* The row's warnings as a PostgreSQL array literal of slugs ("{md5-invalid,size-unparsed}"). */
+static void
+imp__warning_array(const struct imp_row *row, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(out + o, outlen - o, "{");
+	for (int w = 0; w < IMP_WARN__MAX; w++)
+		if (row->warnings & (1u << w))
+			o += (size_t)snprintf(out + o, outlen - o, "%s%s", o > 1 ? "," : "", imp__warning_names[w]);
+	snprintf(out + o, outlen - o, "}");
+}
 
 static void
-imp__warn(struct imp__stage *st, const struct imp_card *card, enum imp_warning w, const char *fmt, ...)
+imp__count_warnings(struct imp__stage *st, const struct imp_row *row)
 {
-	va_list ap;
-
-	st->sum->warnings[w]++;
-	if (!st->opt->verbose)
-		return;
-	fprintf(stderr, "%s:%lu: warning (%s): ", card->file, card->line, imp_warning_name(w));
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	for (int w = 0; w < IMP_WARN__MAX; w++) {
+		if (!(row->warnings & (1u << w)))
+			continue;
+		st->sum->warnings[w]++;
+		if (st->opt != NULL && st->opt->verbose)
+			fprintf(stderr, "%s:%lu: warning (%s): %s\n", row->file, row->line, imp__warning_names[w],
+				row->warning_text[w]);
+	}
 }
 
 static bool
-imp__fail(char *err, size_t errlen, const struct imp_card *card, const char *what)
+imp__flush(struct imp__stage *st, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s:%lu: %s", card->file, card->line, what);
-	return false;
+	if (st->releases.len > 0 && PQputCopyData(st->conn, st->releases.data, (int)st->releases.len) != 1) {
+		snprintf(err, errlen, "database: %s", PQerrorMessage(st->conn));
+		return false;
+	}
+	st->releases.len = 0;
+	return true;
+}
+
+static json_t *
+imp__row_json(const struct imp_row *row)
+{
+	json_t *links = json_array(), *numbers = json_array(), *warnings = json_array(), *inc = json_null();
+	char size[24];
+
+	for (size_t i = 0; i < row->nlinks; i++)
+		json_array_append_new(links, json_string(row->links[i]));
+	for (size_t i = 0; i < row->ver.nnumbers; i++)
+		json_array_append_new(numbers, json_integer(row->ver.numbers[i]));
+	for (int w = 0; w < IMP_WARN__MAX; w++)
+		if (row->warnings & (1u << w))
+			json_array_append_new(warnings, json_string(imp__warning_names[w]));
+	if (row->incremental_url != NULL)
+		inc = json_pack("{s:s?, s:s?, s:s, s:s}", "from", row->incremental_from[0] ? row->incremental_from : NULL,
+				"to", row->incremental_to[0] ? row->incremental_to : NULL, "filename",
+				row->incremental_filename, "url", row->incremental_url);
+	snprintf(size, sizeof size, "%lld", row->size);
+	return json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s?, s:s?, s:s?,"
+			 " s:s?, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:o}",
+			 "file", row->file, "line", (json_int_t)row->line, "device", row->device,
+			 "variant", row->variant[0] ? row->variant : NULL,
+			 "new_variant", row->variant[0] ? NULL : row->synth_variant,
+			 "name", row->display_name, "filename", row->filename, "version", row->version,
+			 "version_family", ver_family_name(row->ver.family), "version_numbers", numbers,
+			 "branch", dom_branch_name(row->branch), "type", dom_type_name(row->type),
+			 "region", dom_region_name(row->region),
+			 "region_by_name", imp__region_or_null(row->region_by_name),
+			 "region_by_version", imp__region_or_null(row->region_by_version),
+			 "region_by_filename", imp__region_or_null(row->region_by_filename),
+			 "android", row->android,
+			 "size", row->size >= 0 ? json_integer(row->size) : json_null(),
+			 "md5", row->md5[0] ? row->md5 : NULL, "date", row->date, "changelog", row->changelog,
+			 "links", links, "incremental", inc, "warnings", warnings);
 }
 
 /* Normalises one card and stages it; errors stop the run, data problems are warnings. */
@@ -112,87 +324,67 @@ static bool
 imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, size_t errlen)
 {
 	struct imp__stage *st = (struct imp__stage *)sink;
-	char base[128], filename[512], md5buf[33], sortkey[256], prefix[11];
-	char seq[24], line[24], size[24];
-	const char *md5 = NULL, *date = NULL, *android = card->android;
-	enum dom_region variant_region, region, name_region;
-	enum dom_branch branch;
-	enum dom_type type;
-	long long bytes;
-	json_t *links;
+	struct imp_row row;
+	char seq[24], line[24], size[24], numbers[96], letter[2], warnings[512], nlinks[8];
 	char *links_json;
+	json_t *links;
+	size_t o = 0;
 
 	st->sum->cards++;
-	if (card->codename == NULL || !params_codename_valid(card->codename))
-		return imp__fail(err, errlen, card, "the codename is missing or not 1 to 64 letters, digits or '_'");
-	if (card->version == NULL || card->version[0] == '\0' || strlen(card->version) > 64 ||
-	    strcspn(card->version, " \t\r\n") != strlen(card->version))
-		return imp__fail(err, errlen, card, "the version is missing, longer than 64 characters or has spaces");
-	branch = imp_branch_from_site(card->branch);
-	if (branch == DOM_BRANCH__MAX)
-		return imp__fail(err, errlen, card, "the branch is missing or not Stable, Stable Beta, Weekly or Public Beta");
-	type = imp_type_from_site(card->type);
-	if (type == DOM_TYPE__MAX)
-		return imp__fail(err, errlen, card, "the type (method) is missing or not Recovery or Fastboot");
-	if (card->nlinks == 0 || !imp_filename_from_link(card->links[0], filename, sizeof filename))
-		return imp__fail(err, errlen, card, "the download link is missing or not an http(s) URL of a file");
-	for (size_t i = 1; i < card->nlinks; i++)
-		if (!imp_filename_from_link(card->links[i], base, sizeof base))
-			return imp__fail(err, errlen, card, "a mirror link is not an http(s) URL of a file");
-	if (card->name != NULL && (card->name[0] == '\0' || strlen(card->name) > 200))
-		return imp__fail(err, errlen, card, "the display name is empty or longer than 200 characters");
+	if (!imp_normalize(card, &row, err, errlen))
+		return false;
+	imp__count_warnings(st, &row);
+	if (st->check_out != NULL) {
+		json_t *j = imp__row_json(&row);
 
-	variant_region = dom_variant_split(card->codename, base);
-	region = dom_region_from_version(card->version);
-	if (region == DOM_REGION__MAX)
-		region = variant_region;
-	name_region = card->name ? dom_region_from_name(card->name) : DOM_REGION__MAX;
-	if (name_region != DOM_REGION__MAX && name_region != region)
-		imp__warn(st, card, IMP_WARN_REGION_MISMATCH, "\"%s\" is not %s, the region of %s",
-			  card->name, dom_region_name(region), card->version);
-	if (!imp_parse_size(card->size, &bytes)) {
-		if (card->size != NULL)
-			imp__warn(st, card, IMP_WARN_SIZE_UNPARSED, "size \"%s\" is not a size", card->size);
-		size[0] = '\0';
-	} else {
-		if (bytes < IMP_MIN_PLAUSIBLE_SIZE)
-			imp__warn(st, card, IMP_WARN_SIZE_IMPLAUSIBLE, "%lld bytes cannot be a ROM", bytes);
-		snprintf(size, sizeof size, "%lld", bytes);
+		json_dumpf(j, st->check_out, JSON_COMPACT | JSON_ENSURE_ASCII);
+		fputc('\n', st->check_out);
+		json_decref(j);
+		return true;
 	}
-	if (!imp_parse_md5(card->md5, md5buf, &md5))
-		imp__warn(st, card, IMP_WARN_MD5_INVALID, "MD5 \"%s\" is not 32 hex digits", card->md5);
-	if (md5 != NULL && imp_filename_md5_prefix(filename, prefix) && strncmp(md5, prefix, 10) != 0)
-		imp__warn(st, card, IMP_WARN_MD5_MISMATCH, "file name says %s, MD5 is %s", prefix, md5);
-	if (!imp_parse_date(card->date, &date))
-		imp__warn(st, card, IMP_WARN_DATE_INVALID, "date \"%s\" is not a YYYY-MM-DD date", card->date);
-	if (android != NULL && !imp_android_valid(android)) {
-		imp__warn(st, card, IMP_WARN_ANDROID_INVALID, "Android version \"%s\" is not a version", android);
-		android = NULL;
-	}
-	imp_version_sort_key(card->version, sortkey, sizeof sortkey);
 	links = json_array();
-	for (size_t i = 0; i < card->nlinks; i++)
-		json_array_append_new(links, json_string(card->links[i]));
+	for (size_t i = 0; i < row.nlinks; i++)
+		json_array_append_new(links, json_string(row.links[i]));
 	links_json = json_dumps(links, JSON_COMPACT);
 	json_decref(links);
 	if (links_json == NULL)
-		return imp__fail(err, errlen, card, "out of memory");
-
+		abort();
+	numbers[o++] = '{';
+	for (size_t i = 0; i < row.ver.nnumbers; i++)
+		o += (size_t)snprintf(numbers + o, sizeof numbers - o, "%s%ld", i ? "," : "", row.ver.numbers[i]);
+	snprintf(numbers + o, sizeof numbers - o, "}");
+	letter[0] = row.ver.android_letter;
+	letter[1] = '\0';
+	imp__warning_array(&row, warnings, sizeof warnings);
 	snprintf(seq, sizeof seq, "%lu", ++st->seq);
-	snprintf(line, sizeof line, "%lu", card->line);
+	snprintf(line, sizeof line, "%lu", row.line);
+	snprintf(size, sizeof size, "%lld", row.size);
+	snprintf(nlinks, sizeof nlinks, "%zu", row.nlinks);
 	{
-		const char *row[] = {
-			seq, card->file, line, card->codename, base, dom_region_name(variant_region),
-			card->name, filename, card->version, sortkey, dom_branch_name(branch),
-			dom_type_name(type), dom_region_name(region), android, size[0] ? size : NULL, md5,
-			date, card->changelog, links_json,
+		/* the column order of stage_release */
+		const char *fields[] = {
+			seq, row.file, line, row.variant[0] ? row.variant : NULL, row.variant[0] ? "t" : "f",
+			row.device,
+			row.synth_variant[0] ? row.synth_variant : NULL, dom_region_name(row.variant_region),
+			row.display_name, row.filename, row.version, row.version_sort,
+			ver_family_name(row.ver.family), numbers, letter[0] ? letter : NULL,
+			row.ver.device_code[0] ? row.ver.device_code : NULL,
+			row.ver.region_code[0] ? row.ver.region_code : NULL,
+			row.ver.suffix[0] ? row.ver.suffix : NULL, dom_branch_name(row.branch),
+			dom_type_name(row.type), dom_region_name(row.region),
+			imp__region_or_null(row.region_by_name), imp__region_or_null(row.region_by_version),
+			imp__region_or_null(row.region_by_filename), row.android, row.size >= 0 ? size : NULL,
+			row.md5[0] ? row.md5 : NULL, row.date, row.changelog, links_json, nlinks,
+			row.incremental_from[0] ? row.incremental_from : NULL,
+			row.incremental_to[0] ? row.incremental_to : NULL,
+			row.incremental_url ? row.incremental_filename : NULL, row.incremental_url, warnings,
 		};
-		size_t n = sizeof row / sizeof row[0];
 
-		for (size_t i = 0; i < n; i++)
-			imp__buf_field(&st->releases, row[i], i + 1 == n);
+		imp__buf_row(&st->releases, fields, sizeof fields / sizeof fields[0]);
 	}
 	free(links_json);
+	if (st->releases.len >= IMP__COPY_CHUNK)
+		return imp__flush(st, err, errlen);
 	return true;
 }
 
@@ -214,125 +406,161 @@ imp__stage_variant(struct imp_sink *sink, const struct imp_variant *v, char *err
 		return false;
 	}
 	st->sum->variants_read++;
+	if (st->check_out != NULL)
+		return true;
 	region = dom_variant_split(v->codename, base);
 	snprintf(seq, sizeof seq, "%lu", ++st->seq);
 	{
-		const char *row[] = {seq, v->codename, base, dom_region_name(region), v->name,
-				     v->miui_name && v->miui_name[0] ? v->miui_name : NULL};
-		size_t n = sizeof row / sizeof row[0];
+		const char *fields[] = {seq, v->codename, base, dom_region_name(region), v->name,
+					v->miui_name && v->miui_name[0] ? v->miui_name : NULL};
 
-		for (size_t i = 0; i < n; i++)
-			imp__buf_field(&st->variants, row[i], i + 1 == n);
+		imp__buf_row(&st->variants, fields, sizeof fields / sizeof fields[0]);
 	}
 	return true;
 }
 
-static bool
-imp__copy(PGconn *conn, const char *sql, const struct imp__buf *buf, char *err, size_t errlen)
-{
-	PGresult *res = PQexec(conn, sql);
-	bool ok;
+/* ---- merging ----------------------------------------------------------------------------- */
 
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		snprintf(err, errlen, "database: %s", PQresultErrorMessage(res));
-		PQclear(res);
-		return false;
-	}
-	PQclear(res);
-	ok = (buf->len == 0 || PQputCopyData(conn, buf->data, (int)buf->len) == 1) &&
-	     PQputCopyEnd(conn, NULL) == 1;
-	res = PQgetResult(conn);
-	if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		snprintf(err, errlen, "database: %s", ok ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-		ok = false;
-	}
-	PQclear(res);
-	while ((res = PQgetResult(conn)) != NULL)
-		PQclear(res);
-	return ok;
-}
-
-/* Staging tables live for the transaction only. */
 static const char imp__create_stage_release[] =
 	"CREATE TEMP TABLE stage_release ("
-	" seq bigint, file text, line bigint, variant text, device text, variant_region region,"
-	" display_name text, filename text, version text, version_sort text COLLATE \"C\","
-	" branch branch, type package_type, region region, android text, size_bytes bigint,"
-	" md5 text, release_date date, changelog text, links_json text) ON COMMIT DROP";
+	" seq bigint, file text, line bigint, variant text, named boolean, device text, synth_variant text,"
+	" variant_region region, display_name text, filename text, version text,"
+	" version_sort text COLLATE \"C\", version_family version_family, version_numbers integer[],"
+	" android_letter text, device_code text, region_code text, version_suffix text,"
+	" branch branch, type package_type, region region, region_by_name region,"
+	" region_by_version region, region_by_filename region, android text, size_bytes bigint,"
+	" md5 text, release_date date, changelog text, links_json text, nlinks integer,"
+	" incremental_from text, incremental_to text, incremental_filename text, incremental_url text,"
+	" warnings text[]) ON COMMIT DROP";
+
 static const char imp__create_stage_variant[] =
 	"CREATE TEMP TABLE stage_variant ("
 	" seq bigint, variant text, device text, region region, display_name text, miui_name text)"
 	" ON COMMIT DROP";
 
-/* The merge, in order. For every field of a release, the last known value wins:
- * later inputs override earlier ones, and an unknown value never erases a known one. */
-static const char *const imp__merge[] = {
+/* Devices, variants and display names, from devices.yml and from cards that name a
+ * variant. Run twice: before and after the variants of page cards are resolved. */
+static const char *const imp__merge_variants[] = {
 	"INSERT INTO device (codename)"
 	" SELECT device FROM stage_variant UNION SELECT device FROM stage_release"
 	" ON CONFLICT (codename) DO NOTHING",
 
-	"INSERT INTO variant (device_id, codename, region, miui_name)"
-	" SELECT d.id, s.variant, s.region, s.miui_name FROM ("
-	"  SELECT variant, min(device) AS device, min(region) AS region,"
+	"INSERT INTO variant (device_id, codename, region, miui_name, declared)"
+	" SELECT d.id, s.variant, s.region, s.miui_name, s.named FROM ("
+	"  SELECT variant, min(device) AS device, min(region) AS region, bool_or(named) AS named,"
 	"   (array_agg(miui_name ORDER BY seq DESC) FILTER (WHERE miui_name IS NOT NULL))[1] AS miui_name"
-	"  FROM (SELECT seq, variant, device, region, miui_name FROM stage_variant"
-	"        UNION ALL SELECT seq, variant, device, variant_region, NULL FROM stage_release) u"
+	"  FROM (SELECT seq, variant, device, region, miui_name, true AS named FROM stage_variant"
+	"        UNION ALL SELECT seq, variant, device, variant_region, NULL, named FROM stage_release"
+	"        WHERE variant IS NOT NULL) u"
 	"  GROUP BY variant) s JOIN device d ON d.codename = s.device"
-	" ON CONFLICT (codename) DO UPDATE SET miui_name = coalesce(excluded.miui_name, variant.miui_name)"
-	" WHERE variant.miui_name IS DISTINCT FROM coalesce(excluded.miui_name, variant.miui_name)",
+	" ON CONFLICT (codename) DO UPDATE SET"
+	"  miui_name = coalesce(excluded.miui_name, variant.miui_name),"
+	"  declared = variant.declared OR excluded.declared"
+	" WHERE (variant.miui_name, variant.declared) IS DISTINCT FROM"
+	"  (coalesce(excluded.miui_name, variant.miui_name), variant.declared OR excluded.declared)",
 
 	"INSERT INTO display_name (variant_id, name)"
 	" SELECT DISTINCT v.id, s.display_name FROM ("
 	"  SELECT variant, display_name FROM stage_variant"
-	"  UNION SELECT variant, display_name FROM stage_release) s"
+	"  UNION SELECT variant, display_name FROM stage_release WHERE variant IS NOT NULL) s"
 	" JOIN variant v ON v.codename = s.variant WHERE s.display_name IS NOT NULL"
 	" ON CONFLICT (variant_id, name) DO NOTHING",
+};
 
+/* A page names the phone ("cancro") and the display name ("MI 3 / Mi 4 Global"): the
+ * variant is the declared one of that phone sold under that name, else the region's
+ * usual codename ("cancro_global"), created when missing. Only declared variants are
+ * searched, so that the outcome does not depend on what earlier page imports created. */
+static const char imp__resolve_variants[] =
+	"UPDATE stage_release s SET variant = coalesce(("
+	"  SELECT v.codename FROM device d JOIN variant v ON v.device_id = d.id"
+	"  JOIN display_name n ON n.variant_id = v.id"
+	"  WHERE d.codename = s.device AND v.declared AND n.name = s.display_name"
+	"  ORDER BY v.codename LIMIT 1),"
+	" s.synth_variant)"
+	" WHERE s.variant IS NULL";
+
+/* One row per package file. For every field the last known value wins (later inputs
+ * over earlier ones, a known value over an unknown one), with these exceptions:
+ * Stable beats Stable Beta (a staged rollout is relabelled Stable later, never back),
+ * the longest list of mirrors wins, and warnings add up. */
+static const char imp__merge_copies[] =
 	"CREATE TEMP TABLE stage_merged ON COMMIT DROP AS"
-	" SELECT filename,"
+	" WITH kinds AS ("
+	"  SELECT filename, array_agg(DISTINCT kind ORDER BY kind) AS kinds"
+	"  FROM stage_release, unnest(warnings) AS kind GROUP BY filename),"
+	" merged AS (SELECT filename,"
 	"  (array_agg(variant ORDER BY seq DESC))[1] AS variant,"
 	"  (array_agg(version ORDER BY seq DESC))[1] AS version,"
 	"  (array_agg(version_sort ORDER BY seq DESC))[1] AS version_sort,"
-	"  (array_agg(branch ORDER BY seq DESC))[1] AS branch,"
+	"  (array_agg(version_family ORDER BY seq DESC))[1] AS version_family,"
+	"  (array_agg(version_numbers::text ORDER BY seq DESC))[1]::integer[] AS version_numbers,"
+	"  (array_agg(android_letter ORDER BY seq DESC))[1] AS android_letter,"
+	"  (array_agg(device_code ORDER BY seq DESC))[1] AS device_code,"
+	"  (array_agg(region_code ORDER BY seq DESC))[1] AS region_code,"
+	"  (array_agg(version_suffix ORDER BY seq DESC))[1] AS version_suffix,"
+	"  CASE WHEN (array_agg(branch ORDER BY seq DESC))[1] = 'stable-beta' AND bool_or(branch = 'stable')"
+	"       THEN 'stable'::branch ELSE (array_agg(branch ORDER BY seq DESC))[1] END AS branch,"
 	"  (array_agg(type ORDER BY seq DESC))[1] AS type,"
 	"  (array_agg(region ORDER BY seq DESC))[1] AS region,"
+	"  (array_agg(region_by_name ORDER BY seq DESC) FILTER (WHERE region_by_name IS NOT NULL))[1] AS region_by_name,"
+	"  (array_agg(region_by_version ORDER BY seq DESC) FILTER (WHERE region_by_version IS NOT NULL))[1] AS region_by_version,"
+	"  (array_agg(region_by_filename ORDER BY seq DESC) FILTER (WHERE region_by_filename IS NOT NULL))[1] AS region_by_filename,"
 	"  (array_agg(android ORDER BY seq DESC) FILTER (WHERE android IS NOT NULL))[1] AS android,"
 	"  (array_agg(size_bytes ORDER BY seq DESC) FILTER (WHERE size_bytes IS NOT NULL))[1] AS size_bytes,"
 	"  (array_agg(md5 ORDER BY seq DESC) FILTER (WHERE md5 IS NOT NULL))[1] AS md5,"
 	"  (array_agg(release_date ORDER BY seq DESC) FILTER (WHERE release_date IS NOT NULL))[1] AS release_date,"
 	"  (array_agg(changelog ORDER BY seq DESC) FILTER (WHERE changelog IS NOT NULL))[1] AS changelog,"
-	"  (array_agg(links_json ORDER BY seq DESC))[1] AS links_json"
-	" FROM stage_release GROUP BY filename",
-};
+	"  (array_agg(links_json ORDER BY nlinks DESC, seq DESC))[1] AS links_json,"
+	"  (array_agg(incremental_from ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_from,"
+	"  (array_agg(incremental_to ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_to,"
+	"  (array_agg(incremental_filename ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_filename,"
+	"  (array_agg(incremental_url ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_url,"
+	"  count(DISTINCT md5) > 1 OR count(DISTINCT size_bytes) > 1 OR count(DISTINCT release_date) > 1"
+	"   OR count(DISTINCT android) > 1 OR count(DISTINCT branch) > 1 OR count(DISTINCT type) > 1"
+	"   OR count(DISTINCT version) > 1 AS conflicting"
+	"  FROM stage_release GROUP BY filename)"
+	" SELECT m.*, coalesce(k.kinds, '{}')"
+	"  || CASE WHEN m.conflicting THEN '{conflicting-copies}'::text[] ELSE '{}' END AS warnings"
+	" FROM merged m LEFT JOIN kinds k USING (filename)";
 
-/* Upserts the merged releases; returns inserted and updated counts. */
-static const char imp__upsert_releases[] =
-	"WITH up AS ("
-	" INSERT INTO release (variant_id, device_id, filename, version, version_sort, branch, type,"
-	"  region, android, size_bytes, md5, release_date, changelog, links)"
-	" SELECT v.id, v.device_id, m.filename, m.version, m.version_sort, m.branch, m.type, m.region,"
-	"  m.android, m.size_bytes, m.md5, m.release_date, m.changelog,"
-	"  ARRAY(SELECT json_array_elements_text(m.links_json::json))"
+/* The columns of release an import writes, in one order for every statement below. */
+static const char *const imp__columns[] = {
+	"variant_id", "device_id", "filename", "version", "version_sort", "version_family",
+	"version_numbers", "android_letter", "device_code", "region_code", "version_suffix", "branch",
+	"type", "region", "region_by_name", "region_by_version", "region_by_filename", "android",
+	"size_bytes", "md5", "release_date", "changelog", "links", "incremental_from", "incremental_to",
+	"incremental_filename", "incremental_url", "warnings",
+};
+#define IMP__NCOLUMNS (sizeof imp__columns / sizeof imp__columns[0])
+
+/* What each release becomes, with what the database already holds taken into account:
+ * a known value is never replaced by an unknown one, Stable is never demoted. */
+static const char imp__final[] =
+	"CREATE TEMP TABLE stage_final ON COMMIT DROP AS"
+	" SELECT r.id AS existing_id, v.id AS variant_id, v.device_id, m.filename, m.version,"
+	"  m.version_sort, m.version_family, m.version_numbers, m.android_letter, m.device_code,"
+	"  m.region_code, m.version_suffix,"
+	"  CASE WHEN r.branch = 'stable' AND m.branch = 'stable-beta' THEN 'stable'::branch"
+	"       ELSE m.branch END AS branch,"
+	"  m.type, m.region,"
+	"  coalesce(m.region_by_name, r.region_by_name) AS region_by_name,"
+	"  coalesce(m.region_by_version, r.region_by_version) AS region_by_version,"
+	"  coalesce(m.region_by_filename, r.region_by_filename) AS region_by_filename,"
+	"  coalesce(m.android, r.android) AS android,"
+	"  coalesce(m.size_bytes, r.size_bytes) AS size_bytes,"
+	"  coalesce(m.md5, r.md5) AS md5,"
+	"  coalesce(m.release_date, r.release_date) AS release_date,"
+	"  coalesce(m.changelog, r.changelog) AS changelog,"
+	"  CASE WHEN r.links IS NULL OR json_array_length(m.links_json::json) >= cardinality(r.links)"
+	"       THEN ARRAY(SELECT json_array_elements_text(m.links_json::json)) ELSE r.links END AS links,"
+	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_from ELSE m.incremental_from END AS incremental_from,"
+	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_to ELSE m.incremental_to END AS incremental_to,"
+	"  coalesce(m.incremental_filename, r.incremental_filename) AS incremental_filename,"
+	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_url ELSE m.incremental_url END AS incremental_url,"
+	"  ARRAY(SELECT DISTINCT w FROM unnest(coalesce(r.warnings, '{}') || m.warnings) AS w ORDER BY w) AS warnings"
 	" FROM stage_merged m JOIN variant v ON v.codename = m.variant"
-	" ON CONFLICT (filename) DO UPDATE SET"
-	"  variant_id = excluded.variant_id, device_id = excluded.device_id, version = excluded.version,"
-	"  version_sort = excluded.version_sort, branch = excluded.branch, type = excluded.type,"
-	"  region = excluded.region, android = coalesce(excluded.android, release.android),"
-	"  size_bytes = coalesce(excluded.size_bytes, release.size_bytes),"
-	"  md5 = coalesce(excluded.md5, release.md5),"
-	"  release_date = coalesce(excluded.release_date, release.release_date),"
-	"  changelog = coalesce(excluded.changelog, release.changelog), links = excluded.links"
-	" WHERE (release.variant_id, release.version, release.branch, release.type, release.region,"
-	"        release.android, release.size_bytes, release.md5, release.release_date,"
-	"        release.changelog, release.links)"
-	"  IS DISTINCT FROM (excluded.variant_id, excluded.version, excluded.branch, excluded.type,"
-	"        excluded.region, coalesce(excluded.android, release.android),"
-	"        coalesce(excluded.size_bytes, release.size_bytes), coalesce(excluded.md5, release.md5),"
-	"        coalesce(excluded.release_date, release.release_date),"
-	"        coalesce(excluded.changelog, release.changelog), excluded.links)"
-	" RETURNING (xmax = 0) AS inserted)"
-	" SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),"
-	"  (SELECT count(*) FROM stage_merged) FROM up";
+	" LEFT JOIN release r ON r.filename = m.filename";
 
 static const char imp__link_names[] =
 	"INSERT INTO release_name (release_id, display_name_id)"
@@ -342,52 +570,173 @@ static const char imp__link_names[] =
 	" JOIN display_name n ON n.variant_id = v.id AND n.name = s.display_name"
 	" ON CONFLICT DO NOTHING";
 
+/* "prefix.a, prefix.b, ..." over the import's columns (suffix "::text" when asked). */
+static char *
+imp__column_list(const char *prefix, const char *suffix)
+{
+	size_t cap = 4096, o = 0;
+	char *out = malloc(cap);
+
+	if (out == NULL)
+		abort();
+	for (size_t i = 0; i < IMP__NCOLUMNS; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s%s%s%s", i ? ", " : "", prefix, prefix[0] ? "." : "",
+				      imp__columns[i], suffix);
+	return out;
+}
+
+static bool
+imp__changes(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
+{
+	/* One row per changed field of an existing release, as text. */
+	size_t cap = 16384, o = 0;
+	char *sql = malloc(cap);
+	PGresult *res;
+	bool ok;
+
+	if (sql == NULL)
+		abort();
+	o += (size_t)snprintf(sql + o, cap - o,
+			      "SELECT f.filename, c.field, c.old, c.new FROM stage_final f"
+			      " JOIN release r ON r.id = f.existing_id CROSS JOIN LATERAL (VALUES ");
+	/* the variant by its codename; the device follows from it */
+	o += (size_t)snprintf(sql + o, cap - o,
+			      "('variant', (SELECT codename FROM variant WHERE id = r.variant_id),"
+			      " (SELECT codename FROM variant WHERE id = f.variant_id))");
+	for (size_t i = 0; i < IMP__NCOLUMNS; i++)
+		if (strcmp(imp__columns[i], "variant_id") != 0 && strcmp(imp__columns[i], "device_id") != 0)
+			o += (size_t)snprintf(sql + o, cap - o, ", ('%s', r.%s::text, f.%s::text)", imp__columns[i],
+					      imp__columns[i], imp__columns[i]);
+	snprintf(sql + o, cap - o, ") AS c(field, old, new) WHERE c.old IS DISTINCT FROM c.new ORDER BY 1, 2");
+	ok = db_run(conn, sql, NULL, 0, &res, "database", err, errlen);
+	free(sql);
+	if (!ok)
+		return false;
+	sum->nchanges = (size_t)PQntuples(res);
+	sum->changes = calloc(sum->nchanges + 1, sizeof *sum->changes);
+	if (sum->changes == NULL)
+		abort();
+	for (size_t i = 0; i < sum->nchanges; i++) {
+		struct imp_change *c = &sum->changes[i];
+
+		c->filename = strdup(PQgetvalue(res, (int)i, 0));
+		c->field = strdup(PQgetvalue(res, (int)i, 1));
+		c->old_value = PQgetisnull(res, (int)i, 2) ? NULL : strdup(PQgetvalue(res, (int)i, 2));
+		c->new_value = PQgetisnull(res, (int)i, 3) ? NULL : strdup(PQgetvalue(res, (int)i, 3));
+	}
+	PQclear(res);
+	return true;
+}
+
+static bool
+imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
+{
+	char *cols = imp__column_list("", ""), *rcols = imp__column_list("r", ""), *fcols = imp__column_list("f", "");
+	size_t cap = 16384;
+	char *sql = malloc(cap);
+	PGresult *res = NULL;
+	bool ok = false;
+
+	if (sql == NULL)
+		abort();
+	if (!db_run(conn, "SELECT count(*) FROM stage_final", NULL, 0, &res, "database", err, errlen))
+		goto out;
+	sum->releases = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	snprintf(sql, cap,
+		 "UPDATE release r SET (%s) = ROW(%s) FROM stage_final f"
+		 " WHERE r.id = f.existing_id AND (%s) IS DISTINCT FROM (%s)",
+		 cols, fcols, rcols, fcols);
+	if (!db_run(conn, sql, NULL, 0, &res, "database", err, errlen))
+		goto out;
+	sum->updated = strtoul(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	snprintf(sql, cap, "INSERT INTO release (%s) SELECT %s FROM stage_final f WHERE f.existing_id IS NULL",
+		 cols, fcols);
+	if (!db_run(conn, sql, NULL, 0, &res, "database", err, errlen))
+		goto out;
+	sum->inserted = strtoul(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	sum->unchanged = sum->releases - sum->inserted - sum->updated;
+	ok = true;
+out:
+	free(sql);
+	free(cols);
+	free(rcols);
+	free(fcols);
+	return ok;
+}
+
 static bool
 imp__merge_all(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 {
+	size_t nv = sizeof imp__merge_variants / sizeof imp__merge_variants[0];
 	PGresult *res;
 
-	for (size_t i = 0; i < sizeof imp__merge / sizeof imp__merge[0]; i++)
-		if (!db_run(conn, imp__merge[i], NULL, 0, NULL, "database", err, errlen))
+	for (size_t i = 0; i < nv; i++)
+		if (!db_run(conn, imp__merge_variants[i], NULL, 0, NULL, "database", err, errlen))
 			return false;
-	if (!db_run(conn, imp__upsert_releases, NULL, 0, &res, "database", err, errlen))
+	if (!db_run(conn, imp__resolve_variants, NULL, 0, NULL, "database", err, errlen))
 		return false;
-	sum->inserted = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-	sum->updated = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-	sum->releases = strtoul(PQgetvalue(res, 0, 2), NULL, 10);
-	sum->unchanged = sum->releases - sum->inserted - sum->updated;
+	for (size_t i = 0; i < nv; i++)
+		if (!db_run(conn, imp__merge_variants[i], NULL, 0, NULL, "database", err, errlen))
+			return false;
+	if (!db_run(conn, imp__merge_copies, NULL, 0, NULL, "database", err, errlen) ||
+	    !db_run(conn, "SELECT count(*) FROM stage_merged WHERE conflicting", NULL, 0, &res, "database", err,
+		    errlen))
+		return false;
+	/* counted per package, not per card: the copies disagree with each other */
+	sum->warnings[IMP_WARN_CONFLICTING_COPIES] = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	return db_run(conn, imp__link_names, NULL, 0, NULL, "database", err, errlen);
+	return db_run(conn, imp__final, NULL, 0, NULL, "database", err, errlen) &&
+	       imp__changes(conn, sum, err, errlen) && imp__write_releases(conn, sum, err, errlen) &&
+	       db_run(conn, imp__link_names, NULL, 0, NULL, "database", err, errlen);
+}
+
+/* Ends a COPY; with abort_reason the server discards what it received. */
+static bool
+imp__copy_end(PGconn *conn, const char *abort_reason, char *err, size_t errlen)
+{
+	PGresult *res;
+	bool ok = PQputCopyEnd(conn, abort_reason) == 1;
+
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (ok && abort_reason == NULL && PQresultStatus(res) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "database: %s", PQresultErrorMessage(res));
+			ok = false;
+		}
+		PQclear(res);
+	}
+	return ok;
 }
 
 static bool
-imp__read_file(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+imp__copy_start(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
-	const char *dot = strrchr(path, '.');
+	PGresult *res = PQexec(conn, sql);
+	bool ok = PQresultStatus(res) == PGRES_COPY_IN;
 
-	if (dot != NULL && (strcmp(dot, ".yml") == 0 || strcmp(dot, ".yaml") == 0))
-		return imp_read_xfu_yaml(path, sink, err, errlen);
-	snprintf(err, errlen, "%s: unknown input format (expected an XFU export, .yml or .yaml)", path);
-	return false;
+	if (!ok)
+		snprintf(err, errlen, "database: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
 }
 
 bool
-imp_run(PGconn *conn, const char *const *files, size_t nfiles, const struct imp_options *opt,
+imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_options *opt,
 	struct imp_summary *sum, char *err, size_t errlen)
 {
 	struct imp__stage st = {
 		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
-		.opt = opt, .sum = sum,
+		.conn = conn, .opt = opt, .sum = sum,
 	};
-	bool ok = false, in_tx = false;
+	struct imp__files files = {0};
+	bool ok = false, in_tx = false, in_copy = false;
 
 	memset(sum, 0, sizeof *sum);
-	/* Read and check everything before touching the database. */
-	for (size_t i = 0; i < nfiles; i++) {
-		if (!imp__read_file(files[i], &st.sink, err, errlen))
+	for (size_t i = 0; i < npaths; i++)
+		if (!imp__collect(&files, paths[i], true, err, errlen))
 			goto out;
-		sum->files++;
-	}
 	if (!db_run(conn, "BEGIN", NULL, 0, NULL, "database", err, errlen))
 		goto out;
 	in_tx = true;
@@ -395,18 +744,77 @@ imp_run(PGconn *conn, const char *const *files, size_t nfiles, const struct imp_
 	if (!db_run(conn, "SELECT pg_advisory_xact_lock(7201453)", NULL, 0, NULL, "database", err, errlen) ||
 	    !db_run(conn, imp__create_stage_release, NULL, 0, NULL, "database", err, errlen) ||
 	    !db_run(conn, imp__create_stage_variant, NULL, 0, NULL, "database", err, errlen) ||
-	    !imp__copy(conn, "COPY stage_release FROM STDIN", &st.releases, err, errlen) ||
-	    !imp__copy(conn, "COPY stage_variant FROM STDIN", &st.variants, err, errlen) ||
-	    !imp__merge_all(conn, sum, err, errlen))
+	    !imp__copy_start(conn, "COPY stage_release FROM STDIN", err, errlen))
+		goto out;
+	in_copy = true;
+	/* Cards stream to the server while the next files are parsed. */
+	for (size_t i = 0; i < files.count; i++) {
+		if (!imp__read_file(files.paths[i], &st.sink, err, errlen))
+			goto out;
+		sum->files++;
+		imp__progress(opt, i + 1, files.count);
+	}
+	if (!imp__flush(&st, err, errlen))
+		goto out;
+	in_copy = false;
+	if (!imp__copy_end(conn, NULL, err, errlen) ||
+	    !imp__copy_start(conn, "COPY stage_variant FROM STDIN", err, errlen))
+		goto out;
+	if ((st.variants.len > 0 && PQputCopyData(conn, st.variants.data, (int)st.variants.len) != 1) ||
+	    !imp__copy_end(conn, NULL, err, errlen) || !imp__merge_all(conn, sum, err, errlen))
 		goto out;
 	if (!db_run(conn, opt->dry_run ? "ROLLBACK" : "COMMIT", NULL, 0, NULL, "database", err, errlen))
 		goto out;
 	in_tx = false;
 	ok = true;
 out:
+	if (in_copy)
+		imp__copy_end(conn, "import stopped", err + strlen(err), 0);
 	if (in_tx)
 		PQclear(PQexec(conn, "ROLLBACK"));
 	free(st.releases.data);
 	free(st.variants.data);
+	imp__files_free(&files);
 	return ok;
+}
+
+bool
+imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary *sum, char *err,
+	  size_t errlen)
+{
+	static const struct imp_options quiet = {0};
+	struct imp__stage st = {
+		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
+		.check_out = out, .opt = &quiet, .sum = sum,
+	};
+	struct imp__files files = {0};
+	bool ok = false;
+
+	memset(sum, 0, sizeof *sum);
+	for (size_t i = 0; i < npaths; i++)
+		if (!imp__collect(&files, paths[i], true, err, errlen))
+			goto out;
+	for (size_t i = 0; i < files.count; i++) {
+		if (!imp__read_file(files.paths[i], &st.sink, err, errlen))
+			goto out;
+		sum->files++;
+	}
+	ok = true;
+out:
+	imp__files_free(&files);
+	return ok;
+}
+
+void
+imp_summary_free(struct imp_summary *sum)
+{
+	for (size_t i = 0; i < sum->nchanges; i++) {
+		free(sum->changes[i].filename);
+		free(sum->changes[i].field);
+		free(sum->changes[i].old_value);
+		free(sum->changes[i].new_value);
+	}
+	free(sum->changes);
+	sum->changes = NULL;
+	sum->nchanges = 0;
 }

@@ -1,11 +1,13 @@
 /* The romtrack program: option parsing and the table of subcommands. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "db.h"
+#include "export.h"
 #include "import.h"
 #include "log.h"
 #include "master.h"
@@ -34,8 +36,15 @@ cmd__usage(FILE *out, int status)
 		"commands:\n"
 		"  serve                 run the FastCGI worker pool (SIGHUP reloads, SIGTERM stops)\n"
 		"  migrate               apply the SQL migrations not applied yet\n"
-		"  import [--dry-run] [--verbose] FILE...\n"
-		"                        load XFU YAML exports (latest.yml, devices.yml) in one transaction\n"
+		"  import [--dry-run] [--verbose] [--json] PATH...\n"
+		"                        load XFU YAML exports (latest.yml, devices.yml) and download pages\n"
+		"                        (.md/.html, directories recursively) in one transaction\n"
+		"  check PATH...         read and check input files without a database; print each\n"
+		"                        normalised card as a line of JSON\n"
+		"  export [--format yaml|json] [--all]\n"
+		"                        write releases in the shape of XFU's latest.yml: the newest per\n"
+		"                        variant, branch and type, or with --all every release and the\n"
+		"                        fields import reads back (changelog, mirrors, incremental)\n"
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
 		"\n"
 		"options:\n"
@@ -90,66 +99,169 @@ cmd_migrate(struct cmd_ctx *ctx)
 	return ok ? 0 : 1;
 }
 
+/* Splits import/check arguments into options and paths; returns false on a bad option. */
+static bool
+cmd__import_args(struct cmd_ctx *ctx, struct imp_options *opt, bool *json, const char **paths,
+		 size_t *npaths)
+{
+	*npaths = 0;
+	for (int i = 0; i < ctx->argc; i++) {
+		const char *a = ctx->argv[i];
+
+		if (strcmp(a, "--dry-run") == 0 && opt != NULL)
+			opt->dry_run = true;
+		else if (strcmp(a, "--verbose") == 0 && opt != NULL)
+			opt->verbose = true;
+		else if (strcmp(a, "--json") == 0 && json != NULL)
+			*json = true;
+		else if (a[0] == '-' && a[1] != '\0') {
+			fprintf(stderr, "romtrack: unknown option %s\n", a);
+			return false;
+		} else
+			paths[(*npaths)++] = a;
+	}
+	if (*npaths == 0) {
+		fputs("romtrack: no input files\n", stderr);
+		return false;
+	}
+	return true;
+}
+
+/* The end-of-run report: counts, warnings by kind, and what changed. */
+static void
+cmd__report(const struct imp_summary *sum, const struct imp_options *opt, bool json)
+{
+	size_t warnings = 0, shown = 20;
+
+	if (json) {
+		json_t *w = json_object(), *changes = json_array(), *report;
+
+		for (int k = 0; k < IMP_WARN__MAX; k++)
+			json_object_set_new(w, imp_warning_name((enum imp_warning)k), json_integer((json_int_t)sum->warnings[k]));
+		for (size_t i = 0; i < sum->nchanges; i++)
+			json_array_append_new(changes, json_pack("{s:s, s:s, s:s?, s:s?}", "filename",
+								 sum->changes[i].filename, "field", sum->changes[i].field,
+								 "old", sum->changes[i].old_value, "new",
+								 sum->changes[i].new_value));
+		report = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "dry_run", opt->dry_run,
+				   "files", (json_int_t)sum->files, "cards", (json_int_t)sum->cards,
+				   "variant_names", (json_int_t)sum->variants_read, "releases", (json_int_t)sum->releases,
+				   "inserted", (json_int_t)sum->inserted, "updated", (json_int_t)sum->updated,
+				   "unchanged", (json_int_t)sum->unchanged, "warnings", w, "changes", changes);
+		json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(report);
+		return;
+	}
+	printf("%s%zu file%s, %zu cards, %zu variant names: %zu releases (%zu inserted, %zu updated, %zu unchanged)\n",
+	       opt->dry_run ? "dry run, nothing written: " : "", sum->files, sum->files == 1 ? "" : "s", sum->cards,
+	       sum->variants_read, sum->releases, sum->inserted, sum->updated, sum->unchanged);
+	for (int k = 0; k < IMP_WARN__MAX; k++)
+		warnings += sum->warnings[k];
+	printf("%zu warning%s", warnings, warnings == 1 ? "" : "s");
+	for (int k = 0, first = 1; k < IMP_WARN__MAX; k++) {
+		if (sum->warnings[k] == 0)
+			continue;
+		printf("%s%s %zu", first ? ": " : ", ", imp_warning_name((enum imp_warning)k), sum->warnings[k]);
+		first = 0;
+	}
+	printf("%s\n", warnings && !opt->verbose ? " (--verbose lists them)" : "");
+	for (size_t i = 0; i < sum->nchanges && i < shown; i++)
+		printf("changed %s: %s %s -> %s\n", sum->changes[i].filename, sum->changes[i].field,
+		       sum->changes[i].old_value ? sum->changes[i].old_value : "null",
+		       sum->changes[i].new_value ? sum->changes[i].new_value : "null");
+	if (sum->nchanges > shown)
+		printf("... and %zu more changes (--json lists them all)\n", sum->nchanges - shown);
+}
+
 static int
 cmd_import(struct cmd_ctx *ctx)
 {
-	struct imp_options opt = {0};
-	struct imp_summary sum;
-	const char **files;
-	size_t nfiles = 0;
+	struct imp_options opt = {.progress = true};
+	struct imp_summary sum = {0};
+	const char **paths;
+	size_t npaths;
+	bool json = false, ok = false;
 	char err[1024];
 	struct db *db;
-	bool ok;
 
-	files = calloc((size_t)ctx->argc + 1, sizeof *files);
-	if (files == NULL)
+	paths = calloc((size_t)ctx->argc + 1, sizeof *paths);
+	if (paths == NULL)
 		return 1;
-	for (int i = 0; i < ctx->argc; i++) {
-		if (strcmp(ctx->argv[i], "--dry-run") == 0)
-			opt.dry_run = true;
-		else if (strcmp(ctx->argv[i], "--verbose") == 0)
-			opt.verbose = true;
-		else if (ctx->argv[i][0] == '-' && ctx->argv[i][1] != '\0') {
-			fprintf(stderr, "romtrack: import: unknown option %s\n", ctx->argv[i]);
-			free(files);
-			return 2;
-		} else
-			files[nfiles++] = ctx->argv[i];
-	}
-	if (nfiles == 0) {
-		fputs("romtrack: import: no input files\n", stderr);
-		free(files);
+	if (!cmd__import_args(ctx, &opt, &json, paths, &npaths)) {
+		free(paths);
 		return 2;
 	}
 	db = cmd__connect(ctx);
-	if (db == NULL) {
-		free(files);
-		return 1;
+	if (db != NULL) {
+		ok = imp_run(db_conn(db), paths, npaths, &opt, &sum, err, sizeof err);
+		if (ok)
+			cmd__report(&sum, &opt, json);
+		else
+			fprintf(stderr, "romtrack: import: %s\nromtrack: import: nothing was written\n", err);
+		db_close(db);
 	}
-	ok = imp_run(db_conn(db), files, nfiles, &opt, &sum, err, sizeof err);
-	if (!ok) {
-		fprintf(stderr, "romtrack: import: %s\nromtrack: import: nothing was written\n", err);
-	} else {
-		size_t warnings = 0;
+	imp_summary_free(&sum);
+	free(paths);
+	return ok ? 0 : 1;
+}
 
-		printf("%s%zu file%s, %zu cards, %zu variant names: %zu releases"
-		       " (%zu inserted, %zu updated, %zu unchanged)\n",
-		       opt.dry_run ? "dry run, nothing written: " : "", sum.files,
-		       sum.files == 1 ? "" : "s", sum.cards, sum.variants_read, sum.releases, sum.inserted,
-		       sum.updated, sum.unchanged);
-		for (int w = 0; w < IMP_WARN__MAX; w++)
-			warnings += sum.warnings[w];
-		printf("%zu warning%s", warnings, warnings == 1 ? "" : "s");
-		for (int w = 0, first = 1; w < IMP_WARN__MAX; w++) {
-			if (sum.warnings[w] == 0)
-				continue;
-			printf("%s%s %zu", first ? ": " : ", ", imp_warning_name((enum imp_warning)w), sum.warnings[w]);
-			first = 0;
-		}
-		printf("%s\n", warnings && !opt.verbose ? " (--verbose lists them)" : "");
+static int
+cmd_check(struct cmd_ctx *ctx)
+{
+	struct imp_summary sum = {0};
+	const char **paths;
+	size_t npaths, warnings = 0;
+	char err[1024];
+	bool ok;
+
+	paths = calloc((size_t)ctx->argc + 1, sizeof *paths);
+	if (paths == NULL)
+		return 1;
+	if (!cmd__import_args(ctx, NULL, NULL, paths, &npaths)) {
+		free(paths);
+		return 2;
 	}
+	ok = imp_check(paths, npaths, stdout, &sum, err, sizeof err);
+	if (!ok)
+		fprintf(stderr, "romtrack: check: %s\n", err);
+	for (int k = 0; k < IMP_WARN__MAX; k++)
+		warnings += sum.warnings[k];
+	if (ok)
+		fprintf(stderr, "%zu file%s, %zu cards, %zu warnings\n", sum.files, sum.files == 1 ? "" : "s",
+			sum.cards, warnings);
+	free(paths);
+	return ok ? 0 : 1;
+}
+
+static int
+cmd_export(struct cmd_ctx *ctx)
+{
+	enum exp_format format = EXP_YAML;
+	bool all = false, ok;
+	char err[1024];
+	struct db *db;
+
+	for (int i = 0; i < ctx->argc; i++) {
+		const char *a = ctx->argv[i];
+
+		if (strcmp(a, "--all") == 0) {
+			all = true;
+		} else if (strcmp(a, "--format") == 0 && i + 1 < ctx->argc &&
+			   (strcmp(ctx->argv[i + 1], "yaml") == 0 || strcmp(ctx->argv[i + 1], "json") == 0)) {
+			format = strcmp(ctx->argv[++i], "json") == 0 ? EXP_JSON : EXP_YAML;
+		} else {
+			fprintf(stderr, "romtrack: export: unknown argument %s (--format yaml|json, --all)\n", a);
+			return 2;
+		}
+	}
+	db = cmd__connect(ctx);
+	if (db == NULL)
+		return 1;
+	ok = exp_run(db_conn(db), format, all, stdout, err, sizeof err);
+	if (!ok)
+		fprintf(stderr, "romtrack: export: %s\n", err);
 	db_close(db);
-	free(files);
 	return ok ? 0 : 1;
 }
 
@@ -170,6 +282,8 @@ static const struct {
 	{"serve", cmd_serve, true},
 	{"migrate", cmd_migrate, true},
 	{"import", cmd_import, true},
+	{"check", cmd_check, false},
+	{"export", cmd_export, true},
 	{"routes", cmd_routes, false},
 };
 

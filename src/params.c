@@ -66,7 +66,7 @@ param__q(const char *s)
 static bool param__region(const char *s) { return dom_region_parse(s) != DOM_REGION__MAX; }
 static bool param__branch(const char *s) { return dom_branch_parse(s) != DOM_BRANCH__MAX; }
 static bool param__type(const char *s) { return dom_type_parse(s) != DOM_TYPE__MAX; }
-static bool param__version(const char *s) { return param__chars(s, 1, 64, "._-"); }
+bool params_version_valid(const char *s) { return param__chars(s, 1, 64, "._-"); }
 static bool param__cursor(const char *s) { return param__chars(s, 1, 512, "-_."); }
 
 static bool
@@ -108,7 +108,7 @@ static const struct {
 			  "one of cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other"},
 	[PARAM_BRANCH] = {"branch", param__branch, "one of stable, stable-beta, weekly, public-beta"},
 	[PARAM_TYPE] = {"type", param__type, "one of recovery, fastboot"},
-	[PARAM_VERSION] = {"version", param__version,
+	[PARAM_VERSION] = {"version", params_version_valid,
 			   "a version of 1 to 64 letters, digits, '.', '_' or '-'"},
 	[PARAM_ANDROID] = {"android", param__android, "an Android version such as 11 or 8.1"},
 	[PARAM_SINCE] = {"since", params_date_valid, "a date written YYYY-MM-DD"},

@@ -15,7 +15,8 @@
 	"           WHERE rn.release_id = r.id), '[]')::text,"                                \
 	" r.version, r.branch::text, r.type::text, r.android, r.size_bytes, r.md5, r.filename," \
 	" to_char(r.release_date, 'YYYY-MM-DD'), r.changelog, array_to_json(r.links)::text,"  \
-	" to_char(r.sort_date, 'YYYY-MM-DD'), r.version_sort"
+	" r.incremental_from, r.incremental_to, r.incremental_filename, r.incremental_url,"   \
+	" array_to_json(r.warnings)::text, to_char(r.sort_date, 'YYYY-MM-DD'), r.version_sort"
 
 const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_PING] = {"ping", "SELECT 1", 0},
@@ -58,4 +59,11 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))"
 		" ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
 		" LIMIT $12::int", 12},
+
+	/* $1 codename, $2 branch, $3 version: the packages of one download page */
+	[DB_STMT_DEVICE_VERSION] = {"device_version",
+		"SELECT " RELEASE_COLUMNS
+		" FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
+		" WHERE d.codename = $1::text AND r.branch = $2::branch AND r.version = $3::text"
+		" ORDER BY v.codename, r.type, r.filename", 3},
 };

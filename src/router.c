@@ -25,6 +25,8 @@ static const struct {
 	[ROUTE_DEVICE] = {"/api/devices/{codename}", ROUTE__GET | ROUTE__HEAD, 0},
 	[ROUTE_DEVICE_RELEASES] = {"/api/devices/{codename}/releases", ROUTE__GET | ROUTE__HEAD,
 				   ROUTE__LIST | ROUTE__FILTERS},
+	[ROUTE_DEVICE_VERSION] = {"/api/devices/{codename}/releases/{branch}/{version}",
+				  ROUTE__GET | ROUTE__HEAD, 0},
 };
 
 /* Matches one template against a path, segment by segment. */

@@ -9,6 +9,7 @@ static const struct {
 	[RT_OK] = {"ok", "OK", 200},
 	[RT_ERR_NOT_FOUND] = {"not-found", "Not Found", 404},
 	[RT_ERR_DEVICE_NOT_FOUND] = {"device-not-found", "Device Not Found", 404},
+	[RT_ERR_RELEASE_NOT_FOUND] = {"release-not-found", "Release Not Found", 404},
 	[RT_ERR_METHOD_NOT_ALLOWED] = {"method-not-allowed", "Method Not Allowed", 405},
 	[RT_ERR_INVALID_PARAMETER] = {"invalid-parameter", "Invalid Parameter", 400},
 	[RT_ERR_UNKNOWN_PARAMETER] = {"unknown-parameter", "Unknown Parameter", 400},

@@ -1,0 +1,389 @@
+/* Reader for XFU download pages: libyaml for the front matter, libxml2's HTML parser for the cards. */
+#include "imp_readers.h"
+
+#include <errno.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "utf8.h"
+
+#define PAGE__MAX_BYTES (64L * 1024 * 1024)
+
+/* The labels a card carries ("<b>Version: </b>..."), and the card field each fills. */
+enum page__label {
+	PAGE_DEVICE, PAGE_CODENAME, PAGE_VERSION, PAGE_BRANCH, PAGE_TYPE, PAGE_SIZE, PAGE_DATE,
+	PAGE_PACKAGE, PAGE_MD5, PAGE_DOWNLOAD, PAGE_CHANGELOG, PAGE__MAX
+};
+
+static const struct {
+	const char *label;
+	bool required;
+} page__labels[PAGE__MAX] = {
+	[PAGE_DEVICE] = {"Device", true},       [PAGE_CODENAME] = {"Codename", true},
+	[PAGE_VERSION] = {"Version", true},     [PAGE_BRANCH] = {"Branch", true},
+	[PAGE_TYPE] = {"Type", true},           [PAGE_SIZE] = {"Size", false},
+	[PAGE_DATE] = {"Release Date", false},  [PAGE_PACKAGE] = {"Package Name", true},
+	[PAGE_MD5] = {"MD5", false},            [PAGE_DOWNLOAD] = {"Download", true},
+	[PAGE_CHANGELOG] = {"Changelog", false},
+};
+
+/* Strings of one page live until the page is done: a list of xmlChar buffers. */
+struct page__strings {
+	xmlChar **items;
+	size_t count, cap;
+};
+
+static char *
+page__keep(struct page__strings *ss, xmlChar *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (ss->count == ss->cap) {
+		ss->cap = ss->cap ? ss->cap * 2 : 64;
+		ss->items = realloc(ss->items, ss->cap * sizeof *ss->items);
+		if (ss->items == NULL)
+			abort();
+	}
+	ss->items[ss->count++] = s;
+	return (char *)s;
+}
+
+static void
+page__strings_free(struct page__strings *ss)
+{
+	for (size_t i = 0; i < ss->count; i++)
+		xmlFree(ss->items[i]);
+	free(ss->items);
+}
+
+/* Trims white space in place (xmlChar buffers are ours). */
+static char *
+page__trim(char *s)
+{
+	char *end;
+
+	if (s == NULL)
+		return NULL;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+static bool
+page__is(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && xmlStrcasecmp(n->name, BAD_CAST name) == 0;
+}
+
+/* Whether the class attribute lists every one of the space-separated tokens. */
+static bool
+page__has_classes(xmlNode *n, const char *const *tokens, size_t ntokens)
+{
+	xmlChar *cls = xmlGetProp(n, BAD_CAST "class");
+	bool all = cls != NULL;
+
+	for (size_t i = 0; all && i < ntokens; i++) {
+		const char *c = (const char *)cls, *t = tokens[i];
+		size_t tl = strlen(t);
+		bool found = false;
+
+		while (!found && (c = strstr(c, t)) != NULL) {
+			found = (c == (const char *)cls || c[-1] == ' ') && (c[tl] == '\0' || c[tl] == ' ');
+			c += tl;
+		}
+		all = found;
+	}
+	xmlFree(cls);
+	return all;
+}
+
+static xmlNode *
+page__find(xmlNode *n, const char *name)
+{
+	for (; n != NULL; n = n->next) {
+		xmlNode *found;
+
+		if (page__is(n, name))
+			return n;
+		if ((found = page__find(n->children, name)) != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/* The changelog paragraph: text with <br> as new lines; entities are decoded by libxml2. */
+static void
+page__changelog(xmlNode *p, xmlBuffer *out)
+{
+	for (xmlNode *c = p->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE) {
+			xmlBufferCat(out, c->content);
+		} else if (page__is(c, "br")) {
+			xmlBufferCat(out, BAD_CAST "\n");
+		} else if (c->type == XML_ELEMENT_NODE) {
+			page__changelog(c, out);
+		}
+	}
+}
+
+/* The URL of a button's onclick="window.open('URL', '_blank');". */
+static xmlChar *
+page__button_url(xmlNode *button)
+{
+	xmlChar *onclick = xmlGetProp(button, BAD_CAST "onclick"), *url = NULL;
+	const char *start, *end;
+
+	if (onclick != NULL && (start = strstr((const char *)onclick, "window.open('")) != NULL) {
+		start += strlen("window.open('");
+		end = strchr(start, '\'');
+		if (end != NULL)
+			url = xmlStrndup(BAD_CAST start, (int)(end - start));
+	}
+	xmlFree(onclick);
+	return url;
+}
+
+static void
+page__downloads(xmlNode *n, struct imp_card *card, struct page__strings *ss)
+{
+	for (; n != NULL; n = n->next) {
+		if (page__is(n, "button")) {
+			char *text = (char *)xmlNodeGetContent(n);
+			const char *label = page__trim(text);
+			xmlChar *url = page__button_url(n);
+
+			if (url != NULL && strstr(label, "Incremental") != NULL)
+				card->incremental_url = page__keep(ss, url);
+			else if (url != NULL && card->nlinks < IMP_MAX_LINKS)
+				card->links[card->nlinks++] = page__keep(ss, url);
+			else
+				xmlFree(url);
+			xmlFree(text);
+		} else {
+			page__downloads(n->children, card, ss);
+		}
+	}
+}
+
+/* Reads the labelled <li> items of one card. */
+static bool
+page__card(const char *path, xmlNode *div, long line_offset, struct imp_card *card,
+	   struct page__strings *ss, char *err, size_t errlen)
+{
+	bool seen[PAGE__MAX] = {false};
+
+	card->line = (unsigned long)(xmlGetLineNo(div) + line_offset);
+	for (xmlNode *li = page__find(div->children, "li"); li != NULL; li = li->next) {
+		xmlNode *b;
+		char *label, *colon, *text, *value;
+		int id;
+
+		if (!page__is(li, "li") || (b = page__find(li->children, "b")) == NULL)
+			continue;
+		label = page__trim(page__keep(ss, xmlNodeGetContent(b)));
+		colon = strrchr(label, ':');
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		for (id = 0; id < PAGE__MAX; id++)
+			if (strcmp(label, page__labels[id].label) == 0)
+				break;
+		if (id == PAGE__MAX)
+			continue; /* a label this reader does not use */
+		if (seen[id]) {
+			snprintf(err, errlen, "%s:%ld: a card has two \"%s\" fields", path,
+				 xmlGetLineNo(li) + line_offset, page__labels[id].label);
+			return false;
+		}
+		seen[id] = true;
+		if (id == PAGE_DOWNLOAD) {
+			page__downloads(li->children, card, ss);
+			continue;
+		}
+		if (id == PAGE_CHANGELOG) {
+			xmlNode *p = page__find(li->children, "p");
+			xmlBuffer *buf;
+
+			if (p == NULL)
+				continue;
+			buf = xmlBufferCreate();
+			page__changelog(p, buf);
+			card->changelog = page__trim(page__keep(ss, xmlStrdup(xmlBufferContent(buf))));
+			xmlBufferFree(buf);
+			continue;
+		}
+		/* The value is what the item says after its label. */
+		text = page__keep(ss, xmlNodeGetContent(li));
+		value = strstr(text, label);
+		if (value == NULL) {
+			value = text;
+		} else {
+			value += strlen(label);
+			value += *value == ':';
+		}
+		value = page__trim(value);
+		switch (id) {
+		case PAGE_DEVICE: card->name = value; break;
+		case PAGE_CODENAME: card->codename = value; break;
+		case PAGE_VERSION: card->version = value; break;
+		case PAGE_BRANCH: card->branch = value; break;
+		case PAGE_TYPE: card->type = value; break;
+		case PAGE_SIZE: card->size = value; break;
+		case PAGE_DATE: card->date = value; break;
+		case PAGE_PACKAGE: card->filename = value; break;
+		case PAGE_MD5: card->md5 = value; break;
+		}
+	}
+	for (int id = 0; id < PAGE__MAX; id++) {
+		if (page__labels[id].required && !seen[id]) {
+			snprintf(err, errlen, "%s:%lu: the card has no \"%s\" field", path, card->line,
+				 page__labels[id].label);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Every <div class="card card-body"> in document order. */
+static bool
+page__cards(const char *path, xmlNode *n, long line_offset, struct imp_sink *sink, size_t *count,
+	    struct page__strings *ss, char *err, size_t errlen)
+{
+	static const char *const classes[] = {"card", "card-body"};
+
+	for (; n != NULL; n = n->next) {
+		if (page__is(n, "div") && page__has_classes(n, classes, 2)) {
+			struct imp_card card = {.file = path, .codename_is_base = true};
+
+			if (!page__card(path, n, line_offset, &card, ss, err, errlen) ||
+			    !sink->card(sink, &card, err, errlen))
+				return false;
+			(*count)++;
+			continue; /* cards do not nest */
+		}
+		if (!page__cards(path, n->children, line_offset, sink, count, ss, err, errlen))
+			return false;
+	}
+	return true;
+}
+
+/* Checks the front matter is a YAML mapping with a codename. */
+static bool
+page__front_matter(const char *path, const char *text, size_t len, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	bool ok = false;
+
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		/* +2: the opening "---" line, and libyaml counts from 0 */
+		snprintf(err, errlen, "%s:%zu:%zu: front matter: %s", path, parser.problem_mark.line + 2,
+			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
+		yaml_parser_delete(&parser);
+		return false;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || root->type != YAML_MAPPING_NODE)
+		snprintf(err, errlen, "%s:2: front matter: expected a mapping of keys to values", path);
+	else
+		ok = true;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return ok;
+}
+
+static char *
+page__slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	} else if (size > PAGE__MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %ld bytes: not a download page", path, PAGE__MAX_BYTES);
+	} else if ((buf = malloc((size_t)size + 1)) == NULL || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[size] = '\0';
+		*len = (size_t)size;
+	}
+	fclose(f);
+	return buf;
+}
+
+bool
+imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+{
+	struct page__strings ss = {0};
+	size_t len, bad, cards = 0;
+	const char *body, *end;
+	long line_offset = 1;
+	htmlDocPtr doc = NULL;
+	bool ok = false;
+	char *text;
+
+	text = page__slurp(path, &len, err, errlen);
+	if (text == NULL)
+		return false;
+	if (!utf8_valid(text, len, &bad)) {
+		size_t line = 1, col = 1;
+
+		for (size_t i = 0; i < bad; i++) {
+			if (text[i] == '\n')
+				line++, col = 1;
+			else if (((unsigned char)text[i] & 0xc0) != 0x80)
+				col++;
+		}
+		snprintf(err, errlen, "%s:%zu:%zu: invalid UTF-8 (byte 0x%02x): the file must be UTF-8", path,
+			 line, col, (unsigned char)text[bad]);
+		goto out;
+	}
+	if (strncmp(text, "---\n", 4) != 0 || (end = strstr(text + 3, "\n---")) == NULL) {
+		snprintf(err, errlen, "%s:1: expected YAML front matter between two \"---\" lines", path);
+		goto out;
+	}
+	if (!page__front_matter(path, text + 4, (size_t)(end + 1 - (text + 4)), err, errlen))
+		goto out;
+	body = end + 4;
+	for (const char *p = text; p < body; p++)
+		line_offset += *p == '\n';
+	line_offset -= 1; /* libxml2 counts the body's first line as 1 */
+	doc = htmlReadMemory(body, (int)(len - (size_t)(body - text)), path, "UTF-8",
+			     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+	if (doc == NULL) {
+		snprintf(err, errlen, "%s: the page has no HTML after its front matter", path);
+		goto out;
+	}
+	if (!page__cards(path, xmlDocGetRootElement(doc), line_offset, sink, &cards, &ss, err, errlen))
+		goto out;
+	if (cards == 0) {
+		snprintf(err, errlen, "%s: no download card (<div class=\"card card-body\">) on the page", path);
+		goto out;
+	}
+	ok = true;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	page__strings_free(&ss);
+	free(text);
+	return ok;
+}
