@@ -16,6 +16,7 @@ struct cfg {
 	char *migrations;       /* directory of NNN_name.sql */
 	enum log_level log_level;
 	long shutdown_timeout;  /* seconds */
+	long request_timeout;   /* seconds to read a request and to write its response */
 	char *cursor_secret;    /* empty = random per master start */
 };
 

@@ -30,7 +30,7 @@ struct ver {
 void ver_parse(const char *text, struct ver *out);
 /* The PostgreSQL enum label of a family: "miui", "hyperos", "weekly", "public-beta", "other". */
 const char *ver_family_name(enum ver_family f);
-/* Android version of a version letter ('R' -> "11"), or NULL for an unknown letter. */
+/* Android version of a version letter ('R' -> "11.0"), or NULL for an unknown letter. */
 const char *ver_android_of_letter(char letter);
 
 #endif

@@ -35,3 +35,7 @@ CREATE INDEX release_device_version_idx ON release (device_id, version, branch);
 -- variants, else created from the region, and such a created variant is not declared.
 ALTER TABLE variant ADD COLUMN declared boolean NOT NULL DEFAULT false;
 UPDATE variant SET declared = true;
+
+-- Android versions as the API filters them: N or N.N, one or two digits each.
+ALTER TABLE release DROP CONSTRAINT release_android_check,
+    ADD CONSTRAINT release_android_check CHECK (android ~ '^[0-9]{1,2}(\.[0-9]{1,2})?$');

@@ -35,8 +35,11 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 		return;
 	}
 	if (route_match(req->path, req->arena, &match) == ROUTE__MAX) {
+		/* the decoded path: http_parse_uri checked that it is valid UTF-8 */
 		http_problem(res, req->arena, RT_ERR_NOT_FOUND,
-			     arena_printf(req->arena, "no route matches %s", req->path), NULL);
+			     arena_printf(req->arena, "no route matches %s",
+					  http_decode(req->arena, req->path, strlen(req->path), false)),
+			     NULL);
 		return;
 	}
 	if (!route_method_allowed(match.id, req->method)) {

@@ -20,19 +20,21 @@ static const struct cfg__key {
 	const char *name;
 	enum cfg__type type;
 	size_t offset;
-	long min, max;       /* CFG__INT: range; CFG__STRING: min length (0 = any) */
+	long min, max;       /* CFG__INT: range; CFG__STRING, CFG__PATH: min length */
 	const char *fallback; /* default, as it would be written in the file */
+	bool empty_ok;       /* "" is allowed whatever min says ("not set") */
 } cfg__keys[] = {
-	{"database", CFG__STRING, offsetof(struct cfg, database), 0, 0,
-	 "postgresql://romtrack@127.0.0.1:54320/romtrack"},
-	{"listen", CFG__PATH, offsetof(struct cfg, listen), 0, 0, "../.local/run/romtrack.sock"},
-	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666"},
-	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128"},
-	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0"},
-	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 0, 0, "../sql"},
-	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info"},
-	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30"},
-	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, ""},
+	{"database", CFG__STRING, offsetof(struct cfg, database), 1, 0,
+	 "postgresql://romtrack@127.0.0.1:54320/romtrack", false},
+	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
+	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666", false},
+	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
+	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0", false},
+	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 1, 0, "../sql", false},
+	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false},
+	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30", false},
+	{"request_timeout", CFG__INT, offsetof(struct cfg, request_timeout), 1, 3600, "30", false},
+	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, "", true},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -93,7 +95,11 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 	switch (key->type) {
 	case CFG__STRING:
 	case CFG__PATH:
-		if (key->min > 0 && value[0] != '\0' && strlen(value) < (size_t)key->min) {
+		if (value[0] == '\0' && !key->empty_ok && key->min > 0) {
+			cfg__error(err, errlen, file, mark, "%s must not be empty", key->name);
+			return false;
+		}
+		if (value[0] != '\0' && strlen(value) < (size_t)key->min) {
 			cfg__error(err, errlen, file, mark, "%s must be at least %ld characters long",
 				   key->name, key->min);
 			return false;

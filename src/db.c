@@ -70,7 +70,12 @@ db_ensure(struct db *db)
 		return true;
 	db->ready = false;
 	if (db->conn == NULL) {
-		db->conn = PQconnectdb(db->conninfo);
+		/* Defaults first, the configured conninfo after them: it may override both.
+		 * Without a connect timeout a black-holed host would stall a worker for minutes. */
+		const char *const keys[] = {"connect_timeout", "options", "dbname", NULL};
+		const char *const values[] = {"5", "-c statement_timeout=10000", db->conninfo, NULL};
+
+		db->conn = PQconnectdbParams(keys, values, 1);
 	} else {
 		/* PQreset reconnects with the same parameters; prepared statements are gone. */
 		PQreset(db->conn);

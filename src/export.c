@@ -20,7 +20,8 @@ static const char exp__sql[] =
 	"SELECT r.android, r.branch::text, v.codename, to_char(r.release_date, 'YYYY-MM-DD'),"
 	" r.links[1], r.md5, r.type::text,"
 	" coalesce(n.name, (SELECT min(name) FROM display_name WHERE variant_id = v.id)),"
-	" r.size_bytes, r.version, r.changelog, array_to_json(r.links[2:])::text, r.incremental_url"
+	" r.size_bytes, r.version, r.changelog, array_to_json(r.links[2:])::text, r.incremental_url,"
+	" r.filename"
 	" FROM release r JOIN variant v ON v.id = r.variant_id"
 	" LEFT JOIN release_name rn ON rn.release_id = r.id"
 	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
@@ -28,7 +29,7 @@ static const char exp__sql[] =
 	" ORDER BY v.codename, r.branch, r.type, r.sort_date DESC, r.version_sort DESC, r.id, n.name";
 
 enum { EXP_ANDROID, EXP_BRANCH, EXP_CODENAME, EXP_DATE, EXP_LINK, EXP_MD5, EXP_METHOD, EXP_NAME,
-       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL };
+       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL, EXP_FILENAME, EXP__NCOLS };
 
 void
 exp_format_size(long long bytes, char *out, size_t outlen)
@@ -59,8 +60,8 @@ exp__site_word(const char *api, char *out, size_t outlen)
 
 /* One entry as (key, value) pairs in XFU's key order; NULL values are written as null. */
 struct exp__entry {
-	const char *keys[12];
-	const char *values[12];
+	const char *keys[16];
+	const char *values[16];
 	size_t n;
 	json_t *mirrors; /* only with all */
 };
@@ -68,9 +69,9 @@ struct exp__entry {
 static void
 exp__entry(const PGresult *res, bool all, struct exp__entry *e, char bufs[4][64])
 {
-	const char *v[13];
+	const char *v[EXP__NCOLS];
 
-	for (int c = 0; c < 13; c++)
+	for (int c = 0; c < EXP__NCOLS; c++)
 		v[c] = PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
 	exp__site_word(v[EXP_BRANCH], bufs[0], 64);
 	exp__site_word(v[EXP_METHOD], bufs[1], 64);
@@ -91,6 +92,7 @@ exp__entry(const PGresult *res, bool all, struct exp__entry *e, char bufs[4][64]
 	e->mirrors = NULL;
 	if (all) {
 		EXP__KV("changelog", v[EXP_CHANGELOG]);
+		EXP__KV("filename", v[EXP_FILENAME]);
 		EXP__KV("incremental", v[EXP_INCREMENTAL]);
 		e->mirrors = json_loads(v[EXP_MIRRORS] ? v[EXP_MIRRORS] : "[]", 0, NULL);
 	}

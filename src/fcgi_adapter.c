@@ -114,6 +114,9 @@ fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct h
 	FCGX_PutStr("\r\n", 2, out);
 	if (res->body != NULL && strcmp(req->method, "HEAD") != 0)
 		FCGX_PutStr(res->body, (int)res->body_len, out);
+	/* One request per connection: a kept connection would be read with signals
+	 * blocked and the listening socket unwatched (fastcgi_keep_conn must stay off). */
+	c->request.keepConnection = 0;
 	FCGX_Finish_r(&c->request);
 	c->active = false;
 }

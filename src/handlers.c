@@ -32,12 +32,32 @@ h_json(struct handler_ctx *ctx, int status, json_t *value)
 	http_set_body(ctx->res, status, "application/json", body);
 }
 
+/* The request's path in canonical form: the route's template with its captures
+ * encoded again ("/api/devices/%61lioth/releases" becomes "/api/devices/alioth/releases"). */
+static const char *
+h__canonical_path(struct handler_ctx *ctx)
+{
+	const char *t = route_pattern(ctx->match->id), *out = "";
+	size_t capture = 0;
+
+	while (*t != '\0') {
+		const char *open = strchr(t, '{'), *close;
+
+		if (open == NULL || (close = strchr(open, '}')) == NULL || capture == ctx->match->ncaptures)
+			return arena_printf(ctx->arena, "%s%s", out, t);
+		out = arena_printf(ctx->arena, "%s%.*s%s", out, (int)(open - t), t,
+				   http_encode(ctx->arena, ctx->match->captures[capture++]));
+		t = close + 1;
+	}
+	return out;
+}
+
 const char *
 h_next_url(struct handler_ctx *ctx, const char *cursor)
 {
 	const char *filters = params_filter_query(ctx->params, ctx->arena);
 
-	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", ctx->req->path, filters,
+	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", h__canonical_path(ctx), filters,
 			    filters[0] ? "&" : "", ctx->params->limit, cursor);
 }
 

@@ -2,7 +2,9 @@
 #include "imp_normalize.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -51,6 +53,8 @@ imp_parse_size(const char *text, long long *bytes)
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
 		if (strcasecmp(p, units[i].unit) == 0) {
 			/* integer arithmetic: 846.8 MB is exactly 846800000 bytes */
+			if (whole > (LLONG_MAX - units[i].factor) / units[i].factor)
+				return false; /* no ROM is that large: not a size */
 			*bytes = whole * units[i].factor + frac * units[i].factor / scale;
 			return true;
 		}
@@ -61,6 +65,8 @@ imp_parse_size(const char *text, long long *bytes)
 bool
 imp_parse_md5(const char *text, char out[33], const char **md5)
 {
+	out[0] = '\0';
+	*md5 = NULL;
 	if (imp__is_unknown(text)) {
 		*md5 = NULL;
 		return true;
@@ -68,8 +74,10 @@ imp_parse_md5(const char *text, char out[33], const char **md5)
 	if (strlen(text) != 32)
 		return false;
 	for (int i = 0; i < 32; i++) {
-		if (!isxdigit((unsigned char)text[i]))
+		if (!isxdigit((unsigned char)text[i])) {
+			out[0] = '\0';
 			return false;
+		}
 		out[i] = (char)tolower((unsigned char)text[i]);
 	}
 	out[32] = '\0';
@@ -116,19 +124,18 @@ imp_type_from_site(const char *text)
 bool
 imp_android_valid(const char *text)
 {
-	bool digit = false;
+	/* ^[0-9]{1,2}(\.[0-9]{1,2})?$, as the API's android filter and the schema have it */
+	size_t major, minor;
 
-	if (text == NULL || strlen(text) > 16)
+	if (text == NULL)
 		return false;
-	for (const char *p = text; *p; p++) {
-		if (isdigit((unsigned char)*p))
-			digit = true;
-		else if (*p == '.' && digit && p[1] != '\0')
-			digit = false;
-		else
-			return false;
-	}
-	return digit;
+	major = strspn(text, "0123456789");
+	if (major < 1 || major > 2)
+		return false;
+	if (text[major] == '\0')
+		return true;
+	minor = strspn(text + major + 1, "0123456789");
+	return text[major] == '.' && minor >= 1 && minor <= 2 && text[major + 1 + minor] == '\0';
 }
 
 void
@@ -165,6 +172,9 @@ imp_filename_from_link(const char *link, char *out, size_t outlen)
 
 	if (link == NULL || (strncmp(link, "https://", 8) != 0 && strncmp(link, "http://", 7) != 0))
 		return false;
+	for (const char *p = link; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
 	end = link + strcspn(link, "?#");
 	slash = end;
 	while (slash > link && slash[-1] != '/')
@@ -271,6 +281,19 @@ imp__warn(struct imp_row *row, enum imp_warning w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(row->warning_text[w], sizeof row->warning_text[w], fmt, ap);
 	va_end(ap);
+}
+
+/* Today as YYYY-MM-DD (UTC), for "a date in the future". */
+static const char *
+imp__today(void)
+{
+	static char today[11];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof today, "%Y-%m-%d", &tm);
+	return today;
 }
 
 static bool
@@ -428,7 +451,7 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 	if (!imp_parse_date(card->date, &date)) {
 		imp__warn(row, IMP_WARN_DATE_INVALID, "date \"%s\" is not a YYYY-MM-DD date", card->date);
 		date = NULL;
-	} else if (date != NULL && (strcmp(date, "2010-01-01") < 0 || strcmp(date, "2030-01-01") > 0)) {
+	} else if (date != NULL && (strcmp(date, "2010-01-01") < 0 || strcmp(date, imp__today()) > 0)) {
 		imp__warn(row, IMP_WARN_DATE_IMPLAUSIBLE, "date %s is not plausible for a ROM", date);
 	}
 	row->date = date;

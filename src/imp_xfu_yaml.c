@@ -8,6 +8,17 @@
 #include <string.h>
 #include <yaml.h>
 
+/* A plain null, ~ or empty value: the field is absent. */
+static bool
+xfu__is_null(const yaml_node_t *node)
+{
+	const char *v = (const char *)node->data.scalar.value;
+
+	return node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+		strcmp(v, "NULL") == 0);
+}
+
 static const char *
 xfu__scalar(yaml_node_t *node)
 {
@@ -24,6 +35,7 @@ static const struct {
 	{"changelog", offsetof(struct imp_card, changelog)},
 	{"codename", offsetof(struct imp_card, codename)},
 	{"date", offsetof(struct imp_card, date)},
+	{"filename", offsetof(struct imp_card, filename)},
 	{"incremental", offsetof(struct imp_card, incremental_url)},
 	{"link", offsetof(struct imp_card, links)},
 	{"md5", offsetof(struct imp_card, md5)},
@@ -75,6 +87,8 @@ xfu__read_latest(const char *path, yaml_document_t *doc, yaml_node_t *root, stru
 					mirrors[extra++] = xfu__scalar(yaml_document_get_node(doc, *m));
 				continue;
 			}
+			if (xfu__is_null(vn))
+				continue;
 			if (value == NULL) {
 				snprintf(err, errlen, "%s:%zu: field \"%s\" must be a single value", path,
 					 vn->start_mark.line + 1, key);

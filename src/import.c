@@ -272,13 +272,26 @@ imp__count_warnings(struct imp__stage *st, const struct imp_row *row)
 	}
 }
 
+/* Sends COPY data in pieces that fit libpq's int length. */
+static bool
+imp__put_copy(PGconn *conn, const struct imp__buf *buf, char *err, size_t errlen)
+{
+	for (size_t off = 0; off < buf->len; off += IMP__COPY_CHUNK) {
+		size_t n = buf->len - off < IMP__COPY_CHUNK ? buf->len - off : IMP__COPY_CHUNK;
+
+		if (PQputCopyData(conn, buf->data + off, (int)n) != 1) {
+			snprintf(err, errlen, "database: %s", PQerrorMessage(conn));
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool
 imp__flush(struct imp__stage *st, char *err, size_t errlen)
 {
-	if (st->releases.len > 0 && PQputCopyData(st->conn, st->releases.data, (int)st->releases.len) != 1) {
-		snprintf(err, errlen, "database: %s", PQerrorMessage(st->conn));
+	if (!imp__put_copy(st->conn, &st->releases, err, errlen))
 		return false;
-	}
 	st->releases.len = 0;
 	return true;
 }
@@ -760,8 +773,8 @@ imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_
 	if (!imp__copy_end(conn, NULL, err, errlen) ||
 	    !imp__copy_start(conn, "COPY stage_variant FROM STDIN", err, errlen))
 		goto out;
-	if ((st.variants.len > 0 && PQputCopyData(conn, st.variants.data, (int)st.variants.len) != 1) ||
-	    !imp__copy_end(conn, NULL, err, errlen) || !imp__merge_all(conn, sum, err, errlen))
+	if (!imp__put_copy(conn, &st.variants, err, errlen) || !imp__copy_end(conn, NULL, err, errlen) ||
+	    !imp__merge_all(conn, sum, err, errlen))
 		goto out;
 	if (!db_run(conn, opt->dry_run ? "ROLLBACK" : "COMMIT", NULL, 0, NULL, "database", err, errlen))
 		goto out;

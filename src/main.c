@@ -268,7 +268,8 @@ cmd_export(struct cmd_ctx *ctx)
 static int
 cmd_routes(struct cmd_ctx *ctx)
 {
-	(void)ctx;
+	if (ctx->argc != 0)
+		return cmd__usage(stderr, 2);
 	for (int id = 0; id < ROUTE__MAX; id++)
 		printf("GET %s\n", route_pattern((enum route_id)id));
 	return 0;

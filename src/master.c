@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +40,7 @@ struct master {
 	unsigned generation;
 	long nworkers; /* wanted per generation */
 	struct master__worker workers[MASTER__MAX_WORKERS];
+	int ready_fd; /* during a reload: where new workers say they are ready, else -1 */
 	size_t count;
 	time_t respawn_after; /* crash-loop brake */
 	bool shutting_down;
@@ -69,6 +72,7 @@ static int
 master__listen_unix(const struct cfg *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
 	int fd;
 
 	if (strlen(cfg->listen) >= sizeof sun.sun_path) {
@@ -87,7 +91,13 @@ master__listen_unix(const struct cfg *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	close(fd);
-	unlink(cfg->listen);
+	if (lstat(cfg->listen, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a socket; refusing to replace it", cfg->listen);
+			return -1;
+		}
+		unlink(cfg->listen);
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
 	    chmod(cfg->listen, cfg->socket_mode) < 0 || listen(fd, (int)cfg->backlog) < 0)
@@ -133,8 +143,14 @@ master_listen(const struct cfg *cfg, char *err, size_t errlen)
 	int fd = master__is_unix(cfg->listen) ? master__listen_unix(cfg, err, errlen)
 					      : master__listen_tcp(cfg, err, errlen);
 
-	/* Non-blocking: when two workers wake for one connection, the loser gets EAGAIN. */
-	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+	struct timeval timeout = {.tv_sec = cfg->request_timeout};
+
+	/* Non-blocking: when two workers wake for one connection, the loser gets EAGAIN.
+	 * Accepted connections inherit the timeouts: a peer that stalls mid-request
+	 * frees its worker after request_timeout instead of holding it for ever. */
+	if (fd >= 0 && (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0)) {
 		snprintf(err, errlen, "%s: %s", cfg->listen, strerror(errno));
 		close(fd);
 		return -1;
@@ -149,7 +165,8 @@ master__wanted(const struct cfg *cfg)
 
 	if (n == 0)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n;
+	/* the configuration allows 256; so does a machine with more CPUs */
+	return n < 1 ? 1 : n > 256 ? 256 : n;
 }
 
 static void
@@ -169,7 +186,7 @@ master__spawn(struct master *m, int index)
 	}
 	/* exit(), not _exit(): the sanitizers' leak check runs in every worker too. */
 	if (pid == 0)
-		exit(worker_run(&m->cfg, m->listen_fd, index));
+		exit(worker_run(&m->cfg, m->listen_fd, index, m->ready_fd));
 	w = &m->workers[m->count++];
 	*w = (struct master__worker){.pid = pid, .index = index, .generation = m->generation,
 				     .started = time(NULL)};
@@ -234,6 +251,44 @@ master__reap(struct master *m)
 	}
 }
 
+/* Starts the new generation and waits (bounded) until its workers can serve. */
+static void
+master__start_generation(struct master *m)
+{
+	int fds[2];
+	long ready = 0;
+	struct timespec start, now;
+
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		log_warn("pipe: %s; not waiting for the new workers", strerror(errno));
+		master__fill(m);
+		return;
+	}
+	m->ready_fd = fds[1];
+	master__fill(m);
+	m->ready_fd = -1;
+	close(fds[1]);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (ready < m->nworkers) {
+		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+		char buf[64];
+		ssize_t n;
+		long waited;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (waited >= m->cfg.shutdown_timeout * 1000L || poll(&pfd, 1, (int)(m->cfg.shutdown_timeout * 1000L - waited)) <= 0)
+			break;
+		n = read(fds[0], buf, sizeof buf);
+		if (n <= 0)
+			break; /* every new worker closed its end: some died before they were ready */
+		ready += n;
+	}
+	close(fds[0]);
+	if (ready < m->nworkers)
+		log_warn("only %ld of %ld new workers reported ready", ready, m->nworkers);
+}
+
 static void
 master__reload(struct master *m, const char *config_path)
 {
@@ -258,7 +313,7 @@ master__reload(struct master *m, const char *config_path)
 	m->respawn_after = 0;
 	/* New workers first, then the old ones finish what they hold and leave:
 	 * the shared socket always has someone accepting. */
-	master__fill(m);
+	master__start_generation(m);
 	for (size_t i = 0; i < m->count; i++)
 		if (m->workers[i].generation != m->generation)
 			master__stop_worker(m, &m->workers[i]);
@@ -314,6 +369,7 @@ master_run(const char *config_path, struct cfg *cfg)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	m.ready_fd = -1;
 	m.generation = 1;
 	m.nworkers = master__wanted(&m.cfg);
 	master__fill(&m);

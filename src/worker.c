@@ -25,7 +25,7 @@ worker__on_stop(int sig)
 }
 
 int
-worker_run(const struct cfg *cfg, int listen_fd, int index)
+worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd)
 {
 	struct sigaction sa;
 	sigset_t waitmask;
@@ -64,10 +64,16 @@ worker_run(const struct cfg *cfg, int listen_fd, int index)
 		return 1;
 	}
 	log_debug("ready");
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "r", 1) != 1)
+			log_warn("cannot tell the master this worker is ready: %s", strerror(errno));
+		close(ready_fd);
+	}
 	while (!worker__stop && getppid() == master) {
 		struct http_request req;
 		struct http_response res;
 		int n = ppoll(&pfd, 1, NULL, &waitmask);
+		sigset_t pending;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -75,6 +81,10 @@ worker_run(const struct cfg *cfg, int listen_fd, int index)
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
+		/* Under load the socket is always readable and ppoll() returns without
+		 * delivering a pending signal: look for a stop request before accepting. */
+		if (sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)))
+			break;
 		switch (fcgi_accept(conn, &req, arena)) {
 		case FCGI_AGAIN:
 			continue;

@@ -34,9 +34,9 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 
 	snprintf(out, len,
 		 "database=%s\nlisten=%s\nsocket_mode=%04o\nbacklog=%ld\nworkers=%ld\nmigrations=%s\n"
-		 "log_level=%d\nshutdown_timeout=%ld\ncursor_secret=%s",
+		 "log_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s",
 		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, (int)c->log_level,
-		 c->shutdown_timeout, c->cursor_secret);
+		 c->shutdown_timeout, c->request_timeout, c->cursor_secret);
 }
 
 int

@@ -41,6 +41,9 @@ main(void)
 	CHECK_INT(size_of(NULL), -1);
 	CHECK_INT(size_of("-1 MB"), -1);
 	CHECK_INT(size_of("1. MB"), -1);
+	CHECK_INT(size_of("99999999999 TB"), -1); /* would overflow */
+	CHECK_INT(size_of("10000000 TB"), -1);
+	CHECK_INT(size_of("9000 TB"), 9000000000000000LL);
 
 	/* MD5 */
 	CHECK(imp_parse_md5("Unknown", md5buf, &md5) && md5 == NULL);
@@ -49,7 +52,8 @@ main(void)
 	CHECK(imp_parse_md5("A4BD134F029BD7D93D1CF595A4EDB60A", md5buf, &md5));
 	CHECK_STR(md5, "a4bd134f029bd7d93d1cf595a4edb60a");
 	CHECK(!imp_parse_md5("a4bd134f02", md5buf, &md5));
-	CHECK(!imp_parse_md5("g4bd134f029bd7d93d1cf595a4edb60a", md5buf, &md5));
+	CHECK(!imp_parse_md5("a4bd134f029bd7d93d1cf595a4edb60g", md5buf, &md5));
+	CHECK(md5 == NULL && md5buf[0] == '\0'); /* never a partial value */
 
 	/* dates */
 	CHECK(imp_parse_date("None", &date) && date == NULL);
@@ -74,7 +78,9 @@ main(void)
 	/* Android versions */
 	CHECK(imp_android_valid("6.0"));
 	CHECK(imp_android_valid("15"));
-	CHECK(imp_android_valid("4.4.2"));
+	CHECK(!imp_android_valid("4.4.2"));
+	CHECK(!imp_android_valid("123"));
+	CHECK(imp_android_valid("10.0"));
 	CHECK(!imp_android_valid("6."));
 	CHECK(!imp_android_valid(".6"));
 	CHECK(!imp_android_valid("Q"));
@@ -154,6 +160,8 @@ main(void)
 	CHECK(!imp_filename_from_link("https://host/", out, sizeof out));
 	CHECK(!imp_filename_from_link("https://b.zip", out, sizeof out));
 	CHECK(!imp_filename_from_link(NULL, out, sizeof out));
+	CHECK(!imp_filename_from_link("https://x/a/b.zip?x=a b", out, sizeof out));
+	CHECK(!imp_filename_from_link("https://x/a b/c.zip", out, sizeof out));
 	CHECK(imp_filename_md5_prefix("miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip", prefix));
 	CHECK_STR(prefix, "ebbdfeed27");
 	CHECK(imp_filename_md5_prefix("bixi-ota_full-OS2.0.104.0.VOHCNXM-user-15.0-4f80f763e9.zip", prefix));

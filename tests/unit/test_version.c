@@ -56,8 +56,8 @@ main(void)
 
 	CHECK_STR(ver_family_name(VER_PUBLIC_BETA), "public-beta");
 	CHECK_STR(ver_android_of_letter('K'), "4.4");
-	CHECK_STR(ver_android_of_letter('R'), "11");
-	CHECK_STR(ver_android_of_letter('W'), "16");
+	CHECK_STR(ver_android_of_letter('R'), "11.0");
+	CHECK_STR(ver_android_of_letter('W'), "16.0");
 	CHECK(ver_android_of_letter('J') == NULL);
 	CHECK(ver_android_of_letter('X') == NULL);
 	CHECK_DONE();
