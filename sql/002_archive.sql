@@ -39,3 +39,8 @@ UPDATE variant SET declared = true;
 -- Android versions as the API filters them: N or N.N, one or two digits each.
 ALTER TABLE release DROP CONSTRAINT release_android_check,
     ADD CONSTRAINT release_android_check CHECK (android ~ '^[0-9]{1,2}(\.[0-9]{1,2})?$');
+
+-- Likewise for display names: only names an input gave a variant (not names of page
+-- cards attached to the variant they were resolved to) decide how later pages resolve.
+ALTER TABLE display_name ADD COLUMN declared boolean NOT NULL DEFAULT false;
+UPDATE display_name SET declared = true;

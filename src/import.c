@@ -472,23 +472,26 @@ static const char *const imp__merge_variants[] = {
 	" WHERE (variant.miui_name, variant.declared) IS DISTINCT FROM"
 	"  (coalesce(excluded.miui_name, variant.miui_name), variant.declared OR excluded.declared)",
 
-	"INSERT INTO display_name (variant_id, name)"
-	" SELECT DISTINCT v.id, s.display_name FROM ("
-	"  SELECT variant, display_name FROM stage_variant"
-	"  UNION SELECT variant, display_name FROM stage_release WHERE variant IS NOT NULL) s"
+	"INSERT INTO display_name (variant_id, name, declared)"
+	" SELECT v.id, s.display_name, bool_or(s.named) FROM ("
+	"  SELECT variant, display_name, true AS named FROM stage_variant"
+	"  UNION ALL SELECT variant, display_name, named FROM stage_release WHERE variant IS NOT NULL) s"
 	" JOIN variant v ON v.codename = s.variant WHERE s.display_name IS NOT NULL"
-	" ON CONFLICT (variant_id, name) DO NOTHING",
+	" GROUP BY v.id, s.display_name"
+	" ON CONFLICT (variant_id, name) DO UPDATE SET declared = true"
+	" WHERE excluded.declared AND NOT display_name.declared",
 };
 
 /* A page names the phone ("cancro") and the display name ("MI 3 / Mi 4 Global"): the
- * variant is the declared one of that phone sold under that name, else the region's
- * usual codename ("cancro_global"), created when missing. Only declared variants are
- * searched, so that the outcome does not depend on what earlier page imports created. */
+ * variant is the declared one of that phone declared under that name, else the
+ * region's usual codename ("cancro_global"), created when missing. Only declared
+ * variants and names are searched, so that the outcome does not depend on what
+ * earlier page imports created. */
 static const char imp__resolve_variants[] =
 	"UPDATE stage_release s SET variant = coalesce(("
 	"  SELECT v.codename FROM device d JOIN variant v ON v.device_id = d.id"
 	"  JOIN display_name n ON n.variant_id = v.id"
-	"  WHERE d.codename = s.device AND v.declared AND n.name = s.display_name"
+	"  WHERE d.codename = s.device AND v.declared AND n.declared AND n.name = s.display_name"
 	"  ORDER BY v.codename LIMIT 1),"
 	" s.synth_variant)"
 	" WHERE s.variant IS NULL";
