@@ -149,18 +149,20 @@ def test_database_url_from_the_environment(stack):
     assert "cannot connect to the database" in r.stderr and "127.0.0.1" in r.stderr and "port 1" in r.stderr
 
 
-@pytest.mark.parametrize("column, value", [
-    ("md5", "'Unknown'"),
-    ("md5", "'ABCDEF0123456789ABCDEF0123456789'"),
-    ("size_bytes", "-1"),
-    ("branch", "'nightly'"),
-    ("type", "'ota'"),
-    ("links", "ARRAY['ftp://host/file.zip']"),
-    ("links", "ARRAY[]::text[]"),
-    ("android", "'six'"),
+@pytest.mark.parametrize("column, value, refusal", [
+    ("md5", "'Unknown'", 'violates check constraint "release_md5_check"'),
+    ("md5", "'ABCDEF0123456789ABCDEF0123456789'", 'violates check constraint "release_md5_check"'),
+    ("size_bytes", "-1", 'violates check constraint "release_size_bytes_check"'),
+    ("branch", "'nightly'", 'invalid input value for enum branch: "nightly"'),
+    ("type", "'ota'", 'invalid input value for enum package_type: "ota"'),
+    ("links", "ARRAY['ftp://host/file.zip']", 'violates check constraint "release_links_check"'),
+    ("links", "ARRAY[]::text[]", 'violates check constraint "release_links_check"'),
+    ("android", "'six'", 'violates check constraint "release_android_check"'),
+    ("android", "'4.4.2'", 'violates check constraint "release_android_check"'),
 ])
-def test_constraints_keep_bad_data_out(stack, column, value):
+def test_constraints_keep_bad_data_out(stack, column, value, refusal):
     """The schema itself refuses what the importer would never write."""
     sql = ("UPDATE release SET %s = %s WHERE id = (SELECT min(id) FROM release)" % (column, value))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as refused:
         stack.psql(sql)
+    assert refusal in str(refused.value)

@@ -2,6 +2,7 @@
 SIGTERM lets the request in hand finish."""
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -93,6 +94,35 @@ def test_sighup_under_load_fails_no_request(stack):
                      and stack.worker_pids())
     assert after and not set(after) & before, "every worker was replaced"
     assert stack.logs().count("configuration reloaded") >= 3
+
+
+def run_wrk(stack, seconds, during):
+    """Saturates the pool with wrk (64 connections, bounded in time) while during() runs;
+    returns wrk's report."""
+    wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d%ds" % seconds, stack.base_url + "/api/devices?limit=50"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        during()
+    finally:
+        out, _ = wrk.communicate(timeout=seconds + 30)
+    assert wrk.returncode == 0, out
+    return out
+
+
+def test_sighup_under_saturating_load_fails_no_request(stack):
+    """With the backlog never empty, old workers must still notice SIGTERM and leave."""
+    def reload_three_times():
+        time.sleep(1)
+        for _ in range(3):
+            os.kill(stack.master_pid, signal.SIGHUP)
+            time.sleep(1)
+
+    report = run_wrk(stack, 5, reload_three_times)
+    requests = int(re.search(r"(\d+) requests in", report).group(1))
+    assert requests > 500, report
+    assert "Non-2xx" not in report and "Socket errors" not in report, report
+    assert "did not stop in" not in stack.logs()
+    assert "ended abnormally" not in stack.logs()
 
 
 def test_sighup_applies_new_configuration(stack):
