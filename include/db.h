@@ -11,7 +11,8 @@
 
 struct db;
 
-/* Connects and prepares every statement of the table when prepare is true.
+/* Connects and prepares every statement of the table when prepare is true (the API's
+ * connections, which also get a 10 s statement timeout; the CLI's get none).
  * Never returns NULL: a failed connection is retried by the next db_exec. */
 struct db *db_open(const char *conninfo, bool prepare);
 void db_close(struct db *db);

@@ -71,9 +71,11 @@ db_ensure(struct db *db)
 	db->ready = false;
 	if (db->conn == NULL) {
 		/* Defaults first, the configured conninfo after them: it may override both.
-		 * Without a connect timeout a black-holed host would stall a worker for minutes. */
+		 * Without a connect timeout a black-holed host would stall a worker for
+		 * minutes; API statements are short, an import's COPY is not. */
 		const char *const keys[] = {"connect_timeout", "options", "dbname", NULL};
-		const char *const values[] = {"5", "-c statement_timeout=10000", db->conninfo, NULL};
+		const char *const values[] = {"5", db->prepare ? "-c statement_timeout=10000" : "", db->conninfo,
+					      NULL};
 
 		db->conn = PQconnectdbParams(keys, values, 1);
 	} else {
