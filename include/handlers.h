@@ -40,6 +40,10 @@ void h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, con
 /* Runs a statement; on failure sends the problem and returns NULL. The result
  * is freed with the request's arena. */
 PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params);
+/* The route's {codename}, or NULL after a 400 when it is not a codename. */
+const char *h_codename(struct handler_ctx *ctx);
+/* The 404 for a codename no device has. */
+void h_device_not_found(struct handler_ctx *ctx, const char *codename);
 /* Parses a JSON text column (jansson); NULL text gives JSON null. */
 json_t *h_json_column(const PGresult *res, int row, int col);
 

@@ -71,21 +71,17 @@ h_device_list(struct handler_ctx *ctx)
 void
 h_device_get(struct handler_ctx *ctx)
 {
-	const char *codename = ctx->match->captures[0];
+	const char *codename = h_codename(ctx);
 	PGresult *res;
 	json_t *devices;
 
-	if (!params_codename_valid(codename)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "codename must be 1 to 64 letters, digits or '_'", "codename");
+	if (codename == NULL)
 		return;
-	}
 	res = h_query(ctx, DB_STMT_DEVICE_GET, (const char *const[]){codename});
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
-		h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
-			  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename), NULL);
+		h_device_not_found(ctx, codename);
 		return;
 	}
 	devices = devices_from_rows(res, PQntuples(res));

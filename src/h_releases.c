@@ -52,7 +52,7 @@ release_json(const PGresult *res, int row)
 void
 h_device_releases(struct handler_ctx *ctx)
 {
-	const char *codename = ctx->match->captures[0];
+	const char *codename = h_codename(ctx);
 	const char *const *v = ctx->params->value;
 	const char *scope = h_cursor_scope(ctx);
 	const char *key[3] = {NULL, NULL, NULL}, *next = NULL;
@@ -61,11 +61,8 @@ h_device_releases(struct handler_ctx *ctx)
 	PGresult *res;
 	int nrows;
 
-	if (!params_codename_valid(codename)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "codename must be 1 to 64 letters, digits or '_'", "codename");
+	if (codename == NULL)
 		return;
-	}
 	if (v[PARAM_CURSOR] != NULL && !cursor_decode(ctx->arena, scope, v[PARAM_CURSOR], key, 3)) {
 		h_problem(ctx, RT_ERR_INVALID_CURSOR,
 			  "the cursor is malformed, altered, or was issued for other filters", "cursor");
@@ -85,9 +82,7 @@ h_device_releases(struct handler_ctx *ctx)
 		if (exists == NULL)
 			return;
 		if (PQntuples(exists) == 0) {
-			h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
-				  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename),
-				  NULL);
+			h_device_not_found(ctx, codename);
 			return;
 		}
 	}
@@ -109,16 +104,13 @@ h_device_releases(struct handler_ctx *ctx)
 void
 h_device_version(struct handler_ctx *ctx)
 {
-	const char *codename = ctx->match->captures[0], *branch = ctx->match->captures[1];
+	const char *codename = h_codename(ctx), *branch = ctx->match->captures[1];
 	const char *version = ctx->match->captures[2];
 	PGresult *res;
 	json_t *data;
 
-	if (!params_codename_valid(codename)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "codename must be 1 to 64 letters, digits or '_'", "codename");
+	if (codename == NULL)
 		return;
-	}
 	if (dom_branch_parse(branch) == DOM_BRANCH__MAX) {
 		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
 			  arena_printf(ctx->arena, "branch must be one of %s", dom_branch_list()), "branch");
@@ -138,8 +130,7 @@ h_device_version(struct handler_ctx *ctx)
 		if (exists == NULL)
 			return;
 		if (PQntuples(exists) == 0)
-			h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
-				  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename), NULL);
+			h_device_not_found(ctx, codename);
 		else
 			h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND,
 				  arena_printf(ctx->arena, "%s has no %s release %s", codename, branch, version), NULL);

@@ -116,3 +116,21 @@ h_json_column(const PGresult *res, int row, int col)
 	v = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
 	return v ? v : json_null();
 }
+
+const char *
+h_codename(struct handler_ctx *ctx)
+{
+	const char *codename = ctx->match->captures[0];
+
+	if (params_codename_valid(codename))
+		return codename;
+	h_problem(ctx, RT_ERR_INVALID_PARAMETER, "codename must be 1 to 64 letters, digits or '_'", "codename");
+	return NULL;
+}
+
+void
+h_device_not_found(struct handler_ctx *ctx, const char *codename)
+{
+	h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
+		  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename), NULL);
+}

@@ -178,11 +178,15 @@ def test_release_fields_from_the_yaml(api):
     assert "Redmi 1 W China" in r["names"]
 
 
-def test_release_order_newest_first(api):
+def test_release_order_newest_first(api, stack):
     items, _ = walk(api, "/api/devices/alioth/releases?limit=7")
     keys = [(r["date"] or "0000-00-00") for r in items]
     assert keys == sorted(keys, reverse=True)
-    assert len({r["id"] for r in items}) == len(items)
+    # the whole order: date, then version (numbers compared as numbers), then id, across pages
+    expected = [int(r[0]) for r in stack.psql(
+        "SELECT r.id FROM release r JOIN device d ON d.id = r.device_id WHERE d.codename = 'alioth' "
+        "ORDER BY r.release_date DESC NULLS LAST, r.version_sort DESC, r.id DESC")]
+    assert [r["id"] for r in items] == expected
 
 
 @pytest.mark.parametrize("query, check", [

@@ -231,3 +231,8 @@ def test_check_needs_no_database(stack):
     assert r.returncode == 0
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == len(cards_of(os.path.join(conftest.REPO, SEEDS[1]))) == 4
+
+
+def test_page_route_refuses_a_bad_codename(stack):
+    status, doc = api(stack, "/api/devices/a-b/releases/weekly/7.3.23")
+    assert status == 400 and doc["parameter"] == "codename"
