@@ -17,6 +17,7 @@ RUN apt-get update \
  && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin romtrack
 COPY --from=build /src/build/romtrack /usr/local/bin/romtrack
 COPY sql/ /usr/local/share/romtrack/sql/
+COPY openapi.yaml /usr/local/share/romtrack/openapi.yaml
 COPY conf/romtrack.docker.yaml /etc/romtrack/romtrack.yaml
 COPY data/sample/ /usr/local/share/romtrack/sample/
 ENV ROMTRACK_CONFIG=/etc/romtrack/romtrack.yaml

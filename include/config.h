@@ -14,6 +14,7 @@ struct cfg {
 	long backlog;
 	long workers;           /* 0 = number of CPUs */
 	char *migrations;       /* directory of NNN_name.sql */
+	char *openapi;          /* the OpenAPI document /api/openapi.yaml serves */
 	enum log_level log_level;
 	long shutdown_timeout;  /* seconds */
 	long request_timeout;   /* seconds to read a request and to write its response */

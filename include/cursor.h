@@ -22,8 +22,4 @@ char *cursor_encode(struct arena *a, const char *scope, const char *const *field
 bool cursor_decode(struct arena *a, const char *scope, const char *token, const char **fields,
 		   size_t n);
 
-/* SipHash-2-4 of data under a 16-byte key (exposed for tests). */
-unsigned long long cursor_siphash(const unsigned char key[CURSOR_KEY_SIZE], const void *data,
-				  size_t len);
-
 #endif

@@ -21,6 +21,9 @@ enum dom_type { DOM_TYPE_RECOVERY, DOM_TYPE_FASTBOOT, DOM_TYPE__MAX };
 const char *dom_region_name(enum dom_region r);
 const char *dom_branch_name(enum dom_branch b);
 const char *dom_type_name(enum dom_type t);
+/* Names for people: "South Korea", "Stable Beta", "Fastboot". */
+const char *dom_region_title(enum dom_region r);
+const char *dom_branch_title(enum dom_branch b);
 /* Exact API spelling to enum; __MAX when unknown. */
 enum dom_region dom_region_parse(const char *s);
 enum dom_branch dom_branch_parse(const char *s);

@@ -26,6 +26,21 @@ void h_device_list(struct handler_ctx *ctx);
 void h_device_get(struct handler_ctx *ctx);
 void h_device_releases(struct handler_ctx *ctx);
 void h_device_version(struct handler_ctx *ctx);
+void h_device_latest(struct handler_ctx *ctx);
+void h_device_updates(struct handler_ctx *ctx);
+void h_device_feed(struct handler_ctx *ctx);
+void h_releases(struct handler_ctx *ctx);
+void h_releases_latest(struct handler_ctx *ctx);
+void h_release_get(struct handler_ctx *ctx);
+void h_release_by_filename(struct handler_ctx *ctx);
+void h_regions(struct handler_ctx *ctx);
+void h_branches(struct handler_ctx *ctx);
+void h_feed(struct handler_ctx *ctx);
+void h_openapi(struct handler_ctx *ctx);
+
+/* The OpenAPI document the API serves, read once per worker (NULL: not available). */
+void h_openapi_load(const char *path);
+void h_openapi_free(void);
 
 /* Shared helpers (handlers.c). */
 /* Sends value as a 200 (or status) JSON body; steals the reference. */
@@ -44,6 +59,12 @@ PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const 
 const char *h_codename(struct handler_ctx *ctx);
 /* The 404 for a codename no device has. */
 void h_device_not_found(struct handler_ctx *ctx, const char *codename);
+/* Decodes the cursor parameter, if any, into n key fields; false after a 400. */
+bool h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size_t n);
+/* Adds Last-Modified from an ISO time "YYYY-MM-DDTHH:MM:SSZ". */
+void h_last_modified(struct handler_ctx *ctx, const char *iso);
+/* One release row (a statement using RELEASE_COLUMNS) as the API's Release object. */
+json_t *h_release_json(const PGresult *res, int row);
 /* Parses a JSON text column (jansson); NULL text gives JSON null. */
 json_t *h_json_column(const PGresult *res, int row, int col);
 

@@ -10,7 +10,7 @@
 
 #define HTTP_MAX_URI 2048       /* longer request URIs get 414 */
 #define HTTP_MAX_QUERY_PARAMS 32
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_HEADERS 16
 
 struct http_query_param {
 	const char *name;  /* decoded, valid UTF-8, no NUL */

@@ -9,8 +9,9 @@
 #include "rt_error.h"
 
 enum param_id {
-	PARAM_Q, PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION, PARAM_ANDROID,
-	PARAM_SINCE, PARAM_UNTIL, PARAM_LIMIT, PARAM_CURSOR, PARAM__MAX
+	PARAM_Q, PARAM_CODENAME, PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
+	PARAM_ANDROID, PARAM_FAMILY, PARAM_SINCE, PARAM_UNTIL, PARAM_CURRENT, PARAM_LIMIT,
+	PARAM_CURSOR, PARAM__MAX
 };
 
 #define PARAM_BIT(id) (1u << (id))
@@ -39,6 +40,9 @@ bool params_parse(const struct http_request *req, unsigned allowed, struct param
  * in table order, e.g. "region=global&branch=stable"; "" when none. */
 const char *params_filter_query(const struct params *p, struct arena *a);
 
+/* The codename list parameter ("a,b,c") as a PostgreSQL array literal ("{a,b,c}"), or
+ * NULL when absent; the validator has checked every element is a codename. */
+const char *params_codename_array(const struct params *p, struct arena *a);
 /* True for a version: 1 to 64 of [A-Za-z0-9._-]. */
 bool params_version_valid(const char *s);
 /* True for a codename path segment: [A-Za-z0-9_]{1,64}. */

@@ -13,6 +13,17 @@ enum route_id {
 	ROUTE_DEVICE,
 	ROUTE_DEVICE_RELEASES,
 	ROUTE_DEVICE_VERSION,
+	ROUTE_DEVICE_LATEST,
+	ROUTE_DEVICE_UPDATES,
+	ROUTE_DEVICE_FEED,
+	ROUTE_RELEASES,
+	ROUTE_RELEASES_LATEST, /* before ROUTE_RELEASE: "latest" is not an id */
+	ROUTE_RELEASE,
+	ROUTE_RELEASE_BY_FILENAME,
+	ROUTE_REGIONS,
+	ROUTE_BRANCHES,
+	ROUTE_FEED,
+	ROUTE_OPENAPI,
 	ROUTE__MAX /* "no such route" */
 };
 
@@ -29,7 +40,11 @@ struct route_match {
 enum route_id route_match(const char *path, struct arena *a, struct route_match *m);
 /* Whether the route answers the method (GET and HEAD for every route today). */
 bool route_method_allowed(enum route_id id, const char *method);
-/* Value of the Allow header, e.g. "GET, HEAD". */
+/* The media type the route answers with ("application/json"). */
+const char *route_media_type(enum route_id id);
+/* Seconds a 200 of the route may be cached (0: revalidate every time). */
+int route_max_age(enum route_id id);
+/* Value of the Allow header, e.g. "GET, HEAD, OPTIONS". */
 const char *route_allow(enum route_id id);
 /* Mask of PARAM_BIT() the route accepts. */
 unsigned route_params(enum route_id id);

@@ -13,6 +13,7 @@ enum rt_err {
 	RT_ERR_INVALID_CURSOR,
 	RT_ERR_BAD_REQUEST,        /* malformed encoding, invalid UTF-8, NUL */
 	RT_ERR_URI_TOO_LONG,
+	RT_ERR_NOT_ACCEPTABLE,
 	RT_ERR_DB_UNAVAILABLE,
 	RT_ERR_INTERNAL,
 	RT_ERR__MAX

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "http_semantics.h"
 #include "params.h"
 #include "router.h"
 
@@ -13,10 +14,33 @@ static const handler_fn app__handlers[ROUTE__MAX] = {
 	[ROUTE_DEVICE] = h_device_get,
 	[ROUTE_DEVICE_RELEASES] = h_device_releases,
 	[ROUTE_DEVICE_VERSION] = h_device_version,
+	[ROUTE_DEVICE_LATEST] = h_device_latest,
+	[ROUTE_DEVICE_UPDATES] = h_device_updates,
+	[ROUTE_DEVICE_FEED] = h_device_feed,
+	[ROUTE_RELEASES] = h_releases,
+	[ROUTE_RELEASES_LATEST] = h_releases_latest,
+	[ROUTE_RELEASE] = h_release_get,
+	[ROUTE_RELEASE_BY_FILENAME] = h_release_by_filename,
+	[ROUTE_REGIONS] = h_regions,
+	[ROUTE_BRANCHES] = h_branches,
+	[ROUTE_FEED] = h_feed,
+	[ROUTE_OPENAPI] = h_openapi,
 };
 
-void
-app_handle(struct db *db, struct http_request *req, struct http_response *res)
+/* A CORS preflight: which methods and headers a cross-origin page may use. */
+static void
+app__preflight(struct http_response *res, enum route_id id)
+{
+	res->status = 204;
+	http_add_header(res, "Allow", route_allow(id));
+	http_add_header(res, "Access-Control-Allow-Methods", route_allow(id));
+	http_add_header(res, "Access-Control-Allow-Headers", "Accept, If-None-Match, If-Modified-Since");
+	http_add_header(res, "Access-Control-Max-Age", "86400");
+}
+
+/* Routes, checks and answers the request; the caller adds the common headers. */
+static enum route_id
+app__dispatch(struct db *db, struct http_request *req, struct http_response *res)
 {
 	struct route_match match;
 	struct params params;
@@ -28,11 +52,10 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 	const char *detail = NULL;
 	enum rt_err err;
 
-	memset(res, 0, sizeof *res);
 	err = http_parse_uri(req, &detail);
 	if (err != RT_OK) {
 		http_problem(res, req->arena, err, detail, NULL);
-		return;
+		return ROUTE__MAX;
 	}
 	if (route_match(req->path, req->arena, &match) == ROUTE__MAX) {
 		/* the decoded path: http_parse_uri checked that it is valid UTF-8 */
@@ -40,7 +63,7 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 			     arena_printf(req->arena, "no route matches %s",
 					  http_decode(req->arena, req->path, strlen(req->path), false)),
 			     NULL);
-		return;
+		return ROUTE__MAX;
 	}
 	if (!route_method_allowed(match.id, req->method)) {
 		http_problem(res, req->arena, RT_ERR_METHOD_NOT_ALLOWED,
@@ -48,11 +71,45 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 					  route_allow(match.id)),
 			     NULL);
 		http_add_header(res, "Allow", route_allow(match.id));
-		return;
+		return match.id;
+	}
+	if (strcmp(req->method, "OPTIONS") == 0) {
+		app__preflight(res, match.id);
+		return match.id;
+	}
+	if (!http_accepts(req->accept, route_media_type(match.id))) {
+		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE,
+			     arena_printf(req->arena, "%s answers with %s only, which Accept excludes",
+					  route_pattern(match.id), route_media_type(match.id)),
+			     NULL);
+		return match.id;
 	}
 	if (!params_parse(req, route_params(match.id), &params, &perr)) {
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
-		return;
+		return match.id;
 	}
 	app__handlers[match.id](&ctx);
+	return match.id;
+}
+
+void
+app_handle(struct db *db, struct http_request *req, struct http_response *res)
+{
+	enum route_id id;
+
+	memset(res, 0, sizeof *res);
+	id = app__dispatch(db, req, res);
+	http_finish(req, res, route_max_age(id));
+}
+
+void
+app_init(const struct cfg *cfg)
+{
+	h_openapi_load(cfg->openapi);
+}
+
+void
+app_cleanup(void)
+{
+	h_openapi_free();
 }

@@ -31,6 +31,7 @@ static const struct cfg__key {
 	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
 	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0", false},
 	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 1, 0, "../sql", false},
+	{"openapi", CFG__PATH, offsetof(struct cfg, openapi), 1, 0, "../openapi.yaml", false},
 	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false},
 	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30", false},
 	{"request_timeout", CFG__INT, offsetof(struct cfg, request_timeout), 1, 3600, "30", false},
@@ -243,6 +244,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->database);
 	free(cfg->listen);
 	free(cfg->migrations);
+	free(cfg->openapi);
 	free(cfg->cursor_secret);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -1,6 +1,8 @@
 /* Cursor tokens: base64url(JSON array of sort-key strings) "." base64url(SipHash MAC). */
 #include "cursor.h"
 
+#include "siphash.h"
+
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,61 +22,11 @@ cursor_set_secret(const char *secret)
 	/* Two SipHash runs under fixed keys spread any secret over the 16 key bytes. */
 	static const unsigned char k1[CURSOR_KEY_SIZE] = "romtrack-cursor1";
 	static const unsigned char k2[CURSOR_KEY_SIZE] = "romtrack-cursor2";
-	uint64_t a = cursor_siphash(k1, secret, strlen(secret));
-	uint64_t b = cursor_siphash(k2, secret, strlen(secret));
+	uint64_t a = siphash24(k1, secret, strlen(secret));
+	uint64_t b = siphash24(k2, secret, strlen(secret));
 
 	memcpy(cursor__key, &a, 8);
 	memcpy(cursor__key + 8, &b, 8);
-}
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                      \
-	do {                                                                          \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);             \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);             \
-	} while (0)
-
-static uint64_t
-cursor__le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-unsigned long long
-cursor_siphash(const unsigned char key[CURSOR_KEY_SIZE], const void *data, size_t len)
-{
-	const unsigned char *in = data;
-	uint64_t k0 = cursor__le64(key), k1 = cursor__le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, full = len - len % 8;
-
-	for (i = 0; i < full; i += 8) {
-		m = cursor__le64(in + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t j = 0; j < len % 8; j++)
-		b |= (uint64_t)in[full + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 static const char cursor__b64[] =
@@ -142,7 +94,7 @@ cursor__mac(const char *scope, const char *payload, size_t len)
 		abort();
 	memcpy(buf, scope, slen + 1); /* the NUL separates scope from payload */
 	memcpy(buf + slen + 1, payload, len);
-	mac = cursor_siphash(cursor__key, buf, slen + 1 + len);
+	mac = siphash24(cursor__key, buf, slen + 1 + len);
 	free(buf);
 	return mac;
 }

@@ -53,6 +53,17 @@ static const struct {
 
 #define DOM__COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+static const char *const dom__region_titles[DOM_REGION__MAX] = {
+	"China", "Global", "EEA", "India", "Indonesia", "Russia", "Turkey", "Taiwan", "Japan",
+	"South Korea", "Singapore", "Other",
+};
+static const char *const dom__branch_titles[DOM_BRANCH__MAX] = {
+	"Stable", "Stable Beta", "Weekly", "Public Beta",
+};
+
+const char *dom_region_title(enum dom_region r) { return r < DOM_REGION__MAX ? dom__region_titles[r] : "Other"; }
+const char *dom_branch_title(enum dom_branch b) { return b < DOM_BRANCH__MAX ? dom__branch_titles[b] : NULL; }
+
 static int
 dom__lookup(const char *const *names, int n, const char *s)
 {

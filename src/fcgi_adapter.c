@@ -108,7 +108,9 @@ fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct h
 	fcgi__put(out, "Status: %d %s\r\n", res->status, http_status_text(res->status));
 	if (res->content_type != NULL)
 		fcgi__put(out, "Content-Type: %s\r\n", res->content_type);
-	fcgi__put(out, "Content-Length: %zu\r\n", res->body_len);
+	/* 204 and 304 have no body and no length (RFC 9110, 8.6) */
+	if (res->status != 204 && res->status != 304)
+		fcgi__put(out, "Content-Length: %zu\r\n", res->body_len);
 	for (size_t i = 0; i < res->nheaders; i++)
 		fcgi__put(out, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
 	FCGX_PutStr("\r\n", 2, out);

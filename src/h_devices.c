@@ -36,16 +36,12 @@ h_device_list(struct handler_ctx *ctx)
 {
 	const char *after = NULL, *limit_plus_one, *next = NULL;
 	const char *scope = h_cursor_scope(ctx);
-	const char *cursor = ctx->params->value[PARAM_CURSOR];
 	long limit = ctx->params->limit;
 	int nrows, ndevices = 0, keep = 0;
 	PGresult *res;
 
-	if (cursor != NULL && !cursor_decode(ctx->arena, scope, cursor, &after, 1)) {
-		h_problem(ctx, RT_ERR_INVALID_CURSOR,
-			  "the cursor is malformed, altered, or was issued for other filters", "cursor");
+	if (!h_cursor(ctx, scope, &after, 1))
 		return;
-	}
 	/* One device more than asked tells whether there is a next page. */
 	limit_plus_one = arena_printf(ctx->arena, "%ld", limit + 1);
 	res = h_query(ctx, DB_STMT_DEVICE_LIST,

@@ -2,6 +2,7 @@
 #include "handlers.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "cursor.h"
 #include "domain.h"
@@ -14,9 +15,8 @@ rel_text(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
 }
 
-/* One release row as the API's Release object. */
-static json_t *
-release_json(const PGresult *res, int row)
+json_t *
+h_release_json(const PGresult *res, int row)
 {
 	json_t *size = PQgetisnull(res, row, RELCOL_SIZE)
 			       ? json_null()
@@ -49,25 +49,41 @@ release_json(const PGresult *res, int row)
 			 "warnings", h_json_column(res, row, RELCOL_WARNINGS));
 }
 
+/* Sends up to limit rows (the query asked for one more) as a page of releases, with the
+ * next page's link from the last row's (date, version, id). */
+static void
+releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope)
+{
+	long limit = ctx->params->limit;
+	int nrows = PQntuples(res);
+	const char *next = NULL;
+	json_t *data = json_array();
+
+	if (nrows > limit) {
+		int last = (int)limit - 1;
+		const char *fields[3] = {PQgetvalue(res, last, RELCOL_SORT_DATE),
+					 PQgetvalue(res, last, RELCOL_VERSION_SORT), PQgetvalue(res, last, RELCOL_ID)};
+
+		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
+		nrows = (int)limit;
+	}
+	for (int i = 0; i < nrows; i++)
+		json_array_append_new(data, h_release_json(res, i));
+	h_list(ctx, data, next);
+}
+
 void
 h_device_releases(struct handler_ctx *ctx)
 {
 	const char *codename = h_codename(ctx);
 	const char *const *v = ctx->params->value;
 	const char *scope = h_cursor_scope(ctx);
-	const char *key[3] = {NULL, NULL, NULL}, *next = NULL;
+	const char *key[3] = {NULL, NULL, NULL};
 	long limit = ctx->params->limit;
-	json_t *data;
 	PGresult *res;
-	int nrows;
 
-	if (codename == NULL)
+	if (codename == NULL || !h_cursor(ctx, scope, key, 3))
 		return;
-	if (v[PARAM_CURSOR] != NULL && !cursor_decode(ctx->arena, scope, v[PARAM_CURSOR], key, 3)) {
-		h_problem(ctx, RT_ERR_INVALID_CURSOR,
-			  "the cursor is malformed, altered, or was issued for other filters", "cursor");
-		return;
-	}
 	res = h_query(ctx, DB_STMT_DEVICE_RELEASES,
 		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
 					    v[PARAM_VERSION], v[PARAM_ANDROID], v[PARAM_SINCE],
@@ -75,8 +91,7 @@ h_device_releases(struct handler_ctx *ctx)
 					    arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;
-	nrows = PQntuples(res);
-	if (nrows == 0) {
+	if (PQntuples(res) == 0) {
 		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
 
 		if (exists == NULL)
@@ -86,19 +101,7 @@ h_device_releases(struct handler_ctx *ctx)
 			return;
 		}
 	}
-	if (nrows > limit) {
-		int last = (int)limit - 1;
-		const char *fields[3] = {PQgetvalue(res, last, RELCOL_SORT_DATE),
-					 PQgetvalue(res, last, RELCOL_VERSION_SORT),
-					 PQgetvalue(res, last, RELCOL_ID)};
-
-		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
-		nrows = (int)limit;
-	}
-	data = json_array();
-	for (int i = 0; i < nrows; i++)
-		json_array_append_new(data, release_json(res, i));
-	h_list(ctx, data, next);
+	releases_page(ctx, res, scope);
 }
 
 void
@@ -138,6 +141,134 @@ h_device_version(struct handler_ctx *ctx)
 	}
 	data = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(data, release_json(res, i));
+		json_array_append_new(data, h_release_json(res, i));
+	h_list(ctx, data, NULL);
+}
+
+void
+h_releases(struct handler_ctx *ctx)
+{
+	const char *const *v = ctx->params->value;
+	const char *scope = h_cursor_scope(ctx);
+	const char *key[3] = {NULL, NULL, NULL};
+	PGresult *res;
+
+	if (!h_cursor(ctx, scope, key, 3))
+		return;
+	res = h_query(ctx, DB_STMT_RELEASES,
+		      (const char *const[]){params_codename_array(ctx->params, ctx->arena), v[PARAM_REGION],
+					    v[PARAM_BRANCH], v[PARAM_TYPE], v[PARAM_ANDROID], v[PARAM_FAMILY],
+					    v[PARAM_SINCE], v[PARAM_UNTIL], key[0], key[1], key[2],
+					    arena_printf(ctx->arena, "%ld", ctx->params->limit + 1)});
+	if (res != NULL)
+		releases_page(ctx, res, scope);
+}
+
+void
+h_releases_latest(struct handler_ctx *ctx)
+{
+	const char *const *v = ctx->params->value;
+	const char *scope = h_cursor_scope(ctx);
+	const char *key[3] = {NULL, NULL, NULL}, *next = NULL;
+	long limit = ctx->params->limit;
+	json_t *data;
+	PGresult *res;
+	int nrows;
+
+	if (!h_cursor(ctx, scope, key, 3))
+		return;
+	res = h_query(ctx, DB_STMT_RELEASES_LATEST,
+		      (const char *const[]){NULL, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE], key[0], key[1],
+					    key[2], arena_printf(ctx->arena, "%ld", limit + 1)});
+	if (res == NULL)
+		return;
+	nrows = PQntuples(res);
+	if (nrows > limit) {
+		/* pages go by (variant, branch, type), the key of "latest" */
+		int last = (int)limit - 1;
+		const char *fields[3] = {PQgetvalue(res, last, RELCOL_VARIANT), PQgetvalue(res, last, RELCOL_BRANCH),
+					 PQgetvalue(res, last, RELCOL_TYPE)};
+
+		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
+		nrows = (int)limit;
+	}
+	data = json_array();
+	for (int i = 0; i < nrows; i++)
+		json_array_append_new(data, h_release_json(res, i));
+	h_list(ctx, data, next);
+}
+
+/* One release, found by a statement with one parameter. */
+static void
+release_one(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const char *what)
+{
+	PGresult *res = h_query(ctx, stmt, (const char *const[]){key});
+
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND,
+			  arena_printf(ctx->arena, "no release has the %s \"%s\"", what, key), NULL);
+		return;
+	}
+	h_last_modified(ctx, PQgetvalue(res, 0, RELCOL_MODIFIED));
+	h_json(ctx, 200, h_release_json(res, 0));
+}
+
+void
+h_release_get(struct handler_ctx *ctx)
+{
+	const char *id = ctx->match->captures[0];
+	char *end;
+	long long n = strtoll(id, &end, 10);
+
+	if (id[0] < '1' || id[0] > '9' || *end != '\0' || strlen(id) > 18 || n <= 0) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER, "id must be a positive integer", "id");
+		return;
+	}
+	release_one(ctx, DB_STMT_RELEASE_BY_ID, id, "id");
+}
+
+void
+h_release_by_filename(struct handler_ctx *ctx)
+{
+	const char *filename = ctx->match->captures[0];
+
+	if (strlen(filename) > 255 || strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						       "0123456789._-") != strlen(filename)) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  "filename must be 1 to 255 letters, digits, '.', '_' or '-'", "filename");
+		return;
+	}
+	release_one(ctx, DB_STMT_RELEASE_BY_FILENAME, filename, "file name");
+}
+
+void
+h_device_latest(struct handler_ctx *ctx)
+{
+	const char *codename = h_codename(ctx);
+	const char *const *v = ctx->params->value;
+	json_t *data;
+	PGresult *res;
+
+	if (codename == NULL)
+		return;
+	res = h_query(ctx, DB_STMT_DEVICE_LATEST,
+		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE]});
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
+
+		if (exists == NULL)
+			return;
+		if (PQntuples(exists) == 0) {
+			h_device_not_found(ctx, codename);
+			return;
+		}
+	}
+	data = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(data, h_release_json(res, i));
 	h_list(ctx, data, NULL);
 }

@@ -1,7 +1,9 @@
 /* Helpers every handler shares: JSON bodies, lists with next links, queries, problems. */
 #include "handlers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -133,4 +135,35 @@ h_device_not_found(struct handler_ctx *ctx, const char *codename)
 {
 	h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
 		  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename), NULL);
+}
+
+bool
+h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size_t n)
+{
+	const char *cursor = ctx->params->value[PARAM_CURSOR];
+
+	if (cursor == NULL || cursor_decode(ctx->arena, scope, cursor, key, n))
+		return true;
+	h_problem(ctx, RT_ERR_INVALID_CURSOR, "the cursor is malformed, altered, or was issued for other filters",
+		  "cursor");
+	return false;
+}
+
+void
+h_last_modified(struct handler_ctx *ctx, const char *iso)
+{
+	struct tm tm = {0};
+	char buf[64];
+	time_t t;
+
+	if (iso == NULL || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+				  &tm.tm_min, &tm.tm_sec) != 6)
+		return;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	/* IMF-fixdate; strftime's %a and %b are English in the C locale the workers run in */
+	strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	http_add_header(ctx->res, "Last-Modified", arena_strdup(ctx->arena, buf));
 }

@@ -171,10 +171,12 @@ http_status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 204: return "No Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
 	case 414: return "URI Too Long";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";

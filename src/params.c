@@ -64,6 +64,39 @@ param__q(const char *s)
 }
 
 static bool param__region(const char *s) { return dom_region_parse(s) != DOM_REGION__MAX; }
+
+/* One to 50 codenames separated by commas. */
+static bool
+param__codenames(const char *s)
+{
+	int n = 0;
+
+	for (const char *p = s;; p++) {
+		size_t len = strcspn(p, ",");
+		char one[65];
+
+		if (len == 0 || len > 64 || ++n > 50)
+			return false;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (!params_codename_valid(one))
+			return false;
+		p += len;
+		if (*p == '\0')
+			return true;
+	}
+}
+
+static bool
+param__family(const char *s)
+{
+	static const char *const families[] = {"miui", "hyperos", "weekly", "public-beta", "other"};
+
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		if (strcmp(s, families[i]) == 0)
+			return true;
+	return false;
+}
 static bool param__branch(const char *s) { return dom_branch_parse(s) != DOM_BRANCH__MAX; }
 static bool param__type(const char *s) { return dom_type_parse(s) != DOM_TYPE__MAX; }
 bool params_version_valid(const char *s) { return param__chars(s, 1, 64, "._-"); }
@@ -104,6 +137,7 @@ static const struct {
 	const char *expected; /* completes "<name> must be ..." */
 } param__table[PARAM__MAX] = {
 	[PARAM_Q] = {"q", param__q, "1 to 100 characters"},
+	[PARAM_CODENAME] = {"codename", param__codenames, "1 to 50 codenames separated by commas"},
 	[PARAM_REGION] = {"region", param__region,
 			  "one of cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other"},
 	[PARAM_BRANCH] = {"branch", param__branch, "one of stable, stable-beta, weekly, public-beta"},
@@ -111,6 +145,9 @@ static const struct {
 	[PARAM_VERSION] = {"version", params_version_valid,
 			   "a version of 1 to 64 letters, digits, '.', '_' or '-'"},
 	[PARAM_ANDROID] = {"android", param__android, "an Android version such as 11 or 8.1"},
+	[PARAM_FAMILY] = {"family", param__family, "one of miui, hyperos, weekly, public-beta, other"},
+	[PARAM_CURRENT] = {"current", params_version_valid,
+			   "a version of 1 to 64 letters, digits, '.', '_' or '-'"},
 	[PARAM_SINCE] = {"since", params_date_valid, "a date written YYYY-MM-DD"},
 	[PARAM_UNTIL] = {"until", params_date_valid, "a date written YYYY-MM-DD"},
 	[PARAM_LIMIT] = {"limit", param__limit, "an integer from 1 to 500"},
@@ -200,4 +237,10 @@ params_filter_query(const struct params *p, struct arena *a)
 				   http_encode(a, p->value[id]));
 	}
 	return out;
+}
+
+const char *
+params_codename_array(const struct params *p, struct arena *a)
+{
+	return p->value[PARAM_CODENAME] ? arena_printf(a, "{%s}", p->value[PARAM_CODENAME]) : NULL;
 }

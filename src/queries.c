@@ -16,7 +16,23 @@
 	" r.version, r.branch::text, r.type::text, r.android, r.size_bytes, r.md5, r.filename," \
 	" to_char(r.release_date, 'YYYY-MM-DD'), r.changelog, array_to_json(r.links)::text,"  \
 	" r.incremental_from, r.incremental_to, r.incremental_filename, r.incremental_url,"   \
-	" array_to_json(r.warnings)::text, to_char(r.sort_date, 'YYYY-MM-DD'), r.version_sort"
+	" array_to_json(r.warnings)::text, to_char(r.sort_date, 'YYYY-MM-DD'), r.version_sort,"     \
+	" to_char(r.modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* Newest first by version, not by date: versions with a grammar before those without,
+ * HyperOS before MIUI, then the version's numbers; date and id only break ties. */
+#define NEWEST_FIRST                                                                           \
+	"(r.version_family <> 'other') DESC, (r.version LIKE 'OS%') DESC, r.version_numbers DESC," \
+	" r.sort_date DESC, r.id DESC"
+
+/* The filters every release listing shares: $2 region, $3 branch, $4 type. */
+#define VARIANT_FILTERS                                                                        \
+	" AND ($2::region IS NULL OR r.region = $2::region)"                                    \
+	" AND ($3::branch IS NULL OR r.branch = $3::branch)"                                    \
+	" AND ($4::package_type IS NULL OR r.type = $4::package_type)"
+
+#define RELEASE_FROM                                                                           \
+	" FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
 
 const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_PING] = {"ping", "SELECT 1", 0},
@@ -46,12 +62,8 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/* $1 codename, $2 region, $3 branch, $4 type, $5 version, $6 android, $7 since,
 	 * $8 until, $9..$11 keyset position (sort date, version key, id) or NULL, $12 page size */
 	[DB_STMT_DEVICE_RELEASES] = {"device_releases",
-		"SELECT " RELEASE_COLUMNS
-		" FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
-		" WHERE d.codename = $1::text"
-		"   AND ($2::region IS NULL OR r.region = $2::region)"
-		"   AND ($3::branch IS NULL OR r.branch = $3::branch)"
-		"   AND ($4::package_type IS NULL OR r.type = $4::package_type)"
+		"SELECT " RELEASE_COLUMNS RELEASE_FROM
+		" WHERE d.codename = $1::text" VARIANT_FILTERS
 		"   AND ($5::text IS NULL OR r.version = $5::text)"
 		"   AND ($6::text IS NULL OR r.android = $6::text OR split_part(r.android, '.', 1) = $6::text)"
 		"   AND ($7::date IS NULL OR r.release_date >= $7::date)"
@@ -62,8 +74,70 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 
 	/* $1 codename, $2 branch, $3 version: the packages of one download page */
 	[DB_STMT_DEVICE_VERSION] = {"device_version",
-		"SELECT " RELEASE_COLUMNS
-		" FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
+		"SELECT " RELEASE_COLUMNS RELEASE_FROM
 		" WHERE d.codename = $1::text AND r.branch = $2::branch AND r.version = $3::text"
 		" ORDER BY v.codename, r.type, r.filename", 3},
+
+	/* $1 codename, $2..$4 filters: the newest release per region, branch and type */
+	[DB_STMT_DEVICE_LATEST] = {"device_latest",
+		"SELECT DISTINCT ON (r.region, r.branch, r.type) " RELEASE_COLUMNS RELEASE_FROM
+		" WHERE d.codename = $1::text" VARIANT_FILTERS
+		" ORDER BY r.region, r.branch, r.type, " NEWEST_FIRST, 4},
+
+	/* $1 codename, $2 region, $3 branch, $4 type, $5 the families of the current version's
+	 * line, $6 1 for HyperOS, $7 the version's numbers: the newer releases, newest first */
+	[DB_STMT_DEVICE_UPDATES] = {"device_updates",
+		"SELECT " RELEASE_COLUMNS RELEASE_FROM
+		" WHERE d.codename = $1::text AND r.region = $2::region AND r.branch = $3::branch"
+		"   AND r.type = $4::package_type AND r.version_family = ANY ($5::version_family[])"
+		"   AND ((r.version LIKE 'OS%')::int, r.version_numbers) > ($6::int, $7::integer[])"
+		" ORDER BY " NEWEST_FIRST " LIMIT 100", 7},
+
+	/* $1 codename, $2 families, $3 device code or NULL: whether the device exists, and
+	 * whether it has versions of that line (whether a version "belongs to the device") */
+	[DB_STMT_DEVICE_KNOWS_VERSION] = {"device_knows_version",
+		"SELECT EXISTS (SELECT 1 FROM device WHERE codename = $1::text),"
+		" EXISTS (SELECT 1 FROM device d JOIN release r ON r.device_id = d.id"
+		"  WHERE d.codename = $1::text AND r.version_family = ANY ($2::version_family[])"
+		"    AND ($3::text IS NULL OR r.device_code = $3::text))", 3},
+
+	/* $1 codenames, $2..$4 filters, $5 android, $6 family, $7 since, $8 until, $9..$11 keyset,
+	 * $12 page size: every release, newest first by date */
+	[DB_STMT_RELEASES] = {"releases",
+		"SELECT " RELEASE_COLUMNS RELEASE_FROM
+		" WHERE ($1::text[] IS NULL OR d.codename = ANY ($1::text[]))" VARIANT_FILTERS
+		"   AND ($5::text IS NULL OR r.android = $5::text OR split_part(r.android, '.', 1) = $5::text)"
+		"   AND ($6::version_family IS NULL OR r.version_family = $6::version_family)"
+		"   AND ($7::date IS NULL OR r.release_date >= $7::date)"
+		"   AND ($8::date IS NULL OR r.release_date <= $8::date)"
+		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))"
+		" ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
+		" LIMIT $12::int", 12},
+
+	/* $1 always NULL (keeps the filters at $2..$4), $5..$7 keyset (variant, branch, type),
+	 * $8 page size: the newest release of every variant, branch and type */
+	[DB_STMT_RELEASES_LATEST] = {"releases_latest",
+		"SELECT DISTINCT ON (v.codename, r.branch, r.type) " RELEASE_COLUMNS RELEASE_FROM
+		" WHERE $1::text IS NULL" VARIANT_FILTERS
+		"   AND ($5::text IS NULL OR (v.codename, r.branch, r.type) > ($5::text, $6::branch, $7::package_type))"
+		" ORDER BY v.codename, r.branch, r.type, " NEWEST_FIRST
+		" LIMIT $8::int", 8},
+
+	[DB_STMT_RELEASE_BY_ID] = {"release_by_id",
+		"SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.id = $1::bigint", 1},
+
+	[DB_STMT_RELEASE_BY_FILENAME] = {"release_by_filename",
+		"SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.filename = $1::text", 1},
+
+	/* every region, with the devices and releases it has (zero included) */
+	[DB_STMT_REGIONS] = {"regions",
+		"SELECT e.value::text, count(DISTINCT r.device_id), count(r.id)"
+		" FROM unnest(enum_range(NULL::region)) AS e(value) LEFT JOIN release r ON r.region = e.value"
+		" GROUP BY e.value ORDER BY e.value", 0},
+
+	[DB_STMT_BRANCHES] = {"branches",
+		"SELECT e.value::text, count(DISTINCT r.device_id), count(r.id)"
+		" FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
+		" GROUP BY e.value ORDER BY e.value", 0},
 };
+

@@ -8,25 +8,48 @@
 
 #define ROUTE__GET 1u
 #define ROUTE__HEAD 2u
+#define ROUTE__OPTIONS 4u /* CORS preflight */
+#define ROUTE__READ (ROUTE__GET | ROUTE__HEAD | ROUTE__OPTIONS)
+#define ROUTE__JSON "application/json"
+#define ROUTE__ATOM "application/atom+xml"
 
 #define ROUTE__LIST (PARAM_BIT(PARAM_LIMIT) | PARAM_BIT(PARAM_CURSOR))
+#define ROUTE__VARIANT (PARAM_BIT(PARAM_REGION) | PARAM_BIT(PARAM_BRANCH) | PARAM_BIT(PARAM_TYPE))
 #define ROUTE__FILTERS                                                                   \
-	(PARAM_BIT(PARAM_REGION) | PARAM_BIT(PARAM_BRANCH) | PARAM_BIT(PARAM_TYPE) |     \
-	 PARAM_BIT(PARAM_VERSION) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_SINCE) |  \
-	 PARAM_BIT(PARAM_UNTIL))
+	(ROUTE__VARIANT | PARAM_BIT(PARAM_VERSION) | PARAM_BIT(PARAM_ANDROID) |          \
+	 PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
+#define ROUTE__ALL_RELEASES                                                              \
+	(ROUTE__VARIANT | PARAM_BIT(PARAM_CODENAME) | PARAM_BIT(PARAM_ANDROID) |         \
+	 PARAM_BIT(PARAM_FAMILY) | PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
 
 static const struct {
 	const char *pattern;
 	unsigned methods;
 	unsigned params;
+	const char *media_type;
+	int max_age; /* lists and "latest" a minute, single releases an hour */
 } route__table[ROUTE__MAX] = {
-	[ROUTE_HEALTH] = {"/api/health", ROUTE__GET | ROUTE__HEAD, 0},
-	[ROUTE_DEVICES] = {"/api/devices", ROUTE__GET | ROUTE__HEAD, ROUTE__LIST | PARAM_BIT(PARAM_Q)},
-	[ROUTE_DEVICE] = {"/api/devices/{codename}", ROUTE__GET | ROUTE__HEAD, 0},
-	[ROUTE_DEVICE_RELEASES] = {"/api/devices/{codename}/releases", ROUTE__GET | ROUTE__HEAD,
-				   ROUTE__LIST | ROUTE__FILTERS},
-	[ROUTE_DEVICE_VERSION] = {"/api/devices/{codename}/releases/{branch}/{version}",
-				  ROUTE__GET | ROUTE__HEAD, 0},
+	[ROUTE_HEALTH] = {"/api/health", ROUTE__READ, 0, ROUTE__JSON, 0},
+	[ROUTE_DEVICES] = {"/api/devices", ROUTE__READ, ROUTE__LIST | PARAM_BIT(PARAM_Q), ROUTE__JSON, 60},
+	[ROUTE_DEVICE] = {"/api/devices/{codename}", ROUTE__READ, 0, ROUTE__JSON, 300},
+	[ROUTE_DEVICE_RELEASES] = {"/api/devices/{codename}/releases", ROUTE__READ, ROUTE__LIST | ROUTE__FILTERS,
+				   ROUTE__JSON, 60},
+	[ROUTE_DEVICE_VERSION] = {"/api/devices/{codename}/releases/{branch}/{version}", ROUTE__READ, 0,
+				  ROUTE__JSON, 300},
+	[ROUTE_DEVICE_LATEST] = {"/api/devices/{codename}/latest", ROUTE__READ, ROUTE__VARIANT, ROUTE__JSON, 60},
+	[ROUTE_DEVICE_UPDATES] = {"/api/devices/{codename}/updates", ROUTE__READ,
+				  ROUTE__VARIANT | PARAM_BIT(PARAM_CURRENT), ROUTE__JSON, 60},
+	[ROUTE_DEVICE_FEED] = {"/api/devices/{codename}/feed.atom", ROUTE__READ, ROUTE__VARIANT | PARAM_BIT(PARAM_LIMIT),
+			       ROUTE__ATOM, 60},
+	[ROUTE_RELEASES] = {"/api/releases", ROUTE__READ, ROUTE__LIST | ROUTE__ALL_RELEASES, ROUTE__JSON, 60},
+	[ROUTE_RELEASES_LATEST] = {"/api/releases/latest", ROUTE__READ, ROUTE__LIST | ROUTE__VARIANT, ROUTE__JSON,
+				   60},
+	[ROUTE_RELEASE] = {"/api/releases/{id}", ROUTE__READ, 0, ROUTE__JSON, 3600},
+	[ROUTE_RELEASE_BY_FILENAME] = {"/api/releases/by-filename/{filename}", ROUTE__READ, 0, ROUTE__JSON, 3600},
+	[ROUTE_REGIONS] = {"/api/regions", ROUTE__READ, 0, ROUTE__JSON, 300},
+	[ROUTE_BRANCHES] = {"/api/branches", ROUTE__READ, 0, ROUTE__JSON, 300},
+	[ROUTE_FEED] = {"/api/feed.atom", ROUTE__READ, ROUTE__ALL_RELEASES | PARAM_BIT(PARAM_LIMIT), ROUTE__ATOM, 60},
+	[ROUTE_OPENAPI] = {"/api/openapi.yaml", ROUTE__READ, 0, "application/yaml", 300},
 };
 
 /* Matches one template against a path, segment by segment. */
@@ -80,6 +103,8 @@ route_method_allowed(enum route_id id, const char *method)
 		return route__table[id].methods & ROUTE__GET;
 	if (strcmp(method, "HEAD") == 0)
 		return route__table[id].methods & ROUTE__HEAD;
+	if (strcmp(method, "OPTIONS") == 0)
+		return route__table[id].methods & ROUTE__OPTIONS;
 	return false;
 }
 
@@ -87,7 +112,19 @@ const char *
 route_allow(enum route_id id)
 {
 	(void)id; /* every route is read-only today */
-	return "GET, HEAD";
+	return "GET, HEAD, OPTIONS";
+}
+
+const char *
+route_media_type(enum route_id id)
+{
+	return id < ROUTE__MAX ? route__table[id].media_type : ROUTE__JSON;
+}
+
+int
+route_max_age(enum route_id id)
+{
+	return id < ROUTE__MAX ? route__table[id].max_age : 0;
 }
 
 unsigned

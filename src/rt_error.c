@@ -16,6 +16,7 @@ static const struct {
 	[RT_ERR_INVALID_CURSOR] = {"invalid-cursor", "Invalid Cursor", 400},
 	[RT_ERR_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
 	[RT_ERR_URI_TOO_LONG] = {"uri-too-long", "URI Too Long", 414},
+	[RT_ERR_NOT_ACCEPTABLE] = {"not-acceptable", "Not Acceptable", 406},
 	[RT_ERR_DB_UNAVAILABLE] = {"database-unavailable", "Database Unavailable", 503},
 	[RT_ERR_INTERNAL] = {"internal-error", "Internal Server Error", 500},
 };

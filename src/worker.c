@@ -52,6 +52,7 @@ worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd)
 	 * interrupted, and a stop request is seen before the next accept. */
 	sigemptyset(&waitmask);
 
+	app_init(cfg);
 	db = db_open(cfg->database, true);
 	if (!db_ensure(db))
 		log_warn("database not reachable yet (%s); answering 503 until it is", db_error(db));
@@ -103,5 +104,6 @@ worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd)
 	fcgi_conn_free(conn);
 	arena_free(arena);
 	db_close(db);
+	app_cleanup();
 	return 0;
 }

@@ -278,6 +278,7 @@ class Stack:
             f.write('socket_mode: "0666"\n')
             f.write("workers: 2\n")
             f.write("migrations: %s\n" % _yaml_str(os.path.join(REPO, "sql")))
+            f.write("openapi: %s\n" % _yaml_str(os.path.join(REPO, "openapi.yaml")))
             f.write("log_level: info\n")
             f.write("shutdown_timeout: 10\n")
             f.write("cursor_secret: %s\n" % _yaml_str(CURSOR_SECRET))

@@ -31,11 +31,12 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	size_t dirlen = slash ? (size_t)(slash - file) + 1 : 0;
 	const char *listen = strncmp(c->listen, file, dirlen) == 0 ? c->listen + dirlen : c->listen;
 	const char *migrations = strncmp(c->migrations, file, dirlen) == 0 ? c->migrations + dirlen : c->migrations;
+	const char *openapi = strncmp(c->openapi, file, dirlen) == 0 ? c->openapi + dirlen : c->openapi;
 
 	snprintf(out, len,
-		 "database=%s\nlisten=%s\nsocket_mode=%04o\nbacklog=%ld\nworkers=%ld\nmigrations=%s\n"
+		 "database=%s\nlisten=%s\nsocket_mode=%04o\nbacklog=%ld\nworkers=%ld\nmigrations=%s\nopenapi=%s\n"
 		 "log_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s",
-		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, (int)c->log_level,
+		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, openapi, (int)c->log_level,
 		 c->shutdown_timeout, c->request_timeout, c->cursor_secret);
 }
 

@@ -3,6 +3,7 @@
 
 #include "arena.h"
 #include "cursor.h"
+#include "siphash.h"
 
 int
 main(void)
@@ -17,7 +18,7 @@ main(void)
 		key[i] = (unsigned char)i;
 	for (int i = 0; i < 15; i++)
 		msg[i] = (unsigned char)i;
-	CHECK(cursor_siphash(key, msg, sizeof msg) == 0xa129ca6149be45e5ULL);
+	CHECK(siphash24(key, msg, sizeof msg) == 0xa129ca6149be45e5ULL);
 
 	cursor_set_secret("a secret of more than sixteen characters");
 	token = cursor_encode(a, "/api/devices/{codename}/releases|cancro?branch=weekly", fields, 3);
