@@ -298,7 +298,7 @@ def test_unknown_route(api):
 def test_wrong_method(api, method):
     status, headers, doc = api("/api/devices/cancro", method=method)
     assert_problem(status, headers, doc, 405, "method-not-allowed")
-    assert headers["allow"] == "GET, HEAD"
+    assert headers["allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_head_has_headers_and_no_body(api, stack):

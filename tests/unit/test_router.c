@@ -49,7 +49,14 @@ main(void)
 	CHECK(!route_method_allowed(ROUTE_HEALTH, "POST"));
 	CHECK(!route_method_allowed(ROUTE_DEVICES, "DELETE"));
 	CHECK(!route_method_allowed(ROUTE__MAX, "GET"));
-	CHECK_STR(route_allow(ROUTE_DEVICE), "GET, HEAD");
+	CHECK_STR(route_allow(ROUTE_DEVICE), "GET, HEAD, OPTIONS");
+	CHECK(route_method_allowed(ROUTE_HEALTH, "OPTIONS"));
+	CHECK_INT(match(a, "/api/releases/latest", &m), ROUTE_RELEASES_LATEST);
+	CHECK_INT(match(a, "/api/releases/42", &m), ROUTE_RELEASE);
+	CHECK_STR(m.captures[0], "42");
+	CHECK_INT(match(a, "/api/releases/by-filename/a.zip", &m), ROUTE_RELEASE_BY_FILENAME);
+	CHECK_STR(route_media_type(ROUTE_FEED), "application/atom+xml");
+	CHECK_INT(route_max_age(ROUTE_RELEASE), 3600);
 
 	/* parameters per route */
 	CHECK(route_params(ROUTE_DEVICES) & PARAM_BIT(PARAM_Q));

@@ -1,0 +1,300 @@
+"""The client API of issue 4: latest, updates, all releases, single releases, enumerations, feeds, and the
+HTTP behaviour every route shares (ETag and 304, caching, CORS, negotiation, compression).
+
+Expected answers are computed here from the database or the pages, by rules written out in Python.
+"""
+
+import gzip
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import conftest
+from contract import Contract
+
+IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml", "tests/data/pages/valid"]
+
+CONTRACT = Contract()
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def api(stack):
+    """GET (or another method) through nginx; every response is checked against openapi.yaml."""
+
+    def call(path, method="GET", headers=None):
+        status, hdrs, body, doc = stack.get(path, method=method, headers=headers)
+        CONTRACT.check(path, method, status, hdrs, doc)
+        return status, hdrs, body, doc
+
+    return call
+
+
+def rank(version):
+    """The "newest" order of romtrack, in Python: grammar first, HyperOS over MIUI, then the numbers."""
+    m = re.match(r"^(OS|V|A)?(\d+(?:\.\d+)+)(?:\.([A-Z]{7}|DEV))?$", version)
+    if not m or (m.group(1) is None and version.count(".") != 2) or (m.group(1) and not m.group(3)):
+        return (0, 0, ())
+    return (1, 1 if m.group(1) == "OS" else 0, tuple(int(n) for n in m.group(2).split(".")))
+
+
+def all_releases(api, path):
+    items = []
+    while path:
+        status, headers, body, doc = api(path)
+        assert status == 200, doc
+        items += doc["data"]
+        path = doc["next"]
+    return items
+
+
+# --- latest --------------------------------------------------------------------------------------------------
+
+def test_device_latest_is_newest_by_version(api):
+    every = all_releases(api, "/api/devices/alioth/releases?limit=500")
+    expected = {}
+    for r in every:
+        key = (r["region"], r["branch"], r["type"])
+        if key not in expected or (rank(r["version"]), r["date"] or "", r["id"]) > \
+                (rank(expected[key]["version"]), expected[key]["date"] or "", expected[key]["id"]):
+            expected[key] = r
+    status, _, _, doc = api("/api/devices/alioth/latest")
+    assert status == 200 and doc["next"] is None
+    assert {(r["region"], r["branch"], r["type"]): r["id"] for r in doc["data"]} == \
+        {k: r["id"] for k, r in expected.items()}
+    _, _, _, only = api("/api/devices/alioth/latest?region=global&branch=stable&type=recovery")
+    assert [r["id"] for r in only["data"]] == [expected[("global", "stable", "recovery")]["id"]]
+    status, _, _, doc = api("/api/devices/nosuchphone/latest")
+    assert status == 404
+
+
+def test_all_latest_pages(api, stack):
+    items = all_releases(api, "/api/releases/latest?branch=stable&type=recovery&limit=7")
+    keys = [(r["variant"], r["branch"], r["type"]) for r in items]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    expected = stack.psql("SELECT count(DISTINCT variant_id) FROM release WHERE branch = 'stable' AND type = 'recovery'")
+    assert len(items) == int(expected[0][0])
+
+
+# --- updates -------------------------------------------------------------------------------------------------
+
+def newer(every, current, region, branch="stable", type_="recovery"):
+    return sorted((r for r in every if r["region"] == region and r["branch"] == branch and r["type"] == type_
+                   and rank(r["version"])[0] and rank(r["version"]) > rank(current)),
+                  key=lambda r: (rank(r["version"]), r["date"] or "", r["id"]), reverse=True)
+
+
+def test_updates_several_versions_behind(api):
+    every = all_releases(api, "/api/devices/alioth/releases?limit=500")
+    current = "V12.5.3.0.RKHMIXM"
+    status, _, _, doc = api("/api/devices/alioth/updates?current=" + current)
+    assert status == 200
+    assert doc["current"] == {"version": current, "family": "miui", "region": "global", "branch": "stable",
+                              "type": "recovery"}
+    expected = newer(every, current, "global")
+    assert expected, "the sample has newer global stable recovery ROMs for alioth"
+    assert [r["id"] for r in doc["data"]] == [r["id"] for r in expected]
+
+
+def test_updates_up_to_date_is_empty(api):
+    _, _, _, latest = api("/api/devices/alioth/latest?region=global&branch=stable&type=recovery")
+    newest = latest["data"][0]["version"]
+    status, _, _, doc = api("/api/devices/alioth/updates?current=" + newest)
+    assert status == 200 and doc["data"] == [] and doc["incremental"] is None
+
+
+def test_updates_offer_the_incremental_from_current(api):
+    # the apollo page (tests/data/pages/valid) offers an OTA from V12.0.8.0 to V12.0.10.0
+    status, _, _, doc = api("/api/devices/apollo/updates?current=V12.0.8.0.QJDCNXM")
+    assert status == 200
+    assert [r["version"] for r in doc["data"]] == ["V12.0.10.0.QJDCNXM"]
+    assert doc["incremental"]["from"] == "V12.0.8.0.QJDCNXM"
+    assert doc["incremental"]["to"] == "V12.0.10.0.QJDCNXM"
+    assert doc["incremental"]["url"].endswith(doc["incremental"]["filename"])
+
+
+def test_updates_weekly_needs_a_region(api):
+    status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23")
+    assert status == 400 and doc["parameter"] == "region"
+    status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23&region=global")
+    assert status == 200 and doc["current"]["branch"] == "weekly"
+    assert all(r["branch"] == "weekly" and r["region"] == "global" for r in doc["data"])
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("", "current"),
+    ("?current=JHACNBH22.0", "current"),            # no known grammar
+    ("?current=V12.5.3.0.RKHMIXM&foo=1", "foo"),
+    ("?current=OS9.0.1.0.WZZMIXM", "current"),      # not a version of this device
+    ("?current=a%20b", "current"),
+])
+def test_updates_bad_current(api, query, parameter):
+    status, _, _, doc = api("/api/devices/alioth/updates" + query)
+    assert status == 400 and doc["parameter"] == parameter, doc
+
+
+# --- all releases --------------------------------------------------------------------------------------------
+
+def test_all_releases_pages_and_filters(api, stack):
+    items = all_releases(api, "/api/releases?limit=100")
+    assert len(items) == int(stack.psql("SELECT count(*) FROM release")[0][0])
+    assert len({r["id"] for r in items}) == len(items)
+    two = all_releases(api, "/api/releases?codename=alioth,cancro&branch=stable&limit=13")
+    assert two and {r["codename"] for r in two} == {"alioth", "cancro"}
+    assert [r["id"] for r in two] == [r["id"] for r in items if r["codename"] in ("alioth", "cancro")
+                                      and r["branch"] == "stable"]
+    hyperos = all_releases(api, "/api/releases?family=hyperos&limit=500")
+    assert hyperos and all(r["version"].startswith("OS") for r in hyperos)
+    recent = all_releases(api, "/api/releases?since=2025-01-01&limit=500")
+    assert [r["id"] for r in recent] == [r["id"] for r in items if r["date"] and r["date"] >= "2025-01-01"]
+    status, _, _, doc = api("/api/releases?codename=a,,b")
+    assert status == 400 and doc["parameter"] == "codename"
+    status, _, _, doc = api("/api/releases?family=symbian")
+    assert status == 400 and doc["parameter"] == "family"
+
+
+def test_one_release_by_id_and_by_filename(api, stack):
+    rid, filename = stack.psql("SELECT id, filename FROM release ORDER BY id LIMIT 1")[0]
+    status, headers, _, by_id = api("/api/releases/" + rid)
+    assert status == 200 and by_id["id"] == int(rid) and by_id["filename"] == filename
+    assert headers["cache-control"] == "public, max-age=3600"
+    assert re.match(r"^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$", headers["last-modified"])
+    status, _, _, by_name = api("/api/releases/by-filename/" + filename)
+    assert by_name == by_id
+    for path, parameter in [("/api/releases/0", "id"), ("/api/releases/abc", "id"),
+                            ("/api/releases/by-filename/a%2Fb", "filename")]:
+        status, _, _, doc = api(path)
+        assert status == 400 and doc["parameter"] == parameter
+    for path in ["/api/releases/999999999", "/api/releases/by-filename/nothing.zip"]:
+        status, _, _, doc = api(path)
+        assert status == 404 and doc["type"] == "urn:romtrack:problem:release-not-found"
+
+
+def test_regions_and_branches_count_the_data(api, stack):
+    _, _, _, regions = api("/api/regions")
+    counts = dict((r, (int(d), int(n))) for r, d, n in stack.psql(
+        "SELECT region::text, count(DISTINCT device_id), count(*) FROM release GROUP BY region"))
+    assert [r["region"] for r in regions["data"]] == ["cn", "global", "eea", "in", "id", "ru", "tr", "tw", "jp",
+                                                      "kr", "sg", "other"]
+    for r in regions["data"]:
+        assert (r["devices"], r["releases"]) == counts.get(r["region"], (0, 0))
+    assert regions["data"][9]["name"] == "South Korea"
+    _, _, _, branches = api("/api/branches")
+    assert [(b["branch"], b["name"]) for b in branches["data"]] == [
+        ("stable", "Stable"), ("stable-beta", "Stable Beta"), ("weekly", "Weekly"), ("public-beta", "Public Beta")]
+    assert sum(b["releases"] for b in branches["data"]) == int(stack.psql("SELECT count(*) FROM release")[0][0])
+
+
+# --- feeds ---------------------------------------------------------------------------------------------------
+
+def parse_feed(body):
+    feed = ET.fromstring(body)
+    assert feed.tag == ATOM + "feed"
+    for required in ["id", "title", "updated", "author"]:
+        assert feed.find(ATOM + required) is not None, required
+    return feed
+
+
+def test_feed_for_the_phones_a_user_owns(api):
+    status, headers, body, _ = api("/api/feed.atom?codename=alioth,apollo&limit=5")
+    assert status == 200 and headers["content-type"] == "application/atom+xml"
+    feed = parse_feed(body)
+    entries = feed.findall(ATOM + "entry")
+    _, _, _, doc = api("/api/releases?codename=alioth,apollo&limit=5")
+    assert [e.find(ATOM + "id").text for e in entries] == ["urn:romtrack:release:" + r["filename"] for r in doc["data"]]
+    for entry, release in zip(entries, doc["data"]):
+        for required in ["id", "title", "updated"]:
+            assert entry.find(ATOM + required) is not None
+        links = entry.findall(ATOM + "link")
+        assert [l.get("href") for l in links if l.get("rel") == "alternate"] == ["/api/releases/%d" % release["id"]]
+        assert [l.get("href") for l in links if l.get("rel") == "enclosure"] == release["links"]
+
+
+def test_device_feed(api):
+    status, _, body, _ = api("/api/devices/cancro/feed.atom?branch=weekly")
+    assert status == 200
+    entries = parse_feed(body).findall(ATOM + "entry")
+    assert entries and all(c.get("term") != "stable" for e in entries for c in e.findall(ATOM + "category"))
+    status, _, _, doc = api("/api/devices/nosuchphone/feed.atom")
+    assert status == 404
+
+
+# --- HTTP behaviour ------------------------------------------------------------------------------------------
+
+GETS = ["/api/health", "/api/devices?limit=2", "/api/devices/cancro", "/api/devices/cancro/releases?limit=2",
+        "/api/devices/cancro/releases/weekly/7.3.23", "/api/devices/alioth/latest",
+        "/api/devices/alioth/updates?current=V12.5.3.0.RKHMIXM", "/api/devices/alioth/feed.atom",
+        "/api/releases?limit=2", "/api/releases/latest?limit=2", "/api/regions", "/api/branches",
+        "/api/feed.atom?limit=2", "/api/openapi.yaml"]
+
+
+@pytest.mark.parametrize("path", GETS)
+def test_etag_revalidation_cors_and_head(api, path):
+    status, headers, body, _ = api(path)
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "*"
+    assert re.match(r'^"[0-9a-f]{16}"$', headers["etag"])
+    assert headers["cache-control"] == ("no-cache" if path == "/api/health" else
+                                        "public, max-age=%d" % (3600 if "/api/releases/" in path and "latest" not in path
+                                                                else 300 if path in ("/api/devices/cancro", "/api/regions",
+                                                                                     "/api/branches", "/api/openapi.yaml",
+                                                                                     "/api/devices/cancro/releases/weekly/7.3.23")
+                                                                else 60))
+    status, h304, body304, _ = api(path, headers={"If-None-Match": headers["etag"]})
+    assert status == 304 and body304 == b"" and h304["etag"] == headers["etag"]
+    status, _, _, _ = api(path, headers={"If-None-Match": '"0000000000000000", W/' + headers["etag"]})
+    assert status == 304
+    status, _, again, _ = api(path, headers={"If-None-Match": '"0000000000000000"'})
+    assert status == 200 and again == body
+    status, hhead, bhead, _ = api(path, method="HEAD")
+    assert status == 200 and bhead == b"" and hhead["etag"] == headers["etag"]
+
+
+def test_a_change_of_data_changes_the_etag(api, stack):
+    _, before, _, _ = api("/api/devices/cancro/releases/weekly/7.3.23")
+    page = os.path.join(conftest.REPO, "tests/data/pages/valid/cancro-weekly-7.3.23.md")
+    changed = os.path.join(stack.tmpdir, "cancro-changed.md")
+    with open(page, encoding="utf-8") as f, open(changed, "w", encoding="utf-8") as out:
+        out.write(f.read().replace("<b>Size: </b>846.8 MB", "<b>Size: </b>846.9 MB"))
+    assert stack.romtrack("import", changed).returncode == 0
+    status, after, _, doc = api("/api/devices/cancro/releases/weekly/7.3.23",
+                                headers={"If-None-Match": before["etag"]})
+    assert status == 200 and after["etag"] != before["etag"]
+    assert 846900000 in [r["size"] for r in doc["data"]]
+
+
+@pytest.mark.parametrize("accept, status", [
+    ("application/json", 200), ("*/*", 200), ("application/*", 200), ("text/html, application/json;q=0.5", 200),
+    ("text/html", 406), ("application/json;q=0", 406), ("application/xml", 406),
+])
+def test_content_negotiation(api, accept, status):
+    got, headers, _, doc = api("/api/regions", headers={"Accept": accept})
+    assert got == status
+    if status == 406:
+        assert doc["type"] == "urn:romtrack:problem:not-acceptable"
+    got, _, _, _ = api("/api/feed.atom?limit=1", headers={"Accept": "application/atom+xml"})
+    assert got == 200
+
+
+def test_cors_preflight(api):
+    status, headers, body, _ = api("/api/devices/cancro/releases", method="OPTIONS",
+                                   headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"})
+    assert status == 204 and body == b""
+    assert headers["access-control-allow-origin"] == "*"
+    assert "GET" in headers["access-control-allow-methods"]
+    assert "If-None-Match" in headers["access-control-allow-headers"]
+
+
+def test_gzip_when_asked(stack):
+    status, headers, body, _ = stack.get("/api/releases?limit=50", headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["content-encoding"] == "gzip"
+    assert json.loads(gzip.decompress(body))["data"]
+
+
+def test_openapi_document_is_served(api):
+    status, headers, body, _ = api("/api/openapi.yaml")
+    assert status == 200 and headers["content-type"] == "application/yaml"
+    assert body == open(os.path.join(conftest.REPO, "openapi.yaml"), "rb").read()
