@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -211,6 +212,20 @@ def test_feed_for_the_phones_a_user_owns(api):
         links = entry.findall(ATOM + "link")
         assert [l.get("href") for l in links if l.get("rel") == "alternate"] == ["/api/releases/%d" % release["id"]]
         assert [l.get("href") for l in links if l.get("rel") == "enclosure"] == release["links"]
+
+
+@pytest.mark.parametrize("path", ["/api/feed.atom?limit=20", "/api/feed.atom?codename=cancro,alioth&branch=weekly",
+                                  "/api/devices/apollo/feed.atom", "/api/feed.atom?codename=nosuchphone"])
+def test_feeds_validate_against_the_atom_schema(api, stack, path):
+    """RFC 4287's RELAX NG schema (tests/data/atom/atom.rng), checked with libxml2's xmllint."""
+    status, _, body, _ = api(path)
+    assert status == 200
+    feed = os.path.join(stack.tmpdir, "feed.xml")
+    with open(feed, "wb") as f:
+        f.write(body)
+    r = subprocess.run(["xmllint", "--noout", "--relaxng", os.path.join(conftest.REPO, "tests/data/atom/atom.rng"),
+                        feed], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 def test_device_feed(api):
