@@ -270,8 +270,12 @@ cmd_routes(struct cmd_ctx *ctx)
 {
 	if (ctx->argc != 0)
 		return cmd__usage(stderr, 2);
-	for (int id = 0; id < ROUTE__MAX; id++)
+	/* HEAD is GET without a body; OpenAPI documents GET and OPTIONS */
+	for (int id = 0; id < ROUTE__MAX; id++) {
 		printf("GET %s\n", route_pattern((enum route_id)id));
+		if (route_method_allowed((enum route_id)id, "OPTIONS"))
+			printf("OPTIONS %s\n", route_pattern((enum route_id)id));
+	}
 	return 0;
 }
 
