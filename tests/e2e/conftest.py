@@ -18,6 +18,7 @@ ctest runs every module in its own pytest process; modules run together in one s
 """
 
 import ctypes
+import gzip
 import http.client
 import json
 import os
@@ -92,6 +93,18 @@ def _process_state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
+
+
+_CONTRACT = []
+
+
+def _contract():
+    """openapi.yaml as a test oracle, loaded once per session."""
+    if not _CONTRACT:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from contract import Contract
+        _CONTRACT.append(Contract())
+    return _CONTRACT[0]
 
 
 class _RawHTTPConnection(http.client.HTTPConnection):
@@ -180,11 +193,13 @@ class Stack:
             for rec in out.split(_RECORD_SEP)
         ]
 
-    def get(self, path, headers=None, method="GET", timeout=30):
+    def get(self, path, headers=None, method="GET", timeout=30, contract=True):
         """One HTTP request through nginx. ``path`` (str or bytes) is sent unmodified.
 
         Returns (status, headers, body, doc): headers is a dict with lower-cased names (repeated headers joined
         with ", "), body the raw bytes, doc the parsed JSON body or None when the body is empty or not JSON.
+        Every response is checked against openapi.yaml (tests/e2e/contract.py) unless contract=False (for
+        what the document does not describe: the HTML documentation page, nginx's 502 when romtrack is down).
         """
         if isinstance(path, bytes):
             path = path.decode("latin-1")
@@ -206,9 +221,12 @@ class Stack:
         doc = None
         if body:
             try:
-                doc = json.loads(body)
+                text = gzip.decompress(body) if hdrs.get("content-encoding") == "gzip" else body
+                doc = json.loads(text)
             except ValueError:
                 doc = None
+        if contract:
+            _contract().check(path, method, status, hdrs, doc)
         return status, hdrs, body, doc
 
     def pgctl(self, *args, check=True):
@@ -319,7 +337,7 @@ class Stack:
             if self.serve_proc.poll() is not None:
                 raise RuntimeError("romtrack serve exited with %s:\n%s" % (self.serve_proc.returncode, self.logs()))
             try:
-                status, _, body, _ = self.get("/api/health", timeout=5)
+                status, _, body, _ = self.get("/api/health", timeout=5, contract=False)
                 if status == 200:
                     return
                 last = "%d %r" % (status, body[:200])

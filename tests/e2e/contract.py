@@ -64,6 +64,14 @@ class Contract:
             assert ctype == "application/problem+json"
             self.validate(doc, {"$ref": "#/components/schemas/Problem"})
             return
+        if 200 <= status < 400:
+            # a request the server accepted uses only parameters the document lists
+            documented = {self._resolve(p)["name"] for p in item.get("parameters", []) + op.get("parameters", [])
+                          if self._resolve(p)["in"] == "query"}
+            query = raw_path.split("?", 1)[1] if "?" in raw_path else ""
+            for pair in filter(None, query.split("&")):
+                name = pair.split("=", 1)[0]
+                assert name in documented, "%s %s: parameter %s is not documented" % (method, template, name)
         responses = op["responses"]
         assert str(status) in responses, "%s %s: status %d is not documented (documented: %s)" % (
             method, template, status, ", ".join(sorted(responses)))

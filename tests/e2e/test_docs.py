@@ -12,9 +12,9 @@ IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]
 
 
 def test_docs_page_lists_the_routes_and_tries_one(stack):
-    status, headers, body, _ = stack.get("/api/docs/")
+    status, headers, body, _ = stack.get("/api/docs/", contract=False)
     assert status == 200 and headers["content-type"].startswith("text/html")
-    assert stack.get("/api/docs")[0] == 301
+    assert stack.get("/api/docs", contract=False)[0] == 301
     r = subprocess.run(["node", os.path.join(conftest.REPO, "web", "check-docs.mjs"), stack.base_url + "/api/docs/"],
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
