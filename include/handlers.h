@@ -59,6 +59,8 @@ PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const 
 const char *h_codename(struct handler_ctx *ctx);
 /* The 404 for a codename no device has. */
 void h_device_not_found(struct handler_ctx *ctx, const char *codename);
+/* Whether a device has the codename; false after sending its 404 (or a database problem). */
+bool h_device_exists(struct handler_ctx *ctx, const char *codename);
 /* Decodes the cursor parameter, if any, into n key fields; false after a 400. */
 bool h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size_t n);
 /* Adds Last-Modified from an ISO time "YYYY-MM-DDTHH:MM:SSZ". */

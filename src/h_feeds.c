@@ -149,15 +149,8 @@ h_device_feed(struct handler_ctx *ctx)
 	res = feed__rows(ctx, arena_printf(ctx->arena, "{%s}", codename));
 	if (res == NULL)
 		return;
-	if (PQntuples(res) == 0) {
-		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
-
-		if (exists == NULL)
-			return;
-		if (PQntuples(exists) == 0) {
-			h_device_not_found(ctx, codename);
-			return;
-		}
-	}
+	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
+	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
+		return;
 	feed__send(ctx, res, arena_printf(ctx->arena, "romtrack: new ROMs for %s", codename));
 }

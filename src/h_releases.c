@@ -91,16 +91,9 @@ h_device_releases(struct handler_ctx *ctx)
 					    arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;
-	if (PQntuples(res) == 0) {
-		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
-
-		if (exists == NULL)
-			return;
-		if (PQntuples(exists) == 0) {
-			h_device_not_found(ctx, codename);
-			return;
-		}
-	}
+	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
+	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
+		return;
 	releases_page(ctx, res, scope);
 }
 
@@ -128,13 +121,7 @@ h_device_version(struct handler_ctx *ctx)
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
-		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
-
-		if (exists == NULL)
-			return;
-		if (PQntuples(exists) == 0)
-			h_device_not_found(ctx, codename);
-		else
+		if (h_device_exists(ctx, codename))
 			h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND,
 				  arena_printf(ctx->arena, "%s has no %s release %s", codename, branch, version), NULL);
 		return;
@@ -257,16 +244,9 @@ h_device_latest(struct handler_ctx *ctx)
 		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE]});
 	if (res == NULL)
 		return;
-	if (PQntuples(res) == 0) {
-		PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
-
-		if (exists == NULL)
-			return;
-		if (PQntuples(exists) == 0) {
-			h_device_not_found(ctx, codename);
-			return;
-		}
-	}
+	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
+	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
+		return;
 	data = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(data, h_release_json(res, i));

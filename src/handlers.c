@@ -167,3 +167,17 @@ h_last_modified(struct handler_ctx *ctx, const char *iso)
 	strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	http_add_header(ctx->res, "Last-Modified", arena_strdup(ctx->arena, buf));
 }
+
+bool
+h_device_exists(struct handler_ctx *ctx, const char *codename)
+{
+	PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
+
+	if (exists == NULL)
+		return false;
+	if (PQntuples(exists) == 0) {
+		h_device_not_found(ctx, codename);
+		return false;
+	}
+	return true;
+}
