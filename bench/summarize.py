@@ -1,0 +1,66 @@
+"""The benchmark's report: a table on the terminal, results.json and a bar chart (gnuplot, PNG).
+    summarize.py OUTDIR DEVICE WORKERS RSS_BEFORE RSS_AFTER SOAK_JSON RESULT_JSON..."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def main():
+    out, device, workers, rss_before, rss_after, soak = sys.argv[1:7]
+    results = [json.loads(r) for r in sys.argv[7:]]
+    by = {r["name"]: r for r in results}
+    design = by["design-ceiling"]["rps"]
+    static = by["static-ceiling"]["rps"]
+    for r in results:
+        r["vs_design"] = r["rps"] / design
+        r["vs_static"] = r["rps"] / static
+    single = ["releases-page-1", "latest", "updates-up-to-date", "updates-behind", "revalidation-304", "feed"]
+    targets = {
+        "releases, latest, updates >= 0.8 x design ceiling": all(
+            by[n]["vs_design"] >= 0.8 for n in ["releases-page-1", "latest", "updates-up-to-date", "updates-behind"]),
+        "304 >= design ceiling": by["revalidation-304"]["vs_design"] >= 1.0,
+        "page 500 within 10% of page 1": by["releases-page-500-all"]["rps"] >= 0.9 * by["releases-page-1-all"]["rps"],
+        "p99 < 10 ms at 64 connections (single resources)": all(by[n]["p99_ms"] < 10 for n in single),
+        "zero errors": all(r["errors"] == 0 for r in results),
+    }
+    soak = json.loads(soak)
+    if soak:
+        targets["worker RSS flat within 10% after the soak"] = soak["rss_kb_after"] <= 1.1 * soak["rss_kb_before"]
+    report = {"device": device, "workers": int(workers), "rss_kb_before": int(rss_before),
+              "rss_kb_after": int(rss_after), "soak": soak, "scenarios": results, "targets": targets}
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(report, f, indent=2)
+
+    print("%-24s %10s %8s %8s %7s %9s %9s" % ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "x design",
+                                              "x static"))
+    for r in results:
+        print("%-24s %10.0f %8.2f %8.2f %7d %9.2f %9.2f" % (r["name"], r["rps"], r["p50_ms"], r["p99_ms"],
+                                                              r["errors"], r["vs_design"], r["vs_static"]))
+    print("device %s, %s workers, worker RSS %s kB before, %s kB after%s" % (
+        device, workers, rss_before, rss_after,
+        ", soak %d requests: %d -> %d kB" % (soak["requests"], soak["rss_kb_before"], soak["rss_kb_after"])
+        if soak else ""))
+    for name, ok in targets.items():
+        print("%-4s %s" % ("met" if ok else "MISS", name))
+
+    data = os.path.join(out, "results.dat")
+    with open(data, "w") as f:
+        for r in results:
+            f.write('"%s" %.0f\n' % (r["name"], r["rps"]))
+    subprocess.run(["gnuplot"], input="""
+set terminal pngcairo size 1200,600 noenhanced
+set output '%s'
+set title 'romtrack on %s workers: requests/s at 64 connections (ceilings first)'
+set style fill solid 0.8
+set boxwidth 0.7
+set xtics rotate by -35
+set ylabel 'requests/s'
+set grid ytics
+plot '%s' using 0:2:xtic(1) with boxes notitle lc rgb '#3572a5', '' using 0:2:(sprintf('%%.0f', $2)) with labels offset 0,0.7 notitle
+""" % (os.path.join(out, "results.png"), workers, data), text=True, check=False)
+    print("written: %s/results.json, %s/results.png" % (out, out))
+
+
+main()
