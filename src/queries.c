@@ -34,6 +34,16 @@
 #define RELEASE_FROM                                                                           \
 	" FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
 
+/* Pages of releases: the page is cut from release alone, in the order of an index, and
+ * only its rows are joined and dressed (a join first would make PostgreSQL sort every
+ * release of the device before it can stop at the limit). */
+#define RELEASE_PAGE_ORDER " ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
+#define RELEASE_PAGE(conditions, limit)                                                        \
+	"SELECT " RELEASE_COLUMNS                                                              \
+	" FROM (SELECT * FROM release r WHERE " conditions RELEASE_PAGE_ORDER " LIMIT " limit ") r" \
+	" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"          \
+	RELEASE_PAGE_ORDER
+
 const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_PING] = {"ping", "SELECT 1", 0},
 
@@ -62,15 +72,13 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/* $1 codename, $2 region, $3 branch, $4 type, $5 version, $6 android, $7 since,
 	 * $8 until, $9..$11 keyset position (sort date, version key, id) or NULL, $12 page size */
 	[DB_STMT_DEVICE_RELEASES] = {"device_releases",
-		"SELECT " RELEASE_COLUMNS RELEASE_FROM
-		" WHERE d.codename = $1::text" VARIANT_FILTERS
+		RELEASE_PAGE("r.device_id = (SELECT id FROM device WHERE codename = $1::text)" VARIANT_FILTERS
 		"   AND ($5::text IS NULL OR r.version = $5::text)"
 		"   AND ($6::text IS NULL OR r.android = $6::text OR split_part(r.android, '.', 1) = $6::text)"
 		"   AND ($7::date IS NULL OR r.release_date >= $7::date)"
 		"   AND ($8::date IS NULL OR r.release_date <= $8::date)"
-		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))"
-		" ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
-		" LIMIT $12::int", 12},
+		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))",
+		"$12::int"), 12},
 
 	/* $1 codename, $2 branch, $3 version: the packages of one download page */
 	[DB_STMT_DEVICE_VERSION] = {"device_version",
@@ -80,18 +88,25 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 
 	/* $1 codename, $2..$4 filters: the newest release per region, branch and type */
 	[DB_STMT_DEVICE_LATEST] = {"device_latest",
-		"SELECT DISTINCT ON (r.region, r.branch, r.type) " RELEASE_COLUMNS RELEASE_FROM
-		" WHERE d.codename = $1::text" VARIANT_FILTERS
-		" ORDER BY r.region, r.branch, r.type, " NEWEST_FIRST, 4},
+		"SELECT " RELEASE_COLUMNS
+		" FROM (SELECT DISTINCT ON (r.region, r.branch, r.type) * FROM release r"
+		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text)" VARIANT_FILTERS
+		"       ORDER BY r.region, r.branch, r.type, " NEWEST_FIRST ") r"
+		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		" ORDER BY r.region, r.branch, r.type", 4},
 
 	/* $1 codename, $2 region, $3 branch, $4 type, $5 the families of the current version's
 	 * line, $6 1 for HyperOS, $7 the version's numbers: the newer releases, newest first */
 	[DB_STMT_DEVICE_UPDATES] = {"device_updates",
-		"SELECT " RELEASE_COLUMNS RELEASE_FROM
-		" WHERE d.codename = $1::text AND r.region = $2::region AND r.branch = $3::branch"
-		"   AND r.type = $4::package_type AND r.version_family = ANY ($5::version_family[])"
-		"   AND ((r.version LIKE 'OS%')::int, r.version_numbers) > ($6::int, $7::integer[])"
-		" ORDER BY " NEWEST_FIRST " LIMIT 100", 7},
+		"SELECT " RELEASE_COLUMNS
+		" FROM (SELECT * FROM release r"
+		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text)"
+		"         AND r.region = $2::region AND r.branch = $3::branch AND r.type = $4::package_type"
+		"         AND r.version_family = ANY ($5::version_family[])"
+		"         AND ((r.version LIKE 'OS%')::int, r.version_numbers) > ($6::int, $7::integer[])"
+		"       ORDER BY " NEWEST_FIRST " LIMIT 100) r"
+		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		" ORDER BY " NEWEST_FIRST, 7},
 
 	/* $1 codename, $2 families, $3 device code or NULL: whether the device exists, and
 	 * whether it has versions of that line (whether a version "belongs to the device") */
@@ -104,15 +119,14 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/* $1 codenames, $2..$4 filters, $5 android, $6 family, $7 since, $8 until, $9..$11 keyset,
 	 * $12 page size: every release, newest first by date */
 	[DB_STMT_RELEASES] = {"releases",
-		"SELECT " RELEASE_COLUMNS RELEASE_FROM
-		" WHERE ($1::text[] IS NULL OR d.codename = ANY ($1::text[]))" VARIANT_FILTERS
+		RELEASE_PAGE("($1::text[] IS NULL OR r.device_id IN (SELECT id FROM device WHERE codename = ANY ($1::text[])))"
+		VARIANT_FILTERS
 		"   AND ($5::text IS NULL OR r.android = $5::text OR split_part(r.android, '.', 1) = $5::text)"
 		"   AND ($6::version_family IS NULL OR r.version_family = $6::version_family)"
 		"   AND ($7::date IS NULL OR r.release_date >= $7::date)"
 		"   AND ($8::date IS NULL OR r.release_date <= $8::date)"
-		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))"
-		" ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
-		" LIMIT $12::int", 12},
+		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))",
+		"$12::int"), 12},
 
 	/* $1 always NULL (keeps the filters at $2..$4), $5..$7 keyset (variant, branch, type),
 	 * $8 page size: the newest release of every variant, branch and type */
