@@ -41,6 +41,7 @@ struct http_response {
 	size_t body_len;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
+	const char *etag; /* of the body, once computed (or as cached) */
 };
 
 /* Parses request->uri into path and query (percent-decoded, UTF-8 checked).

@@ -5,6 +5,7 @@
 
 #include "handlers.h"
 #include "http_semantics.h"
+#include "resp_cache.h"
 #include "params.h"
 #include "router.h"
 
@@ -36,6 +37,24 @@ app__preflight(struct http_response *res, enum route_id id)
 	http_add_header(res, "Access-Control-Allow-Methods", route_allow(id));
 	http_add_header(res, "Access-Control-Allow-Headers", "Accept, If-None-Match, If-Modified-Since");
 	http_add_header(res, "Access-Control-Max-Age", "86400");
+}
+
+/* Brings the response cache to the data's current version; false when it cannot be
+ * asked (the handler then runs and reports the database problem). The question costs
+ * one tiny prepared statement, and makes every answer as fresh as a query would. */
+static bool
+app__cache_valid(struct db *db)
+{
+	PGresult *res = NULL;
+
+	if (db_exec(db, DB_STMT_DATA_VERSION, NULL, &res) != RT_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		resp_cache_clear();
+		return false;
+	}
+	resp_cache_set_version(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return true;
 }
 
 /* Routes, checks and answers the request; the caller adds the common headers. */
@@ -88,7 +107,13 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return match.id;
 	}
+	if (match.id != ROUTE_HEALTH && app__cache_valid(db) && resp_cache_lookup(req->uri, res))
+		return match.id;
 	app__handlers[match.id](&ctx);
+	if (match.id != ROUTE_HEALTH && res->status == 200) {
+		http_set_etag(req, res);
+		resp_cache_store(req->uri, res);
+	}
 	return match.id;
 }
 
@@ -111,5 +136,6 @@ app_init(const struct cfg *cfg)
 void
 app_cleanup(void)
 {
+	resp_cache_clear();
 	h_openapi_free();
 }

@@ -94,6 +94,13 @@ http_etag_matches(const char *if_none_match, const char *etag)
 }
 
 void
+http_set_etag(const struct http_request *req, struct http_response *res)
+{
+	if (res->status == 200 && res->etag == NULL)
+		res->etag = http_etag(req->arena, res->body ? res->body : "", res->body_len);
+}
+
+void
 http_finish(const struct http_request *req, struct http_response *res, int max_age)
 {
 	http_add_header(res, "Access-Control-Allow-Origin", "*");
@@ -104,7 +111,10 @@ http_finish(const struct http_request *req, struct http_response *res, int max_a
 			http_add_header(res, "Cache-Control", "no-store");
 		return;
 	}
-	const char *etag = http_etag(req->arena, res->body ? res->body : "", res->body_len);
+	const char *etag;
+
+	http_set_etag(req, res);
+	etag = res->etag;
 
 	http_add_header(res, "ETag", etag);
 	http_add_header(res, "Cache-Control", max_age > 0 ? arena_printf(req->arena, "public, max-age=%d", max_age)

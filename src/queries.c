@@ -153,5 +153,8 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		"SELECT e.value::text, count(DISTINCT r.device_id), count(r.id)"
 		" FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
 		" GROUP BY e.value ORDER BY e.value", 0},
+
+	/* what the response caches are valid for (sql/004_data_version.sql) */
+	[DB_STMT_DATA_VERSION] = {"data_version", "SELECT version::text FROM data_version", 0},
 };
 
