@@ -1,7 +1,8 @@
 /* The design ceiling of the benchmark: the least a FastCGI worker over PostgreSQL can do for
- * a device's releases page. It runs romtrack's own prepared statement (DB_STMT_DEVICE_RELEASES)
- * with the page's parameters and writes the rows out as text: no routing, no validation,
- * no JSON. Pre-forks as many workers as romtrack does.
+ * a device's releases page. One prepared statement returns the page's rows with romtrack's
+ * own columns (db_release_columns), without romtrack's optional filters, and the rows are
+ * written out as text: no routing, no validation, no JSON, no cache. Pre-forks as many
+ * workers as romtrack does.
  *   design_ceiling SOCKET CONNINFO WORKERS CODENAME LIMIT */
 #include <fcgiapp.h>
 #include <libpq-fe.h>
@@ -16,20 +17,26 @@
 static int
 serve(int listen_fd, const char *conninfo, const char *codename, const char *limit)
 {
-	const struct db_stmt_def *stmt = &db_stmts[DB_STMT_DEVICE_RELEASES];
-	const char *params[12] = {codename};
+	const char *params[2] = {codename, limit};
 	PGconn *conn = PQconnectdb(conninfo);
 	FCGX_Request req;
+	char sql[4096];
 
-	params[11] = limit;
+	snprintf(sql, sizeof sql,
+		 "SELECT %s FROM (SELECT * FROM release r"
+		 " WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text)"
+		 " ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC LIMIT $2::int) r"
+		 " JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		 " ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC",
+		 db_release_columns);
 	if (PQstatus(conn) != CONNECTION_OK ||
-	    PQresultStatus(PQprepare(conn, "q", stmt->sql, stmt->nparams, NULL)) != PGRES_COMMAND_OK) {
+	    PQresultStatus(PQprepare(conn, "q", sql, 2, NULL)) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "design_ceiling: %s", PQerrorMessage(conn));
 		return 1;
 	}
 	FCGX_InitRequest(&req, listen_fd, 0);
 	while (FCGX_Accept_r(&req) >= 0) {
-		PGresult *res = PQexecPrepared(conn, "q", stmt->nparams, params, NULL, NULL, 0);
+		PGresult *res = PQexecPrepared(conn, "q", 2, params, NULL, NULL, 0);
 
 		FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n", req.out);
 		for (int r = 0; r < PQntuples(res); r++)

@@ -29,6 +29,8 @@ struct db_stmt_def {
 };
 
 extern const struct db_stmt_def db_stmts[DB_STMT__MAX];
+/* The columns of a release row (RELCOL_*), for the benchmark's design ceiling. */
+extern const char db_release_columns[];
 
 /* Column order of the rows DB_STMT_DEVICE_LIST and DB_STMT_DEVICE_GET return. */
 enum { DEVCOL_DEVICE, DEVCOL_VARIANT, DEVCOL_REGION, DEVCOL_NAMES };

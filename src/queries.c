@@ -44,6 +44,8 @@
 	" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"          \
 	RELEASE_PAGE_ORDER
 
+const char db_release_columns[] = RELEASE_COLUMNS;
+
 const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_PING] = {"ping", "SELECT 1", 0},
 
