@@ -51,7 +51,9 @@ def main():
         for r in results:
             f.write('"%s" %.0f\n' % (r["name"], r["rps"]))
     subprocess.run(["gnuplot"], input="""
-set terminal pngcairo size 1200,600 noenhanced
+set terminal pngcairo size 1300,650 noenhanced
+set bmargin 9
+set rmargin 8
 set output '%s'
 set title 'romtrack on %s workers: requests/s at 64 connections (ceilings first)'
 set style fill solid 0.8
