@@ -1,0 +1,92 @@
+/* Content negotiation, entity tags and conditional requests, the response cache. */
+#include "check.h"
+
+#include "arena.h"
+#include "http.h"
+#include "http_semantics.h"
+#include "resp_cache.h"
+
+int
+main(void)
+{
+	struct arena *a = arena_new();
+	struct http_request req = {.method = "GET", .uri = "/x", .arena = a};
+	struct http_response res = {0}, hit = {0};
+	const char *etag;
+
+	/* Accept */
+	CHECK(http_accepts(NULL, "application/json"));
+	CHECK(http_accepts("", "application/json"));
+	CHECK(http_accepts("*/*", "application/json"));
+	CHECK(http_accepts("application/*", "application/json"));
+	CHECK(http_accepts("application/json", "application/json"));
+	CHECK(http_accepts("APPLICATION/JSON", "application/json"));
+	CHECK(http_accepts("text/html, application/json;q=0.5", "application/json"));
+	CHECK(http_accepts("text/html;q=0.9, */*;q=0.1", "application/json"));
+	CHECK(!http_accepts("text/html", "application/json"));
+	CHECK(!http_accepts("application/json;q=0", "application/json"));
+	CHECK(!http_accepts("application/json;q=0, */*", "application/json")); /* the specific range decides */
+	CHECK(!http_accepts("application/xml", "application/json"));
+	CHECK(!http_accepts("application/jsonx", "application/json"));
+	CHECK(http_accepts("application/atom+xml", "application/atom+xml"));
+	CHECK(!http_accepts("application/json", "application/atom+xml"));
+
+	/* entity tags: strong, quoted, stable for a body */
+	etag = http_etag(a, "abc", 3);
+	CHECK(strlen(etag) == 18 && etag[0] == '"' && etag[17] == '"');
+	CHECK_STR(http_etag(a, "abc", 3), etag);
+	CHECK(strcmp(http_etag(a, "abd", 3), etag) != 0);
+	CHECK(http_etag_matches(etag, etag));
+	CHECK(http_etag_matches(arena_printf(a, "\"0000000000000000\", %s", etag), etag));
+	CHECK(http_etag_matches(arena_printf(a, "W/%s", etag), etag)); /* weak comparison */
+	CHECK(http_etag_matches("*", etag));
+	CHECK(!http_etag_matches("\"0000000000000000\"", etag));
+	CHECK(!http_etag_matches(NULL, etag));
+	CHECK(!http_etag_matches("", etag));
+
+	/* finishing: 200 gets a tag and caching; a matching If-None-Match becomes a bodiless 304 */
+	http_set_body(&res, 200, "application/json", "{}");
+	http_finish(&req, &res, 60);
+	CHECK_INT(res.status, 200);
+	CHECK_STR(res.etag, http_etag(a, "{}", 2));
+	req.if_none_match = res.etag;
+	memset(&res, 0, sizeof res);
+	http_set_body(&res, 200, "application/json", "{}");
+	http_finish(&req, &res, 60);
+	CHECK_INT(res.status, 304);
+	CHECK(res.body == NULL && res.body_len == 0 && res.content_type == NULL);
+	/* errors are never revalidated, and not stored */
+	memset(&res, 0, sizeof res);
+	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
+	http_finish(&req, &res, 60);
+	CHECK_INT(res.status, 404);
+
+	/* response cache: a hit returns the copy; a new data version empties it */
+	resp_cache_set_version("1");
+	memset(&res, 0, sizeof res);
+	http_set_body(&res, 200, "application/json", "{\"a\":1}");
+	http_add_header(&res, "Link", "</next>; rel=\"next\"");
+	res.etag = "\"e\"";
+	resp_cache_store("/api/x?limit=1", &res);
+	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
+	CHECK_INT(hit.status, 200);
+	CHECK_STR(hit.body, "{\"a\":1}");
+	CHECK_INT(hit.body_len, 7);
+	CHECK_STR(hit.etag, "\"e\"");
+	CHECK_INT(hit.nheaders, 1);
+	CHECK_STR(hit.headers[0].value, "</next>; rel=\"next\"");
+	CHECK(!resp_cache_lookup("/api/x?limit=2", &hit));
+	resp_cache_set_version("1");
+	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
+	resp_cache_set_version("2");
+	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
+	/* only 200s are kept */
+	memset(&res, 0, sizeof res);
+	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
+	resp_cache_store("/api/y", &res);
+	CHECK(!resp_cache_lookup("/api/y", &hit));
+	resp_cache_clear();
+
+	arena_free(a);
+	CHECK_DONE();
+}
