@@ -1,5 +1,5 @@
 """The benchmark's report: a table on the terminal, results.json and a bar chart (gnuplot, PNG).
-    summarize.py OUTDIR DEVICE WORKERS RSS_BEFORE RSS_AFTER SOAK_JSON RESULT_JSON..."""
+    summarize.py OUTDIR NAME DEVICE WORKERS RSS_BEFORE RSS_AFTER SOAK_JSON RESULT_JSON..."""
 
 import json
 import os
@@ -8,8 +8,8 @@ import sys
 
 
 def main():
-    out, device, workers, rss_before, rss_after, soak = sys.argv[1:7]
-    results = [json.loads(r) for r in sys.argv[7:]]
+    out, name, device, workers, rss_before, rss_after, soak = sys.argv[1:8]
+    results = [json.loads(r) for r in sys.argv[8:]]
     by = {r["name"]: r for r in results}
     design = by["design-ceiling"]["rps"]
     static = by["static-ceiling"]["rps"]
@@ -30,7 +30,7 @@ def main():
         targets["worker RSS flat within 10% over the soak's second half"] = soak["rss_kb_after"] <= 1.1 * soak["rss_kb_before"]
     report = {"device": device, "workers": int(workers), "rss_kb_before": int(rss_before),
               "rss_kb_after": int(rss_after), "soak": soak, "scenarios": results, "targets": targets}
-    with open(os.path.join(out, "results.json"), "w") as f:
+    with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump(report, f, indent=2)
 
     print("%-24s %10s %8s %8s %7s %9s %9s" % ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "x design",
@@ -46,7 +46,7 @@ def main():
     for name, ok in targets.items():
         print("%-4s %s" % ("met" if ok else "MISS", name))
 
-    data = os.path.join(out, "results.dat")
+    data = os.path.join(out, name + ".dat")
     with open(data, "w") as f:
         for r in results:
             f.write('"%s" %.0f\n' % (r["name"], r["rps"]))
@@ -62,8 +62,8 @@ set xtics rotate by -35
 set ylabel 'requests/s'
 set grid ytics
 plot '%s' using 0:2:xtic(1) with boxes notitle lc rgb '#3572a5', '' using 0:2:(sprintf('%%.0f', $2)) with labels offset 0,0.7 notitle
-""" % (os.path.join(out, "results.png"), workers, data), text=True, check=False)
-    print("written: %s/results.json, %s/results.png" % (out, out))
+""" % (os.path.join(out, name + ".png"), workers, data), text=True, check=False)
+    print("written: %s/%s.json, %s/%s.png" % (out, name, out, name))
 
 
 main()
