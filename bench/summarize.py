@@ -43,8 +43,8 @@ def main():
         "; soak of %d requests: %d kB after the first half, %d kB after the second" % (
             soak["requests"], soak["rss_kb_before"], soak["rss_kb_after"])
         if soak else ""))
-    for name, ok in targets.items():
-        print("%-4s %s" % ("met" if ok else "MISS", name))
+    for target, ok in targets.items():
+        print("%-4s %s" % ("met" if ok else "MISS", target))
 
     data = os.path.join(out, name + ".dat")
     with open(data, "w") as f:
