@@ -48,6 +48,9 @@ struct imp_row {
 	enum dom_region variant_region;
 	const char *display_name;
 	char filename[256];
+	/* what the file name says of its variant: "<variant>_images_...", "<variant>-ota_full-...",
+	 * or the MIUI name of "miui_<MIUI name>_..."; "" when it says nothing */
+	char filename_variant[96], filename_miui[96];
 	const char *version;
 	char version_sort[256];
 	struct ver ver;

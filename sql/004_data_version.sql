@@ -3,9 +3,11 @@
 -- import, or by hand in psql) is never answered with a stale body.
 
 CREATE TABLE data_version (
+    -- differs between databases, so that a restored or re-created one never repeats a version
+    token   text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text),
     version bigint NOT NULL
 );
-INSERT INTO data_version VALUES (1);
+INSERT INTO data_version (version) VALUES (1);
 
 CREATE FUNCTION bump_data_version() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -9,11 +9,12 @@
 
 #include "db.h"
 
-/* The newest release per variant, branch and type: HyperOS before MIUI, then by the
- * version's numbers, then by date. */
+/* The newest release per variant, branch and type, as the API decides it: versions with a
+ * grammar first, HyperOS before MIUI, then the version's numbers, then the date. */
 #define EXP__LATEST                                                                            \
 	"SELECT DISTINCT ON (variant_id, branch, type) id FROM release"                         \
-	" ORDER BY variant_id, branch, type, (version LIKE 'OS%') DESC, version_numbers DESC,"  \
+	" ORDER BY variant_id, branch, type, (version_family <> 'other') DESC,"                  \
+	" (version LIKE 'OS%') DESC, version_numbers DESC,"                                     \
 	" sort_date DESC, id DESC"
 
 static const char exp__sql[] =

@@ -18,7 +18,8 @@ updates_families(enum ver_family f)
 	case VER_WEEKLY:
 		return "{weekly}";
 	case VER_PUBLIC_BETA:
-		return "{public-beta}";
+		/* China's public betas were also released under the weekly grammar (23.5.6) */
+		return "{public-beta,weekly}";
 	default:
 		return "{other}";
 	}
@@ -86,7 +87,8 @@ h_device_updates(struct handler_ctx *ctx)
 	}
 	res = h_query(ctx, DB_STMT_DEVICE_UPDATES,
 		      (const char *const[]){codename, region, branch, type, updates_families(cur.family),
-					    strncmp(current, "OS", 2) == 0 ? "1" : "0", numbers});
+					    strncmp(current, "OS", 2) == 0 ? "1" : "0", numbers,
+					    cur.device_code[0] ? cur.device_code : NULL});
 	if (res == NULL)
 		return;
 	data = json_array();

@@ -366,10 +366,34 @@ imp__regions(struct imp_row *row)
 		row->region = row->variant_region;
 }
 
+/* Copies s[0..n) into out when it fits, else leaves out empty. */
+static void
+imp__copy_part(char *out, size_t outlen, const char *s, size_t n)
+{
+	if (n > 0 && n < outlen) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+	}
+}
+
+static void
+imp__filename_variant(struct imp_row *row)
+{
+	const char *f = row->filename, *mark;
+
+	if (row->type == DOM_TYPE_FASTBOOT && (mark = strstr(f, "_images_")) != NULL)
+		imp__copy_part(row->filename_variant, sizeof row->filename_variant, f, (size_t)(mark - f));
+	else if (row->type == DOM_TYPE_RECOVERY && (mark = strstr(f, "-ota_full-")) != NULL)
+		imp__copy_part(row->filename_variant, sizeof row->filename_variant, f, (size_t)(mark - f));
+	else if (row->type == DOM_TYPE_RECOVERY && strncmp(f, "miui_", 5) == 0)
+		imp__copy_part(row->filename_miui, sizeof row->filename_miui, f + 5, strcspn(f + 5, "_"));
+}
+
 bool
 imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_t errlen)
 {
-	char android_in_name[16], prefix[11], linkname[256], base[96];
+	char android_in_name[16], prefix[11], linkname[256];
+	const char *texts[] = {card->name, card->changelog, card->md5, card->size, card->date, card->android};
 	const char *md5, *date;
 
 	memset(row, 0, sizeof *row);
@@ -390,7 +414,7 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 	if (card->nlinks == 0 || !imp_filename_from_link(card->links[0], linkname, sizeof linkname))
 		return imp__reject(err, errlen, card, "the download link is missing or not an http(s) URL of a file");
 	for (size_t i = 1; i < card->nlinks; i++)
-		if (!imp_filename_from_link(card->links[i], base, sizeof base))
+		if (!imp_filename_from_link(card->links[i], linkname, sizeof linkname))
 			return imp__reject(err, errlen, card, "a mirror link is not an http(s) URL of a file");
 	if (card->filename != NULL) {
 		if (card->filename[0] == '\0' || strlen(card->filename) >= sizeof row->filename ||
@@ -402,10 +426,16 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 	}
 	if (card->name != NULL && (card->name[0] == '\0' || strlen(card->name) > 200))
 		return imp__reject(err, errlen, card, "the display name is empty or longer than 200 characters");
+	/* XML (the feeds) and most clients cannot carry C0 controls but tab and new lines */
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		for (const char *p = texts[i]; p != NULL && *p; p++)
+			if (((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+				return imp__reject(err, errlen, card, "a field has a control character");
 	if (card->incremental_url != NULL &&
 	    !imp_filename_from_link(card->incremental_url, row->incremental_filename, sizeof row->incremental_filename))
 		return imp__reject(err, errlen, card, "the incremental update link is not an http(s) URL of a file");
 
+	imp__filename_variant(row);
 	row->version = card->version;
 	row->display_name = card->name;
 	row->changelog = card->changelog;

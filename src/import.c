@@ -378,7 +378,9 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 		const char *fields[] = {
 			seq, row.file, line, row.variant[0] ? row.variant : NULL, row.variant[0] ? "t" : "f",
 			row.device,
-			row.synth_variant[0] ? row.synth_variant : NULL, dom_region_name(row.variant_region),
+			row.synth_variant[0] ? row.synth_variant : NULL,
+			row.filename_variant[0] ? row.filename_variant : NULL,
+			row.filename_miui[0] ? row.filename_miui : NULL, dom_region_name(row.variant_region),
 			row.display_name, row.filename, row.version, row.version_sort,
 			ver_family_name(row.ver.family), numbers, letter[0] ? letter : NULL,
 			row.ver.device_code[0] ? row.ver.device_code : NULL,
@@ -437,6 +439,7 @@ imp__stage_variant(struct imp_sink *sink, const struct imp_variant *v, char *err
 static const char imp__create_stage_release[] =
 	"CREATE TEMP TABLE stage_release ("
 	" seq bigint, file text, line bigint, variant text, named boolean, device text, synth_variant text,"
+	" filename_variant text, filename_miui text,"
 	" variant_region region, display_name text, filename text, version text,"
 	" version_sort text COLLATE \"C\", version_family version_family, version_numbers integer[],"
 	" android_letter text, device_code text, region_code text, version_suffix text,"
@@ -482,11 +485,31 @@ static const char *const imp__merge_variants[] = {
 	" WHERE excluded.declared AND NOT display_name.declared",
 };
 
-/* A page names the phone ("cancro") and the display name ("MI 3 / Mi 4 Global"): the
- * variant is the declared one of that phone declared under that name, else the
- * region's usual codename ("cancro_global"), created when missing. Only declared
- * variants and names are searched, so that the outcome does not depend on what
- * earlier page imports created. */
+/* A page names the phone ("cancro") and the display name ("MI 3 / Mi 4 Global"), not
+ * the variant. The package's own file name settles it first when it names a declared
+ * variant: fastboot "<variant>_images_...", recovery "<variant>-ota_full-..." or
+ * "miui_<MIUI name>_..." (XFU lists
+ * some phones on a sibling's pages: "Redmi Note 12 Pro 4G" sweet_k6a under sweet); the
+ * device then follows the variant. */
+#define IMP__VARIANT_FROM_FILENAME(name_in_file, variant_key)                                    \
+	"UPDATE stage_release s SET variant = m.variant, device = m.device"                      \
+	" FROM (SELECT DISTINCT ON (s2.seq) s2.seq, v.codename AS variant, d.codename AS device" \
+	"       FROM stage_release s2 JOIN variant v ON v.declared AND " variant_key " = " name_in_file \
+	"       JOIN device d ON d.id = v.device_id"                                              \
+	"       WHERE s2.variant IS NULL"                                                         \
+	/* several variants may share a MIUI name: the card's own phone first */                  \
+	"       ORDER BY s2.seq, d.codename = s2.device DESC, v.codename) m"                      \
+	" WHERE s.seq = m.seq"
+
+static const char *const imp__variant_from_filename[] = {
+	IMP__VARIANT_FROM_FILENAME("s2.filename_variant", "v.codename"),
+	IMP__VARIANT_FROM_FILENAME("s2.filename_miui", "v.miui_name"),
+};
+
+/* Otherwise, the variant is the declared one of that phone declared under that name,
+ * else the region's usual codename ("cancro_global"), created when missing. Only
+ * declared variants and names are searched, so that the outcome does not depend on
+ * what earlier page imports created. */
 static const char imp__resolve_variants[] =
 	"UPDATE stage_release s SET variant = coalesce(("
 	"  SELECT v.codename FROM device d JOIN variant v ON v.device_id = d.id"
@@ -691,6 +714,9 @@ imp__merge_all(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 
 	for (size_t i = 0; i < nv; i++)
 		if (!db_run(conn, imp__merge_variants[i], NULL, 0, NULL, "database", err, errlen))
+			return false;
+	for (size_t i = 0; i < sizeof imp__variant_from_filename / sizeof imp__variant_from_filename[0]; i++)
+		if (!db_run(conn, imp__variant_from_filename[i], NULL, 0, NULL, "database", err, errlen))
 			return false;
 	if (!db_run(conn, imp__resolve_variants, NULL, 0, NULL, "database", err, errlen))
 		return false;

@@ -10,7 +10,7 @@
 
 #define RELEASE_COLUMNS                                                                        \
 	"r.id, d.codename, v.codename, r.region::text,"                                        \
-	" coalesce((SELECT json_agg(n.name ORDER BY n.name) FROM release_name rn"             \
+	" coalesce((SELECT json_agg(DISTINCT n.name ORDER BY n.name) FROM release_name rn"    \
 	"           JOIN display_name n ON n.id = rn.display_name_id"                         \
 	"           WHERE rn.release_id = r.id), '[]')::text,"                                \
 	" r.version, r.branch::text, r.type::text, r.android, r.size_bytes, r.md5, r.filename," \
@@ -98,7 +98,9 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		" ORDER BY r.region, r.branch, r.type", 4},
 
 	/* $1 codename, $2 region, $3 branch, $4 type, $5 the families of the current version's
-	 * line, $6 1 for HyperOS, $7 the version's numbers: the newer releases, newest first */
+	 * line, $6 1 for HyperOS, $7 the version's numbers, $8 its device code (NULL for weekly
+	 * and beta versions, which have none): the newer releases, newest first. The device code
+	 * keeps a phone to its own builds where XFU lists a sibling under the same codename. */
 	[DB_STMT_DEVICE_UPDATES] = {"device_updates",
 		"SELECT " RELEASE_COLUMNS
 		" FROM (SELECT * FROM release r"
@@ -106,9 +108,10 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		"         AND r.region = $2::region AND r.branch = $3::branch AND r.type = $4::package_type"
 		"         AND r.version_family = ANY ($5::version_family[])"
 		"         AND ((r.version LIKE 'OS%')::int, r.version_numbers) > ($6::int, $7::integer[])"
+		"         AND ($8::text IS NULL OR r.device_code = $8::text)"
 		"       ORDER BY " NEWEST_FIRST " LIMIT 100) r"
 		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
-		" ORDER BY " NEWEST_FIRST, 7},
+		" ORDER BY " NEWEST_FIRST, 8},
 
 	/* $1 codename, $2 families, $3 device code or NULL: whether the device exists, and
 	 * whether it has versions of that line (whether a version "belongs to the device") */
@@ -157,6 +160,6 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		" GROUP BY e.value ORDER BY e.value", 0},
 
 	/* what the response caches are valid for (sql/004_data_version.sql) */
-	[DB_STMT_DATA_VERSION] = {"data_version", "SELECT version::text FROM data_version", 0},
+	[DB_STMT_DATA_VERSION] = {"data_version", "SELECT token || ':' || version FROM data_version", 0},
 };
 

@@ -166,3 +166,16 @@ def test_constraints_keep_bad_data_out(stack, column, value, refusal):
     with pytest.raises(RuntimeError) as refused:
         stack.psql(sql)
     assert refusal in str(refused.value)
+
+
+def test_control_characters_and_long_mirror_names(stack):
+    long_name = "serenity_eea_global-images-OS2.0.211.0.VGZEUXM-userroot-15.0-0123456789abcdef0123456789.tgz"
+    entry = ENTRY.format(branch="Stable", md5="Unknown").replace("testphone", "mirrorphone")
+    ok = write(stack, "mirrors.yml", entry + "  mirrors:\n  - https://bn.d.miui.com/x/%s\n" % long_name)
+    r = stack.romtrack("import", ok)
+    assert r.returncode == 0, r.stderr
+    bad = write(stack, "control.yml", entry.replace("mirrorphone", "controlphone") + '  changelog: "a\\x01b"\n')
+    before = counts(stack)
+    r = stack.romtrack("import", bad)
+    assert r.returncode == 1 and "control.yml:1: a field has a control character" in r.stderr, r.stderr
+    assert counts(stack) == before

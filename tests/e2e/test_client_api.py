@@ -313,3 +313,51 @@ def test_openapi_document_is_served(api):
     status, headers, body, _ = api("/api/openapi.yaml")
     assert status == 200 and headers["content-type"] == "application/yaml"
     assert body == open(os.path.join(conftest.REPO, "openapi.yaml"), "rb").read()
+
+
+SIBLINGS = """- android: '11.0'
+  branch: Stable
+  codename: testsweet_global
+  date: 2022-01-0{day}
+  link: https://bigota.d.miui.com/{version}/miui_TESTSWEETGlobal_{version}_0123456789_11.0.zip
+  md5: Unknown
+  method: Recovery
+  name: Test Sweet Global
+  size: 3.0 GB
+  version: {version}
+"""
+
+
+def test_updates_stay_on_the_phones_own_builds(api, stack):
+    """XFU lists some phones under a sibling's codename; a device code keeps updates to the phone's own line."""
+    entries = "".join(SIBLINGS.format(version=v, day=d) for d, v in
+                      [(1, "V13.0.5.0.SKFMIXM"), (2, "V13.0.6.0.SKFMIXM"), (3, "OS1.0.34.0.THGMIXM")])
+    path = os.path.join(stack.tmpdir, "siblings.yml")
+    with open(path, "w") as f:
+        f.write(entries)
+    assert stack.romtrack("import", path).returncode == 0
+    status, _, _, doc = api("/api/devices/testsweet/updates?current=V13.0.5.0.SKFMIXM")
+    assert status == 200
+    assert [r["version"] for r in doc["data"]] == ["V13.0.6.0.SKFMIXM"]
+    status, _, _, doc = api("/api/devices/testsweet/updates?current=OS1.0.1.0.THGMIXM")
+    assert [r["version"] for r in doc["data"]] == ["OS1.0.34.0.THGMIXM"]
+
+
+def test_a_package_file_name_names_its_variant(api, stack):
+    """A page card names a sibling phone; the fastboot file name "<variant>_images_..." of a declared variant wins."""
+    devices = os.path.join(stack.tmpdir, "sibling-devices.yml")
+    with open(devices, "w") as f:
+        f.write("cancrosib_global:\n- MI 3 Sibling Global\n- CANCROSIBGlobal\n")
+    page = open(os.path.join(conftest.REPO, "tests/data/pages/valid/cancro-weekly-7.3.23.md"), encoding="utf-8").read()
+    sibling = os.path.join(stack.tmpdir, "sibling-page.md")
+    with open(sibling, "w", encoding="utf-8") as f:
+        f.write(page.replace("cancro_global_images_7.3.23", "cancrosib_global_images_7.3.23"))
+    r = stack.romtrack("import", devices, sibling)
+    assert r.returncode == 0, r.stderr
+    status, _, _, doc = api("/api/releases/by-filename/"
+                            "cancrosib_global_images_7.3.23_20170323.0000.00_6.0_global_2b8705311b.tgz")
+    assert status == 200
+    assert (doc["codename"], doc["variant"]) == ("cancrosib", "cancrosib_global")
+    # the page's other packages stay with the phone the card names
+    status, _, _, doc = api("/api/releases/by-filename/miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip")
+    assert doc["codename"] == "cancro"
