@@ -17,5 +17,7 @@ bool resp_cache_lookup(const char *uri, struct http_response *res);
 /* Copies a 200 response into the cache (the whole cache is dropped when it is full). */
 void resp_cache_store(const char *uri, const struct http_response *res);
 void resp_cache_clear(void);
+/* Clears the cache and forgets its version (at worker exit). */
+void resp_cache_free(void);
 
 #endif

@@ -136,6 +136,6 @@ app_init(const struct cfg *cfg)
 void
 app_cleanup(void)
 {
-	resp_cache_clear();
+	resp_cache_free();
 	h_openapi_free();
 }

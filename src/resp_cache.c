@@ -26,7 +26,7 @@ struct rc__entry {
 
 static struct rc__entry *rc__buckets[RC__BUCKETS];
 static size_t rc__bytes;
-static char rc__version[32];
+static char *rc__version; /* the data version the entries belong to */
 static const unsigned char rc__key[SIPHASH_KEY_SIZE] = "romtrack-cache-1";
 
 static size_t
@@ -71,12 +71,23 @@ resp_cache_clear(void)
 }
 
 void
+resp_cache_free(void)
+{
+	resp_cache_clear();
+	free(rc__version);
+	rc__version = NULL;
+}
+
+void
 resp_cache_set_version(const char *version)
 {
-	if (strcmp(version, rc__version) == 0)
+	if (rc__version != NULL && strcmp(version, rc__version) == 0)
 		return;
 	resp_cache_clear();
-	snprintf(rc__version, sizeof rc__version, "%s", version);
+	free(rc__version);
+	rc__version = strdup(version);
+	if (rc__version == NULL)
+		abort();
 }
 
 bool

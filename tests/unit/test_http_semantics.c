@@ -80,12 +80,19 @@ main(void)
 	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
 	resp_cache_set_version("2");
 	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
+	/* versions as the database writes them: a 32-digit token and a counter */
+	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
+	resp_cache_store("/api/x?limit=1", &res);
+	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
+	CHECK(resp_cache_lookup("/api/x?limit=1", &hit)); /* the same version keeps the entries */
+	resp_cache_set_version("0123456789abcdef0123456789abcdef:42");
+	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
 	/* only 200s are kept */
 	memset(&res, 0, sizeof res);
 	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
 	resp_cache_store("/api/y", &res);
 	CHECK(!resp_cache_lookup("/api/y", &hit));
-	resp_cache_clear();
+	resp_cache_free();
 
 	arena_free(a);
 	CHECK_DONE();
