@@ -457,8 +457,10 @@ static const char imp__create_stage_variant[] =
 /* Devices, variants and display names, from devices.yml and from cards that name a
  * variant. Run twice: before and after the variants of page cards are resolved. */
 static const char *const imp__merge_variants[] = {
+	/* only rows whose variant is known: a page card's device may still change when its
+	 * file name names a variant of another phone */
 	"INSERT INTO device (codename)"
-	" SELECT device FROM stage_variant UNION SELECT device FROM stage_release"
+	" SELECT device FROM stage_variant UNION SELECT device FROM stage_release WHERE variant IS NOT NULL"
 	" ON CONFLICT (codename) DO NOTHING",
 
 	"INSERT INTO variant (device_id, codename, region, miui_name, declared)"

@@ -361,3 +361,11 @@ def test_a_package_file_name_names_its_variant(api, stack):
     # the page's other packages stay with the phone the card names
     status, _, _, doc = api("/api/releases/by-filename/miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip")
     assert doc["codename"] == "cancro"
+
+
+def test_every_device_has_a_variant_and_answers(api, stack):
+    """No import leaves a device behind without variants (a 404 for a listed device)."""
+    assert stack.psql("SELECT count(*) FROM device d WHERE NOT EXISTS "
+                      "(SELECT 1 FROM variant v WHERE v.device_id = d.id)") == [("0",)]
+    for (codename,) in stack.psql("SELECT codename FROM device"):
+        assert api("/api/devices/" + codename)[0] == 200
