@@ -812,8 +812,11 @@ imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_
 	in_tx = false;
 	ok = true;
 out:
-	if (in_copy)
-		imp__copy_end(conn, "import stopped", err + strlen(err), 0);
+	if (in_copy) {
+		char ignored[256]; /* err already says why the import stopped */
+
+		imp__copy_end(conn, "import stopped", ignored, sizeof ignored);
+	}
 	if (in_tx)
 		PQclear(PQexec(conn, "ROLLBACK"));
 	free(st.releases.data);
