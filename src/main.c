@@ -44,7 +44,7 @@ cmd__usage(FILE *out, int status)
 		"  export [--format yaml|json] [--all]\n"
 		"                        write releases in the shape of XFU's latest.yml: the newest per\n"
 		"                        variant, branch and type, or with --all every release and the\n"
-		"                        fields import reads back (changelog, mirrors, incremental)\n"
+		"                        fields import reads back (filename, changelog, mirrors, incremental)\n"
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
 		"\n"
 		"options:\n"
