@@ -12,7 +12,8 @@
 struct db;
 
 /* Connects and prepares every statement of the table when prepare is true (the API's
- * connections, which also get a 10 s statement timeout; the CLI's get none).
+ * connections, which also get a 10 s statement timeout and LISTEN for new data versions;
+ * the CLI's get none of these).
  * Never returns NULL: a failed connection is retried by the next db_exec. */
 struct db *db_open(const char *conninfo, bool prepare);
 void db_close(struct db *db);
@@ -32,6 +33,14 @@ enum rt_err db_exec(struct db *db, enum db_stmt stmt, const char *const *params,
  * in err. When out is not NULL it receives the result, which the caller PQclear()s. */
 bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out,
 	    const char *what, char *err, size_t errlen);
+
+/* The version of the data this connection has last heard of (an API connection): the
+ * payload of the latest notification on DB_DATA_VERSION_CHANNEL, read without a round trip,
+ * or, after each (re)connect, DB_STMT_DATA_VERSION. Valid until the next call. NULL when the
+ * database cannot be reached.
+ * A change is heard of once PostgreSQL has delivered its notification, which it sends at
+ * commit; a request that arrives in between is answered as of the version before. */
+const char *db_data_version(struct db *db);
 
 /* Maps a SQLSTATE to the error a client sees. */
 enum rt_err db_sqlstate_err(const char *sqlstate);

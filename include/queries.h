@@ -29,6 +29,11 @@ struct db_stmt_def {
 };
 
 extern const struct db_stmt_def db_stmts[DB_STMT__MAX];
+
+/* The channel on which every change of the data announces its new data version
+ * (sql/005_data_version_notify.sql); what DB_STMT_DATA_VERSION returns. */
+#define DB_DATA_VERSION_CHANNEL "romtrack_data_version"
+
 /* The columns of a release row (RELCOL_*), for the benchmark's design ceiling. */
 extern const char db_release_columns[];
 

@@ -12,6 +12,7 @@ struct db {
 	char *conninfo;
 	bool prepare;
 	bool ready; /* connected, and prepared when asked to */
+	char data_version[128]; /* the latest one known on this connection; "" until asked */
 	char error[512];
 };
 
@@ -42,6 +43,14 @@ db__setup(struct db *db)
 	PQclear(res);
 	if (!db->prepare)
 		return true;
+	/* Fixed text: LISTEN takes no parameters. */
+	res = PQexecParams(db->conn, "LISTEN " DB_DATA_VERSION_CHANNEL, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db__set_error(db, "listen", PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
 	for (int i = 0; i < DB_STMT__MAX; i++) {
 		res = PQprepare(db->conn, db_stmts[i].name, db_stmts[i].sql, db_stmts[i].nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -69,6 +78,7 @@ db_ensure(struct db *db)
 	if (db->ready && PQstatus(db->conn) == CONNECTION_OK)
 		return true;
 	db->ready = false;
+	db->data_version[0] = '\0'; /* notifications sent while away are lost: ask again */
 	if (db->conn == NULL) {
 		/* Defaults first, the configured conninfo after them: it may override both.
 		 * Without a connect timeout a black-holed host would stall a worker for
@@ -197,4 +207,61 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **
 		db->ready = false;
 	}
 	return RT_ERR_DB_UNAVAILABLE;
+}
+
+/*
+ * A Sync message and its ReadyForQuery: the cheapest round trip the protocol has (no
+ * statement, no transaction). PostgreSQL signals the listening backends while it commits,
+ * before it acknowledges the commit, and a backend writes out the notifications it was
+ * signalled for before its next ReadyForQuery. So once this returns, every change
+ * committed before it was called has been heard of on this connection.
+ */
+static bool
+db__sync(struct db *db)
+{
+	PGresult *res;
+	bool synced = false;
+
+	if (!PQenterPipelineMode(db->conn))
+		return false;
+	if (PQpipelineSync(db->conn)) {
+		while (!synced && (res = PQgetResult(db->conn)) != NULL) {
+			synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+			PQclear(res);
+		}
+	}
+	return PQexitPipelineMode(db->conn) && synced;
+}
+
+const char *
+db_data_version(struct db *db)
+{
+	PGnotify *note;
+
+	if (!db_ensure(db))
+		return NULL;
+	if (!db__sync(db)) {
+		db__set_error(db, "sync", PQerrorMessage(db->conn));
+		log_warn("connection lost (%s), reconnecting", db->error);
+		/* a fresh connection rather than PQreset: the pipeline may be left half-way */
+		PQfinish(db->conn);
+		db->conn = NULL;
+		db->ready = false;
+		return NULL;
+	}
+	while ((note = PQnotifies(db->conn)) != NULL) {
+		if (strcmp(note->relname, DB_DATA_VERSION_CHANNEL) == 0)
+			snprintf(db->data_version, sizeof db->data_version, "%s", note->extra);
+		PQfreemem(note);
+	}
+	if (db->data_version[0] == '\0') {
+		PGresult *res;
+
+		if (db_exec(db, DB_STMT_DATA_VERSION, NULL, &res) != RT_OK)
+			return NULL;
+		if (PQntuples(res) == 1)
+			snprintf(db->data_version, sizeof db->data_version, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	return db->data_version[0] != '\0' ? db->data_version : NULL;
 }

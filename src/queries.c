@@ -159,7 +159,7 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		" FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
 		" GROUP BY e.value ORDER BY e.value", 0},
 
-	/* what the response caches are valid for (sql/004_data_version.sql) */
+	/* what the response caches are valid for (sql/004_data_version.sql), read after each connect */
 	[DB_STMT_DATA_VERSION] = {"data_version", "SELECT token || ':' || version FROM data_version", 0},
 };
 

@@ -20,3 +20,12 @@ def test_database_down_then_back(stack):
         status, _, _, doc = stack.get("/api/devices/cancro")
         assert status == 200 and doc["codename"] == "cancro"
     assert stack.get("/api/health")[0] == 200
+    # each worker LISTENs again on its new connection: a change made now is in every answer at once
+    path = "/api/devices/cancro/releases?limit=1"
+    release = stack.get(path)[3]["data"][0]
+    for _ in range(10):  # both workers cache the page
+        assert stack.get(path)[0] == 200
+    stack.psql("UPDATE release SET size_bytes = size_bytes + 1 WHERE id = %d" % release["id"])
+    for _ in range(10):
+        status, _, _, doc = stack.get(path)
+        assert status == 200 and doc["data"][0]["size"] == release["size"] + 1
