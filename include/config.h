@@ -12,7 +12,7 @@ struct cfg {
 	char *listen;           /* unix socket path, or HOST:PORT */
 	unsigned socket_mode;   /* permissions of a unix socket */
 	long backlog;
-	long workers;           /* 0 = number of CPUs */
+	long workers;           /* 0 = two per CPU */
 	char *migrations;       /* directory of NNN_name.sql */
 	char *openapi;          /* the OpenAPI document /api/openapi.yaml serves */
 	enum log_level log_level;
