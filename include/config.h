@@ -19,6 +19,7 @@ struct cfg {
 	long shutdown_timeout;  /* seconds */
 	long request_timeout;   /* seconds to read a request and to write its response */
 	char *cursor_secret;    /* empty = random per master start */
+	long response_cache_mb; /* each worker's response cache; 0 = none */
 };
 
 /* Fills cfg with the defaults, then the keys of the file at path; then applies

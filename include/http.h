@@ -22,6 +22,7 @@ struct http_request {
 	const char *uri;         /* raw REQUEST_URI */
 	const char *path;        /* raw path (before '?'), still percent-encoded */
 	const char *if_none_match;
+	const char *if_modified_since;
 	const char *accept;
 	const char *remote_addr;
 	struct http_query_param query[HTTP_MAX_QUERY_PARAMS];

@@ -7,8 +7,9 @@
 
 #include "http.h"
 
-#define RESP_CACHE_MAX_BYTES (48u * 1024 * 1024)
-
+/* The bound on the bytes the cache holds (48 MB until set); 0 turns the cache off. */
+void resp_cache_set_limit(size_t max_bytes);
+bool resp_cache_enabled(void);
 /* Empties the cache when version differs from the one its entries belong to. */
 void resp_cache_set_version(const char *version);
 /* Fills res from the cache (body and headers point into the cache, valid until the next

@@ -105,7 +105,8 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return match.id;
 	}
-	if (match.id != ROUTE_HEALTH && app__cache_valid(db) && resp_cache_lookup(req->uri, res))
+	if (match.id != ROUTE_HEALTH && resp_cache_enabled() && app__cache_valid(db) &&
+	    resp_cache_lookup(req->uri, res))
 		return match.id;
 	app__handlers[match.id](&ctx);
 	if (match.id != ROUTE_HEALTH && res->status == 200) {
@@ -129,6 +130,7 @@ void
 app_init(const struct cfg *cfg)
 {
 	h_openapi_load(cfg->openapi);
+	resp_cache_set_limit((size_t)cfg->response_cache_mb * 1024 * 1024);
 }
 
 void

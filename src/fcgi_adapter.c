@@ -75,6 +75,7 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	req->method = fcgi__param(c, "REQUEST_METHOD", a);
 	req->uri = fcgi__param(c, "REQUEST_URI", a);
 	req->if_none_match = fcgi__param(c, "HTTP_IF_NONE_MATCH", a);
+	req->if_modified_since = fcgi__param(c, "HTTP_IF_MODIFIED_SINCE", a);
 	req->accept = fcgi__param(c, "HTTP_ACCEPT", a);
 	req->remote_addr = fcgi__param(c, "REMOTE_ADDR", a);
 	if (req->method == NULL)

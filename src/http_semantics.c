@@ -93,6 +93,59 @@ http_etag_matches(const char *if_none_match, const char *etag)
 	return false;
 }
 
+/* A date string parsed with strptime to its very end (the workers run in the C locale,
+ * so day and month names are English). */
+static bool
+http__strptime(const char *s, const char *format, struct tm *tm)
+{
+	const char *end;
+
+	memset(tm, 0, sizeof *tm);
+	end = strptime(s, format, tm);
+	return end != NULL && *end == '\0';
+}
+
+bool
+http_parse_date(const char *s, time_t *t)
+{
+	struct tm tm;
+
+	if (s == NULL)
+		return false;
+	if (!http__strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) &&
+	    !http__strptime(s, "%a %b %e %H:%M:%S %Y", &tm)) {
+		struct tm now;
+		time_t clock = time(NULL);
+
+		if (!http__strptime(s, "%A, %d-%b-%y %H:%M:%S GMT", &tm))
+			return false;
+		/* RFC 850's two-digit year: a year more than 50 years ahead is the most recent
+		 * past year with the same last two digits */
+		gmtime_r(&clock, &now);
+		tm.tm_year = now.tm_year - now.tm_year % 100 + tm.tm_year % 100;
+		if (tm.tm_year > now.tm_year + 50)
+			tm.tm_year -= 100;
+	}
+	*t = timegm(&tm);
+	return *t != (time_t)-1;
+}
+
+/* Whether If-Modified-Since holds the response back: the client's copy is as recent as
+ * the Last-Modified the 200 carries. Ignored when If-None-Match is present or the date
+ * is not an HTTP-date (RFC 9110, 13.1.3). */
+static bool
+http__not_modified_since(const struct http_request *req, const struct http_response *res)
+{
+	time_t since, modified;
+
+	if (req->if_none_match != NULL || !http_parse_date(req->if_modified_since, &since))
+		return false;
+	for (size_t i = 0; i < res->nheaders; i++)
+		if (strcasecmp(res->headers[i].name, "Last-Modified") == 0)
+			return http_parse_date(res->headers[i].value, &modified) && modified <= since;
+	return false;
+}
+
 void
 http_set_etag(const struct http_request *req, struct http_response *res)
 {
@@ -119,7 +172,7 @@ http_finish(const struct http_request *req, struct http_response *res, int max_a
 	http_add_header(res, "ETag", etag);
 	http_add_header(res, "Cache-Control", max_age > 0 ? arena_printf(req->arena, "public, max-age=%d", max_age)
 							: "no-cache");
-	if (http_etag_matches(req->if_none_match, etag)) {
+	if (http_etag_matches(req->if_none_match, etag) || http__not_modified_since(req, res)) {
 		res->status = 304;
 		res->content_type = NULL;
 		res->body = NULL;

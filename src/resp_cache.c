@@ -26,6 +26,7 @@ struct rc__entry {
 
 static struct rc__entry *rc__buckets[RC__BUCKETS];
 static size_t rc__bytes;
+static size_t rc__max_bytes = 48u * 1024 * 1024;
 static char *rc__version; /* the data version the entries belong to */
 static const unsigned char rc__key[SIPHASH_KEY_SIZE] = "romtrack-cache-1";
 
@@ -79,6 +80,19 @@ resp_cache_free(void)
 }
 
 void
+resp_cache_set_limit(size_t max_bytes)
+{
+	resp_cache_clear();
+	rc__max_bytes = max_bytes;
+}
+
+bool
+resp_cache_enabled(void)
+{
+	return rc__max_bytes > 0;
+}
+
+void
 resp_cache_set_version(const char *version)
 {
 	if (rc__version != NULL && strcmp(version, rc__version) == 0)
@@ -115,9 +129,10 @@ resp_cache_store(const char *uri, const struct http_response *res)
 	struct rc__entry *e;
 	size_t bucket;
 
-	if (res->status != 200 || res->body == NULL || res->body_len > RESP_CACHE_MAX_BYTES / 16)
+	/* one entry may take a sixteenth of the bound: big bodies do not flush everything */
+	if (res->status != 200 || res->body == NULL || res->body_len > rc__max_bytes / 16)
 		return;
-	if (rc__bytes + res->body_len > RESP_CACHE_MAX_BYTES)
+	if (rc__bytes + res->body_len > rc__max_bytes)
 		resp_cache_clear();
 	e = calloc(1, sizeof *e);
 	if (e == NULL)

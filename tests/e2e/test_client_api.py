@@ -4,6 +4,8 @@ HTTP behaviour every route shares (ETag and 304, caching, CORS, negotiation, com
 Expected answers are computed here from the database or the pages, by rules written out in Python.
 """
 
+import datetime
+import email.utils
 import gzip
 import json
 import os
@@ -266,6 +268,33 @@ def test_etag_revalidation_cors_and_head(api, path):
     assert status == 200 and again == body
     status, hhead, bhead, _ = api(path, method="HEAD")
     assert status == 200 and bhead == b"" and hhead["etag"] == headers["etag"]
+
+
+def test_if_modified_since_on_single_releases(api, stack):
+    """A single release carries Last-Modified; If-Modified-Since at or after it gets 304 (any of the three
+    HTTP-date forms), before it gets the 200, and If-None-Match, when sent, decides alone."""
+    rid, filename = stack.psql("SELECT id, filename FROM release ORDER BY id LIMIT 1")[0]
+    for path in ["/api/releases/" + rid, "/api/releases/by-filename/" + filename]:
+        status, headers, body, _ = api(path)
+        modified = email.utils.parsedate_to_datetime(headers["last-modified"])
+        (modified_at,) = stack.psql("SELECT to_char(modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+                                    " FROM release WHERE id = %s" % rid)[0]
+        assert modified.strftime("%Y-%m-%d %H:%M:%S") == modified_at
+        later = email.utils.format_datetime(modified + datetime.timedelta(days=1), usegmt=True)
+        earlier = email.utils.format_datetime(modified - datetime.timedelta(seconds=1), usegmt=True)
+        for since in [headers["last-modified"], later, modified.strftime("%A, %d-%b-%y %H:%M:%S GMT"),
+                      modified.strftime("%a %b %e %H:%M:%S %Y")]:
+            status, h304, b304, _ = api(path, headers={"If-Modified-Since": since})
+            assert status == 304 and b304 == b"", since
+            assert h304["etag"] == headers["etag"] and h304["last-modified"] == headers["last-modified"]
+        for since in [earlier, "not a date", headers["last-modified"] + " extra"]:
+            status, _, again, _ = api(path, headers={"If-Modified-Since": since})
+            assert status == 200 and again == body, since
+        status, _, again, _ = api(path, headers={"If-Modified-Since": later, "If-None-Match": '"0000000000000000"'})
+        assert status == 200 and again == body
+    # routes without Last-Modified answer in full whatever the date
+    status, _, _, _ = api("/api/devices/cancro", headers={"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"})
+    assert status == 200
 
 
 def test_a_change_of_data_changes_the_etag(api, stack):

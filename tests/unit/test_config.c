@@ -35,9 +35,9 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 
 	snprintf(out, len,
 		 "database=%s\nlisten=%s\nsocket_mode=%04o\nbacklog=%ld\nworkers=%ld\nmigrations=%s\nopenapi=%s\n"
-		 "log_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s",
+		 "log_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s\nresponse_cache_mb=%ld",
 		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, openapi, (int)c->log_level,
-		 c->shutdown_timeout, c->request_timeout, c->cursor_secret);
+		 c->shutdown_timeout, c->request_timeout, c->cursor_secret, c->response_cache_mb);
 }
 
 int

@@ -61,6 +61,52 @@ main(void)
 	http_finish(&req, &res, 60);
 	CHECK_INT(res.status, 404);
 
+	/* HTTP-dates: the three forms of RFC 9110, 5.6.7, and nothing else */
+	{
+		const time_t rfc_example = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
+		time_t t = 0;
+
+		CHECK(http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", &t) && t == rfc_example);
+		CHECK(http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT", &t) && t == rfc_example);
+		CHECK(http_parse_date("Sun Nov  6 08:49:37 1994", &t) && t == rfc_example);
+		CHECK(!http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT and more", &t));
+		CHECK(!http_parse_date("Sun, 06 Nov 1994 08:49:37", &t));
+		CHECK(!http_parse_date("1994-11-06T08:49:37Z", &t));
+		CHECK(!http_parse_date("yesterday", &t));
+		CHECK(!http_parse_date("", &t));
+		CHECK(!http_parse_date(NULL, &t));
+	}
+
+	/* If-Modified-Since against Last-Modified; If-None-Match, when present, decides alone */
+	{
+		static const struct {
+			const char *if_none_match, *if_modified_since, *last_modified;
+			int status;
+		} cases[] = {
+			{NULL, "Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 304},
+			{NULL, "Mon, 07 Nov 1994 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 304},
+			{NULL, "Sun, 06 Nov 1994 08:49:36 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 200},
+			{NULL, "Sunday, 06-Nov-94 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 304},
+			{NULL, "not a date", "Sun, 06 Nov 1994 08:49:37 GMT", 200},
+			{NULL, "Sun, 06 Nov 1994 08:49:37 GMT", NULL, 200},
+			{"\"0000000000000000\"", "Mon, 07 Nov 1994 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 200},
+		};
+
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			struct http_request cond = {.method = "GET", .uri = "/x", .arena = a};
+
+			cond.if_none_match = cases[i].if_none_match;
+			cond.if_modified_since = cases[i].if_modified_since;
+			memset(&res, 0, sizeof res);
+			http_set_body(&res, 200, "application/json", "{}");
+			if (cases[i].last_modified != NULL)
+				http_add_header(&res, "Last-Modified", cases[i].last_modified);
+			http_finish(&cond, &res, 3600);
+			CHECK_INT(res.status, cases[i].status);
+			CHECK(cases[i].status == 200 ? res.body != NULL : res.body == NULL);
+		}
+	}
+
 	/* response cache: a hit returns the copy; a new data version empties it */
 	resp_cache_set_version("1");
 	memset(&res, 0, sizeof res);
@@ -92,6 +138,18 @@ main(void)
 	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
 	resp_cache_store("/api/y", &res);
 	CHECK(!resp_cache_lookup("/api/y", &hit));
+	/* a body over a sixteenth of the bound is not kept; a bound of 0 keeps nothing */
+	http_set_body(&res, 200, "application/json", "{\"a\":1}");
+	resp_cache_set_limit(16 * 6);
+	resp_cache_store("/api/small", &res);
+	CHECK(!resp_cache_lookup("/api/small", &hit));
+	resp_cache_set_limit(16 * 7);
+	resp_cache_store("/api/small", &res);
+	CHECK(resp_cache_lookup("/api/small", &hit));
+	resp_cache_set_limit(0);
+	CHECK(!resp_cache_enabled() && !resp_cache_lookup("/api/small", &hit));
+	resp_cache_store("/api/small", &res);
+	CHECK(!resp_cache_lookup("/api/small", &hit));
 	resp_cache_free();
 
 	arena_free(a);
