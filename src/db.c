@@ -177,6 +177,21 @@ db_sqlstate_err(const char *sqlstate)
 	return RT_ERR_INTERNAL;
 }
 
+/* Takes the notifications libpq has read so far, keeping the latest data version. Called
+ * after every statement as well, so that they never pile up in libpq, whether or not
+ * anyone asks for the version. */
+static void
+db__take_notifications(struct db *db)
+{
+	PGnotify *note;
+
+	while ((note = PQnotifies(db->conn)) != NULL) {
+		if (strcmp(note->relname, DB_DATA_VERSION_CHANNEL) == 0)
+			snprintf(db->data_version, sizeof db->data_version, "%s", note->extra);
+		PQfreemem(note);
+	}
+}
+
 enum rt_err
 db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res)
 {
@@ -191,6 +206,7 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **
 		}
 		r = PQexecPrepared(db->conn, db_stmts[stmt].name, db_stmts[stmt].nparams, params, NULL,
 				   NULL, 0);
+		db__take_notifications(db);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
 			*res = r;
 			return RT_OK;
@@ -236,8 +252,6 @@ db__sync(struct db *db)
 const char *
 db_data_version(struct db *db)
 {
-	PGnotify *note;
-
 	if (!db_ensure(db))
 		return NULL;
 	if (!db__sync(db)) {
@@ -249,11 +263,7 @@ db_data_version(struct db *db)
 		db->ready = false;
 		return NULL;
 	}
-	while ((note = PQnotifies(db->conn)) != NULL) {
-		if (strcmp(note->relname, DB_DATA_VERSION_CHANNEL) == 0)
-			snprintf(db->data_version, sizeof db->data_version, "%s", note->extra);
-		PQfreemem(note);
-	}
+	db__take_notifications(db);
 	if (db->data_version[0] == '\0') {
 		PGresult *res;
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "log.h"
@@ -207,8 +208,12 @@ fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct h
 	bool with_body = res->body != NULL && strcmp(req->method, "HEAD") != 0;
 
 	if (!fcgi__write_stdout(c->request.ipcFd, c->request.requestId, head, head_len,
-				with_body ? res->body : NULL, with_body ? res->body_len : 0))
+				with_body ? res->body : NULL, with_body ? res->body_len : 0)) {
 		log_debug("the response to %s could not be written: %s", req->uri, strerror(errno));
+		/* A record may be cut in the middle: nothing more may follow it on this
+		 * connection, and FCGX_Finish_r's own writes must fail at once. */
+		shutdown(c->request.ipcFd, SHUT_RDWR);
+	}
 	/* One request per connection: a kept connection would be read with signals
 	 * blocked and the listening socket unwatched (fastcgi_keep_conn must stay off). */
 	c->request.keepConnection = 0;

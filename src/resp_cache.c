@@ -130,7 +130,7 @@ resp_cache_store(const char *uri, const struct http_response *res)
 	size_t bucket;
 
 	/* one entry may take a sixteenth of the bound: big bodies do not flush everything */
-	if (res->status != 200 || res->body == NULL || res->body_len > rc__max_bytes / 16)
+	if (!resp_cache_enabled() || res->status != 200 || res->body == NULL || res->body_len > rc__max_bytes / 16)
 		return;
 	if (rc__bytes + res->body_len > rc__max_bytes)
 		resp_cache_clear();

@@ -319,7 +319,7 @@ def test_a_change_by_hand_is_answered_at_once_by_every_worker(api, stack):
     release_id, size = doc["data"][0]["id"], doc["data"][0]["size"]
     try:
         for step in range(1, 16):
-            for _ in range(4):  # both workers (the stack has 2) hold the page in their caches
+            for _ in range(4):  # both workers (conftest's stack has 2) hold the page in their caches
                 api(path)
             stack.psql("UPDATE release SET size_bytes = size_bytes + 1 WHERE id = %d" % release_id)
             status, _, _, doc = api(path)

@@ -67,7 +67,8 @@ main(void)
 		time_t t = 0;
 
 		CHECK(http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", &t) && t == rfc_example);
-		CHECK(http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT", &t) && t == rfc_example);
+		/* RFC 850's two-digit year: 25 is 2025 until 2075 (more than 50 years ahead: a century back) */
+		CHECK(http_parse_date("Thursday, 06-Nov-25 08:49:37 GMT", &t) && t == 1762418977);
 		CHECK(http_parse_date("Sun Nov  6 08:49:37 1994", &t) && t == rfc_example);
 		CHECK(!http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT and more", &t));
 		CHECK(!http_parse_date("Sun, 06 Nov 1994 08:49:37", &t));
@@ -86,7 +87,8 @@ main(void)
 			{NULL, "Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 304},
 			{NULL, "Mon, 07 Nov 1994 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 304},
 			{NULL, "Sun, 06 Nov 1994 08:49:36 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 200},
-			{NULL, "Sunday, 06-Nov-94 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 304},
+			{NULL, "Thursday, 06-Nov-25 08:49:37 GMT", "Thu, 06 Nov 2025 08:49:37 GMT", 304},
+			{NULL, "Thursday, 06-Nov-25 08:49:36 GMT", "Thu, 06 Nov 2025 08:49:37 GMT", 200},
 			{NULL, "not a date", "Sun, 06 Nov 1994 08:49:37 GMT", 200},
 			{NULL, "Sun, 06 Nov 1994 08:49:37 GMT", NULL, 200},
 			{"\"0000000000000000\"", "Mon, 07 Nov 1994 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", 200},
