@@ -2,11 +2,11 @@
 #ifndef HANDLERS_H
 #define HANDLERS_H
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "db.h"
 #include "http.h"
+#include "json_writer.h"
 #include "params.h"
 #include "router.h"
 
@@ -43,10 +43,12 @@ void h_openapi_load(const char *path);
 void h_openapi_free(void);
 
 /* Shared helpers (handlers.c). */
-/* Sends value as a 200 (or status) JSON body; steals the reference. */
-void h_json(struct handler_ctx *ctx, int status, json_t *value);
-/* Sends {"data": data, "next": next} and the Link header; steals data. */
-void h_list(struct handler_ctx *ctx, json_t *data, const char *next);
+/* Sends what the writer holds as a 200 JSON body. */
+void h_send(struct handler_ctx *ctx, struct jw *w);
+/* Starts {"data": [ ... and returns the writer for the items. */
+struct jw *h_list_begin(struct handler_ctx *ctx);
+/* Ends the list with "next" (a URL or null), adds the Link header and sends it. */
+void h_list_end(struct handler_ctx *ctx, struct jw *w, const char *next);
 /* The URL of the next page: this path, the filters, limit and cursor. */
 const char *h_next_url(struct handler_ctx *ctx, const char *cursor);
 /* The scope a cursor is bound to: route, captures and filters. */
@@ -66,8 +68,12 @@ bool h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size
 /* Adds Last-Modified from an ISO time "YYYY-MM-DDTHH:MM:SSZ". */
 void h_last_modified(struct handler_ctx *ctx, const char *iso);
 /* One release row (a statement using RELEASE_COLUMNS) as the API's Release object. */
-json_t *h_release_json(const PGresult *res, int row);
-/* Parses a JSON text column (jansson); NULL text gives JSON null. */
-json_t *h_json_column(const PGresult *res, int row, int col);
+void h_release_write(struct jw *w, const PGresult *res, int row);
+/* The row's incremental OTA package as an Incremental object, or null. */
+void h_incremental_write(struct jw *w, const PGresult *res, int row);
+/* A text column as a JSON string, or null. */
+void h_text_write(struct jw *w, const PGresult *res, int row, int col);
+/* A column PostgreSQL produced as JSON text (json_agg, array_to_json), or null. */
+void h_json_column_write(struct jw *w, const PGresult *res, int row, int col);
 
 #endif

@@ -6,29 +6,32 @@
 #include "cursor.h"
 #include "queries.h"
 
-/* Groups device/variant rows [0, nrows) into Device objects, in row order. */
-static json_t *
-devices_from_rows(const PGresult *res, int nrows)
+/* Writes the rows of one device from row from on (rows come ordered by codename) as a
+ * Device object; returns the first row of the next device. */
+static int
+device_write(struct jw *w, const PGresult *res, int from, int nrows)
 {
-	json_t *devices = json_array(), *device = NULL, *variants = NULL;
-	const char *current = NULL;
+	const char *codename = PQgetvalue(res, from, DEVCOL_DEVICE);
+	int i;
 
-	for (int i = 0; i < nrows; i++) {
-		const char *codename = PQgetvalue(res, i, DEVCOL_DEVICE);
-
-		if (current == NULL || strcmp(current, codename) != 0) {
-			variants = json_array();
-			device = json_pack("{s:s, s:o}", "codename", codename, "variants", variants);
-			json_array_append_new(devices, device);
-			current = codename;
-		}
-		json_array_append_new(variants,
-				      json_pack("{s:s, s:s, s:o}",
-						"codename", PQgetvalue(res, i, DEVCOL_VARIANT),
-						"region", PQgetvalue(res, i, DEVCOL_REGION),
-						"names", h_json_column(res, i, DEVCOL_NAMES)));
+	jw_object_begin(w);
+	jw_key(w, "codename");
+	jw_string(w, codename);
+	jw_key(w, "variants");
+	jw_array_begin(w);
+	for (i = from; i < nrows && strcmp(PQgetvalue(res, i, DEVCOL_DEVICE), codename) == 0; i++) {
+		jw_object_begin(w);
+		jw_key(w, "codename");
+		jw_string(w, PQgetvalue(res, i, DEVCOL_VARIANT));
+		jw_key(w, "region");
+		jw_string(w, PQgetvalue(res, i, DEVCOL_REGION));
+		jw_key(w, "names");
+		h_json_column_write(w, res, i, DEVCOL_NAMES);
+		jw_object_end(w);
 	}
-	return devices;
+	jw_array_end(w);
+	jw_object_end(w);
+	return i;
 }
 
 void
@@ -39,6 +42,7 @@ h_device_list(struct handler_ctx *ctx)
 	long limit = ctx->params->limit;
 	int nrows, ndevices = 0, keep = 0;
 	PGresult *res;
+	struct jw *w;
 
 	if (!h_cursor(ctx, scope, &after, 1))
 		return;
@@ -61,7 +65,10 @@ h_device_list(struct handler_ctx *ctx)
 
 		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, &last, 1));
 	}
-	h_list(ctx, devices_from_rows(res, keep), next);
+	w = h_list_begin(ctx);
+	for (int i = 0; i < keep;)
+		i = device_write(w, res, i, keep);
+	h_list_end(ctx, w, next);
 }
 
 void
@@ -69,7 +76,7 @@ h_device_get(struct handler_ctx *ctx)
 {
 	const char *codename = h_codename(ctx);
 	PGresult *res;
-	json_t *devices;
+	struct jw *w;
 
 	if (codename == NULL)
 		return;
@@ -80,7 +87,7 @@ h_device_get(struct handler_ctx *ctx)
 		h_device_not_found(ctx, codename);
 		return;
 	}
-	devices = devices_from_rows(res, PQntuples(res));
-	h_json(ctx, 200, json_incref(json_array_get(devices, 0)));
-	json_decref(devices);
+	w = jw_new(ctx->arena);
+	device_write(w, res, 0, PQntuples(res));
+	h_send(ctx, w);
 }

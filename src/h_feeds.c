@@ -1,6 +1,7 @@
 /* Atom feeds (RFC 4287) of releases, written with libxml2's XML writer. */
 #include "handlers.h"
 
+#include <jansson.h>
 #include <libxml/xmlwriter.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,21 @@ feed__updated(const PGresult *res, int row)
 	return PQgetvalue(res, row, RELCOL_MODIFIED);
 }
 
+/* A JSON text column (names, links) parsed with jansson; NULL text gives JSON null. */
+static json_t *
+feed__json_column(const PGresult *res, int row, int col)
+{
+	json_t *v = PQgetisnull(res, row, col) ? NULL : json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
+
+	return v ? v : json_null();
+}
+
 static void
 feed__entry(xmlTextWriterPtr w, const PGresult *res, int row)
 {
 	const char *get[] = {PQgetvalue(res, row, RELCOL_VERSION), PQgetvalue(res, row, RELCOL_BRANCH),
 			     PQgetvalue(res, row, RELCOL_TYPE), PQgetvalue(res, row, RELCOL_FILENAME)};
-	json_t *names = h_json_column(res, row, RELCOL_NAMES), *links = h_json_column(res, row, RELCOL_LINKS);
+	json_t *names = feed__json_column(res, row, RELCOL_NAMES), *links = feed__json_column(res, row, RELCOL_LINKS);
 	const char *name = json_array_size(names) ? json_string_value(json_array_get(names, 0))
 						  : PQgetvalue(res, row, RELCOL_VARIANT);
 	const char *type = strstr(get[3], ".tgz") ? "application/gzip" : "application/zip";

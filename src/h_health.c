@@ -4,10 +4,16 @@
 void
 h_health(struct handler_ctx *ctx)
 {
-	json_t *body;
+	struct jw *w;
 
 	if (h_query(ctx, DB_STMT_PING, NULL) == NULL)
 		return;
-	body = json_pack("{s:s, s:s}", "status", "ok", "database", "ok");
-	h_json(ctx, 200, body);
+	w = jw_new(ctx->arena);
+	jw_object_begin(w);
+	jw_key(w, "status");
+	jw_string(w, "ok");
+	jw_key(w, "database");
+	jw_string(w, "ok");
+	jw_object_end(w);
+	h_send(ctx, w);
 }

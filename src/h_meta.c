@@ -59,21 +59,26 @@ static void
 h__enumeration(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const char *(*title)(const char *))
 {
 	PGresult *res = h_query(ctx, stmt, NULL);
-	json_t *data;
+	struct jw *w;
 
 	if (res == NULL)
 		return;
-	data = json_array();
+	w = h_list_begin(ctx);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *value = PQgetvalue(res, i, ENUMCOL_VALUE);
 
-		json_array_append_new(data, json_pack("{s:s, s:s, s:I, s:I}", key, value, "name", title(value),
-						      "devices",
-						      (json_int_t)strtoll(PQgetvalue(res, i, ENUMCOL_DEVICES), NULL, 10),
-						      "releases",
-						      (json_int_t)strtoll(PQgetvalue(res, i, ENUMCOL_RELEASES), NULL, 10)));
+		jw_object_begin(w);
+		jw_key(w, key);
+		jw_string(w, value);
+		jw_key(w, "name");
+		jw_string(w, title(value));
+		jw_key(w, "devices");
+		jw_int(w, strtoll(PQgetvalue(res, i, ENUMCOL_DEVICES), NULL, 10));
+		jw_key(w, "releases");
+		jw_int(w, strtoll(PQgetvalue(res, i, ENUMCOL_RELEASES), NULL, 10));
+		jw_object_end(w);
 	}
-	h_list(ctx, data, NULL);
+	h_list_end(ctx, w, NULL);
 }
 
 static const char *

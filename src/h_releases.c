@@ -8,45 +8,78 @@
 #include "domain.h"
 #include "queries.h"
 
-/* Text column to JSON string, or null. */
-static json_t *
-rel_text(const PGresult *res, int row, int col)
+void
+h_incremental_write(struct jw *w, const PGresult *res, int row)
 {
-	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+	if (PQgetisnull(res, row, RELCOL_INC_FILENAME)) {
+		jw_null(w);
+		return;
+	}
+	jw_object_begin(w);
+	jw_key(w, "from");
+	h_text_write(w, res, row, RELCOL_INC_FROM);
+	jw_key(w, "to");
+	h_text_write(w, res, row, RELCOL_INC_TO);
+	jw_key(w, "filename");
+	h_text_write(w, res, row, RELCOL_INC_FILENAME);
+	jw_key(w, "url");
+	h_text_write(w, res, row, RELCOL_INC_URL);
+	jw_object_end(w);
 }
 
-json_t *
-h_release_json(const PGresult *res, int row)
+void
+h_release_write(struct jw *w, const PGresult *res, int row)
 {
-	json_t *size = PQgetisnull(res, row, RELCOL_SIZE)
-			       ? json_null()
-			       : json_integer(strtoll(PQgetvalue(res, row, RELCOL_SIZE), NULL, 10));
+	jw_object_begin(w);
+	jw_key(w, "id");
+	jw_int(w, strtoll(PQgetvalue(res, row, RELCOL_ID), NULL, 10));
+	jw_key(w, "codename");
+	h_text_write(w, res, row, RELCOL_DEVICE);
+	jw_key(w, "variant");
+	h_text_write(w, res, row, RELCOL_VARIANT);
+	jw_key(w, "region");
+	h_text_write(w, res, row, RELCOL_REGION);
+	jw_key(w, "names");
+	h_json_column_write(w, res, row, RELCOL_NAMES);
+	jw_key(w, "version");
+	h_text_write(w, res, row, RELCOL_VERSION);
+	jw_key(w, "branch");
+	h_text_write(w, res, row, RELCOL_BRANCH);
+	jw_key(w, "type");
+	h_text_write(w, res, row, RELCOL_TYPE);
+	jw_key(w, "android");
+	h_text_write(w, res, row, RELCOL_ANDROID);
+	jw_key(w, "size");
+	if (PQgetisnull(res, row, RELCOL_SIZE))
+		jw_null(w);
+	else
+		jw_int(w, strtoll(PQgetvalue(res, row, RELCOL_SIZE), NULL, 10));
+	jw_key(w, "md5");
+	h_text_write(w, res, row, RELCOL_MD5);
+	jw_key(w, "filename");
+	h_text_write(w, res, row, RELCOL_FILENAME);
+	jw_key(w, "date");
+	h_text_write(w, res, row, RELCOL_DATE);
+	jw_key(w, "changelog");
+	h_text_write(w, res, row, RELCOL_CHANGELOG);
+	jw_key(w, "links");
+	h_json_column_write(w, res, row, RELCOL_LINKS);
+	jw_key(w, "incremental");
+	h_incremental_write(w, res, row);
+	jw_key(w, "warnings");
+	h_json_column_write(w, res, row, RELCOL_WARNINGS);
+	jw_object_end(w);
+}
 
-	json_t *incremental = PQgetisnull(res, row, RELCOL_INC_FILENAME)
-				      ? json_null()
-				      : json_pack("{s:o, s:o, s:o, s:o}", "from", rel_text(res, row, RELCOL_INC_FROM),
-						  "to", rel_text(res, row, RELCOL_INC_TO), "filename",
-						  rel_text(res, row, RELCOL_INC_FILENAME), "url",
-						  rel_text(res, row, RELCOL_INC_URL));
-
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "id", (json_int_t)strtoll(PQgetvalue(res, row, RELCOL_ID), NULL, 10),
-			 "codename", rel_text(res, row, RELCOL_DEVICE),
-			 "variant", rel_text(res, row, RELCOL_VARIANT),
-			 "region", rel_text(res, row, RELCOL_REGION),
-			 "names", h_json_column(res, row, RELCOL_NAMES),
-			 "version", rel_text(res, row, RELCOL_VERSION),
-			 "branch", rel_text(res, row, RELCOL_BRANCH),
-			 "type", rel_text(res, row, RELCOL_TYPE),
-			 "android", rel_text(res, row, RELCOL_ANDROID),
-			 "size", size,
-			 "md5", rel_text(res, row, RELCOL_MD5),
-			 "filename", rel_text(res, row, RELCOL_FILENAME),
-			 "date", rel_text(res, row, RELCOL_DATE),
-			 "changelog", rel_text(res, row, RELCOL_CHANGELOG),
-			 "links", h_json_column(res, row, RELCOL_LINKS),
-			 "incremental", incremental,
-			 "warnings", h_json_column(res, row, RELCOL_WARNINGS));
+/* Whether any of the n filter parameters is set: then the statement with filters runs,
+ * else the one without (see DB_STMT_DEVICE_RELEASES_UNFILTERED). */
+static bool
+releases_filtered(const char *const *values, const enum param_id *filters, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (values[filters[i]] != NULL)
+			return true;
+	return false;
 }
 
 /* Sends up to limit rows (the query asked for one more) as a page of releases, with the
@@ -57,7 +90,7 @@ releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope)
 	long limit = ctx->params->limit;
 	int nrows = PQntuples(res);
 	const char *next = NULL;
-	json_t *data = json_array();
+	struct jw *w;
 
 	if (nrows > limit) {
 		int last = (int)limit - 1;
@@ -67,9 +100,10 @@ releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope)
 		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
 		nrows = (int)limit;
 	}
+	w = h_list_begin(ctx);
 	for (int i = 0; i < nrows; i++)
-		json_array_append_new(data, h_release_json(res, i));
-	h_list(ctx, data, next);
+		h_release_write(w, res, i);
+	h_list_end(ctx, w, next);
 }
 
 void
@@ -84,11 +118,18 @@ h_device_releases(struct handler_ctx *ctx)
 
 	if (codename == NULL || !h_cursor(ctx, scope, key, 3))
 		return;
-	res = h_query(ctx, DB_STMT_DEVICE_RELEASES,
-		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
-					    v[PARAM_VERSION], v[PARAM_ANDROID], v[PARAM_SINCE],
-					    v[PARAM_UNTIL], key[0], key[1], key[2],
-					    arena_printf(ctx->arena, "%ld", limit + 1)});
+	if (releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
+							   PARAM_ANDROID, PARAM_SINCE, PARAM_UNTIL},
+			      7))
+		res = h_query(ctx, DB_STMT_DEVICE_RELEASES,
+			      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
+						    v[PARAM_VERSION], v[PARAM_ANDROID], v[PARAM_SINCE],
+						    v[PARAM_UNTIL], key[0], key[1], key[2],
+						    arena_printf(ctx->arena, "%ld", limit + 1)});
+	else
+		res = h_query(ctx, DB_STMT_DEVICE_RELEASES_UNFILTERED,
+			      (const char *const[]){codename, key[0], key[1], key[2],
+						    arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;
 	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
@@ -103,7 +144,7 @@ h_device_version(struct handler_ctx *ctx)
 	const char *codename = h_codename(ctx), *branch = ctx->match->captures[1];
 	const char *version = ctx->match->captures[2];
 	PGresult *res;
-	json_t *data;
+	struct jw *w;
 
 	if (codename == NULL)
 		return;
@@ -126,10 +167,10 @@ h_device_version(struct handler_ctx *ctx)
 				  arena_printf(ctx->arena, "%s has no %s release %s", codename, branch, version), NULL);
 		return;
 	}
-	data = json_array();
+	w = h_list_begin(ctx);
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(data, h_release_json(res, i));
-	h_list(ctx, data, NULL);
+		h_release_write(w, res, i);
+	h_list_end(ctx, w, NULL);
 }
 
 void
@@ -138,15 +179,23 @@ h_releases(struct handler_ctx *ctx)
 	const char *const *v = ctx->params->value;
 	const char *scope = h_cursor_scope(ctx);
 	const char *key[3] = {NULL, NULL, NULL};
+	const char *codenames, *limit_plus_one = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1);
 	PGresult *res;
 
 	if (!h_cursor(ctx, scope, key, 3))
 		return;
-	res = h_query(ctx, DB_STMT_RELEASES,
-		      (const char *const[]){params_codename_array(ctx->params, ctx->arena), v[PARAM_REGION],
-					    v[PARAM_BRANCH], v[PARAM_TYPE], v[PARAM_ANDROID], v[PARAM_FAMILY],
-					    v[PARAM_SINCE], v[PARAM_UNTIL], key[0], key[1], key[2],
-					    arena_printf(ctx->arena, "%ld", ctx->params->limit + 1)});
+	codenames = params_codename_array(ctx->params, ctx->arena);
+	if (codenames != NULL || releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE,
+									      PARAM_ANDROID, PARAM_FAMILY, PARAM_SINCE,
+									      PARAM_UNTIL},
+						   7))
+		res = h_query(ctx, DB_STMT_RELEASES,
+			      (const char *const[]){codenames, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
+						    v[PARAM_ANDROID], v[PARAM_FAMILY], v[PARAM_SINCE], v[PARAM_UNTIL],
+						    key[0], key[1], key[2], limit_plus_one});
+	else
+		res = h_query(ctx, DB_STMT_RELEASES_UNFILTERED,
+			      (const char *const[]){key[0], key[1], key[2], limit_plus_one});
 	if (res != NULL)
 		releases_page(ctx, res, scope);
 }
@@ -158,7 +207,7 @@ h_releases_latest(struct handler_ctx *ctx)
 	const char *scope = h_cursor_scope(ctx);
 	const char *key[3] = {NULL, NULL, NULL}, *next = NULL;
 	long limit = ctx->params->limit;
-	json_t *data;
+	struct jw *w;
 	PGresult *res;
 	int nrows;
 
@@ -179,10 +228,10 @@ h_releases_latest(struct handler_ctx *ctx)
 		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
 		nrows = (int)limit;
 	}
-	data = json_array();
+	w = h_list_begin(ctx);
 	for (int i = 0; i < nrows; i++)
-		json_array_append_new(data, h_release_json(res, i));
-	h_list(ctx, data, next);
+		h_release_write(w, res, i);
+	h_list_end(ctx, w, next);
 }
 
 /* One release, found by a statement with one parameter. */
@@ -190,6 +239,7 @@ static void
 release_one(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const char *what)
 {
 	PGresult *res = h_query(ctx, stmt, (const char *const[]){key});
+	struct jw *w;
 
 	if (res == NULL)
 		return;
@@ -199,7 +249,9 @@ release_one(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const c
 		return;
 	}
 	h_last_modified(ctx, PQgetvalue(res, 0, RELCOL_MODIFIED));
-	h_json(ctx, 200, h_release_json(res, 0));
+	w = jw_new(ctx->arena);
+	h_release_write(w, res, 0);
+	h_send(ctx, w);
 }
 
 void
@@ -235,7 +287,7 @@ h_device_latest(struct handler_ctx *ctx)
 {
 	const char *codename = h_codename(ctx);
 	const char *const *v = ctx->params->value;
-	json_t *data;
+	struct jw *w;
 	PGresult *res;
 
 	if (codename == NULL)
@@ -247,8 +299,8 @@ h_device_latest(struct handler_ctx *ctx)
 	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
 	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
 		return;
-	data = json_array();
+	w = h_list_begin(ctx);
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(data, h_release_json(res, i));
-	h_list(ctx, data, NULL);
+		h_release_write(w, res, i);
+	h_list_end(ctx, w, NULL);
 }

@@ -38,8 +38,9 @@ h_device_updates(struct handler_ctx *ctx)
 	const char *codename = h_codename(ctx);
 	const char *const *v = ctx->params->value;
 	const char *current = v[PARAM_CURRENT], *region, *branch, *type, *numbers = "{";
-	json_t *data, *incremental = json_null(), *body;
 	PGresult *known, *res;
+	struct jw *w;
+	int incremental = -1;
 	struct ver cur;
 
 	if (codename == NULL)
@@ -91,20 +92,38 @@ h_device_updates(struct handler_ctx *ctx)
 					    cur.device_code[0] ? cur.device_code : NULL});
 	if (res == NULL)
 		return;
-	data = json_array();
+	w = jw_new(ctx->arena);
+	jw_object_begin(w);
+	jw_key(w, "data");
+	jw_array_begin(w);
 	for (int i = 0; i < PQntuples(res); i++) {
-		json_t *release = h_release_json(res, i);
-
+		h_release_write(w, res, i);
 		/* the OTA package from exactly the version the device runs, newest first */
-		if (json_is_null(incremental) && !PQgetisnull(res, i, RELCOL_INC_FROM) &&
-		    strcmp(PQgetvalue(res, i, RELCOL_INC_FROM), current) == 0) {
-			json_decref(incremental);
-			incremental = json_incref(json_object_get(release, "incremental"));
-		}
-		json_array_append_new(data, release);
+		if (incremental < 0 && !PQgetisnull(res, i, RELCOL_INC_FROM) &&
+		    strcmp(PQgetvalue(res, i, RELCOL_INC_FROM), current) == 0)
+			incremental = i;
 	}
-	body = json_pack("{s:o, s:n, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "data", data, "next", "current",
-			 "version", current, "family", ver_family_name(cur.family), "region", region, "branch",
-			 branch, "type", type, "incremental", incremental);
-	h_json(ctx, 200, body);
+	jw_array_end(w);
+	jw_key(w, "next");
+	jw_null(w);
+	jw_key(w, "current");
+	jw_object_begin(w);
+	jw_key(w, "version");
+	jw_string(w, current);
+	jw_key(w, "family");
+	jw_string(w, ver_family_name(cur.family));
+	jw_key(w, "region");
+	jw_string(w, region);
+	jw_key(w, "branch");
+	jw_string(w, branch);
+	jw_key(w, "type");
+	jw_string(w, type);
+	jw_object_end(w);
+	jw_key(w, "incremental");
+	if (incremental < 0)
+		jw_null(w);
+	else
+		h_incremental_write(w, res, incremental);
+	jw_object_end(w);
+	h_send(ctx, w);
 }

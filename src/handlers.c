@@ -9,29 +9,15 @@
 #include "cursor.h"
 
 static void
-h__free(void *p)
-{
-	free(p);
-}
-
-static void
 h__pqclear(void *p)
 {
 	PQclear(p);
 }
 
 void
-h_json(struct handler_ctx *ctx, int status, json_t *value)
+h_send(struct handler_ctx *ctx, struct jw *w)
 {
-	char *body = json_dumps(value, JSON_COMPACT);
-
-	json_decref(value);
-	if (body == NULL) {
-		h_problem(ctx, RT_ERR_INTERNAL, "cannot serialise the response", NULL);
-		return;
-	}
-	arena_cleanup_add(ctx->arena, h__free, body);
-	http_set_body(ctx->res, status, "application/json", body);
+	http_set_body(ctx->res, 200, "application/json", jw_text(w, NULL));
 }
 
 /* The request's path in canonical form: the route's template with its captures
@@ -73,16 +59,27 @@ h_cursor_scope(struct handler_ctx *ctx)
 	return arena_printf(ctx->arena, "%s?%s", scope, params_filter_query(ctx->params, ctx->arena));
 }
 
-void
-h_list(struct handler_ctx *ctx, json_t *data, const char *next)
+struct jw *
+h_list_begin(struct handler_ctx *ctx)
 {
-	json_t *body = json_object();
+	struct jw *w = jw_new(ctx->arena);
 
-	json_object_set_new(body, "data", data);
-	json_object_set_new(body, "next", next ? json_string(next) : json_null());
+	jw_object_begin(w);
+	jw_key(w, "data");
+	jw_array_begin(w);
+	return w;
+}
+
+void
+h_list_end(struct handler_ctx *ctx, struct jw *w, const char *next)
+{
+	jw_array_end(w);
+	jw_key(w, "next");
+	jw_string_or_null(w, next);
+	jw_object_end(w);
 	if (next != NULL)
 		http_add_header(ctx->res, "Link", arena_printf(ctx->arena, "<%s>; rel=\"next\"", next));
-	h_json(ctx, 200, body);
+	h_send(ctx, w);
 }
 
 void
@@ -108,15 +105,19 @@ h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params)
 	return res;
 }
 
-json_t *
-h_json_column(const PGresult *res, int row, int col)
+void
+h_text_write(struct jw *w, const PGresult *res, int row, int col)
 {
-	json_t *v;
+	jw_string_or_null(w, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
+}
 
+void
+h_json_column_write(struct jw *w, const PGresult *res, int row, int col)
+{
 	if (PQgetisnull(res, row, col))
-		return json_null();
-	v = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
-	return v ? v : json_null();
+		jw_null(w);
+	else
+		jw_raw(w, PQgetvalue(res, row, col));
 }
 
 const char *

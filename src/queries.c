@@ -82,18 +82,31 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))",
 		"$12::int"), 12},
 
+	/* $1 codename, $2..$4 keyset position or NULL, $5 page size: the same pages without
+	 * filters, the common request. With the filters' "$n IS NULL OR ..." in the text,
+	 * PostgreSQL's generic plan reads and sorts every release of the device; without them
+	 * it reads the index in order and stops at the limit. */
+	[DB_STMT_DEVICE_RELEASES_UNFILTERED] = {"device_releases_unfiltered",
+		RELEASE_PAGE("r.device_id = (SELECT id FROM device WHERE codename = $1::text)"
+		"   AND ($2::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($2::date, $3::text, $4::bigint))",
+		"$5::int"), 5},
+
 	/* $1 codename, $2 branch, $3 version: the packages of one download page */
 	[DB_STMT_DEVICE_VERSION] = {"device_version",
 		"SELECT " RELEASE_COLUMNS RELEASE_FROM
 		" WHERE d.codename = $1::text AND r.branch = $2::branch AND r.version = $3::text"
 		" ORDER BY v.codename, r.type, r.filename", 3},
 
-	/* $1 codename, $2..$4 filters: the newest release per region, branch and type */
+	/* $1 codename, $2..$4 filters: the newest release per region, branch and type. Only
+	 * ids and sort keys go through DISTINCT ON's sort, and the winners are joined after:
+	 * sorting every release of the device with all its columns cost more than the rest of
+	 * the request. */
 	[DB_STMT_DEVICE_LATEST] = {"device_latest",
 		"SELECT " RELEASE_COLUMNS
-		" FROM (SELECT DISTINCT ON (r.region, r.branch, r.type) * FROM release r"
+		" FROM (SELECT DISTINCT ON (r.region, r.branch, r.type) r.id FROM release r"
 		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text)" VARIANT_FILTERS
-		"       ORDER BY r.region, r.branch, r.type, " NEWEST_FIRST ") r"
+		"       ORDER BY r.region, r.branch, r.type, " NEWEST_FIRST ") newest"
+		" JOIN release r ON r.id = newest.id"
 		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
 		" ORDER BY r.region, r.branch, r.type", 4},
 
@@ -133,14 +146,29 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		"   AND ($9::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($9::date, $10::text, $11::bigint))",
 		"$12::int"), 12},
 
+	/* $1..$3 keyset position or NULL, $4 page size: every release without filters (as for
+	 * one device: a plan that reads the index in order) */
+	[DB_STMT_RELEASES_UNFILTERED] = {"releases_unfiltered",
+		RELEASE_PAGE("($1::date IS NULL OR (r.sort_date, r.version_sort, r.id) < ($1::date, $2::text, $3::bigint))",
+		"$4::int"), 4},
+
 	/* $1 always NULL (keeps the filters at $2..$4), $5..$7 keyset (variant, branch, type),
-	 * $8 page size: the newest release of every variant, branch and type */
+	 * $8 page size: the newest release of every variant, branch and type. A page of groups
+	 * is cut first, then each group's newest release comes from the index of that order
+	 * (sql/006), as for one device. */
 	[DB_STMT_RELEASES_LATEST] = {"releases_latest",
-		"SELECT DISTINCT ON (v.codename, r.branch, r.type) " RELEASE_COLUMNS RELEASE_FROM
-		" WHERE $1::text IS NULL" VARIANT_FILTERS
-		"   AND ($5::text IS NULL OR (v.codename, r.branch, r.type) > ($5::text, $6::branch, $7::package_type))"
-		" ORDER BY v.codename, r.branch, r.type, " NEWEST_FIRST
-		" LIMIT $8::int", 8},
+		"SELECT " RELEASE_COLUMNS
+		" FROM (SELECT g.variant_id, g.branch, g.type, v.codename FROM"
+		"        (SELECT DISTINCT r.variant_id, r.branch, r.type FROM release r"
+		"         WHERE $1::text IS NULL" VARIANT_FILTERS ") g"
+		"        JOIN variant v ON v.id = g.variant_id"
+		"        WHERE ($5::text IS NULL OR (v.codename, g.branch, g.type) > ($5::text, $6::branch, $7::package_type))"
+		"        ORDER BY v.codename, g.branch, g.type LIMIT $8::int) g"
+		" CROSS JOIN LATERAL (SELECT * FROM release r"
+		"       WHERE r.variant_id = g.variant_id AND r.branch = g.branch AND r.type = g.type" VARIANT_FILTERS
+		"       ORDER BY " NEWEST_FIRST " LIMIT 1) r"
+		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		" ORDER BY g.codename, g.branch, g.type", 8},
 
 	[DB_STMT_RELEASE_BY_ID] = {"release_by_id",
 		"SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.id = $1::bigint", 1},
