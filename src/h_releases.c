@@ -82,29 +82,39 @@ releases_filtered(const char *const *values, const enum param_id *filters, size_
 	return false;
 }
 
-/* Sends up to limit rows (the query asked for one more) as a page of releases, with the
- * next page's link from the last row's (date, version, id). */
+/* Sends the first nrows rows as a list of releases. */
 static void
-releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope)
+releases_list(struct handler_ctx *ctx, const PGresult *res, int nrows, const char *next)
 {
-	long limit = ctx->params->limit;
-	int nrows = PQntuples(res);
-	const char *next = NULL;
-	struct jw *w;
+	struct jw *w = h_list_begin(ctx);
 
-	if (nrows > limit) {
-		int last = (int)limit - 1;
-		const char *fields[3] = {PQgetvalue(res, last, RELCOL_SORT_DATE),
-					 PQgetvalue(res, last, RELCOL_VERSION_SORT), PQgetvalue(res, last, RELCOL_ID)};
-
-		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
-		nrows = (int)limit;
-	}
-	w = h_list_begin(ctx);
 	for (int i = 0; i < nrows; i++)
 		h_release_write(w, res, i);
 	h_list_end(ctx, w, next);
 }
+
+/* Sends up to limit rows (the query asked for one more) as a page of releases, with the
+ * next page's link from the last row's key columns. */
+static void
+releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope, const int key_cols[3])
+{
+	long limit = ctx->params->limit;
+	int nrows = PQntuples(res);
+	const char *next = NULL;
+
+	if (nrows > limit) {
+		int last = (int)limit - 1;
+		const char *fields[3] = {PQgetvalue(res, last, key_cols[0]), PQgetvalue(res, last, key_cols[1]),
+					 PQgetvalue(res, last, key_cols[2])};
+
+		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
+		nrows = (int)limit;
+	}
+	releases_list(ctx, res, nrows, next);
+}
+
+/* Keyset of release listings: (date, version, id), the order of the listing's index. */
+static const int releases__by_date[3] = {RELCOL_SORT_DATE, RELCOL_VERSION_SORT, RELCOL_ID};
 
 void
 h_device_releases(struct handler_ctx *ctx)
@@ -135,7 +145,7 @@ h_device_releases(struct handler_ctx *ctx)
 	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
 	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
 		return;
-	releases_page(ctx, res, scope);
+	releases_page(ctx, res, scope, releases__by_date);
 }
 
 void
@@ -144,7 +154,6 @@ h_device_version(struct handler_ctx *ctx)
 	const char *codename = h_codename(ctx), *branch = ctx->match->captures[1];
 	const char *version = ctx->match->captures[2];
 	PGresult *res;
-	struct jw *w;
 
 	if (codename == NULL)
 		return;
@@ -167,10 +176,7 @@ h_device_version(struct handler_ctx *ctx)
 				  arena_printf(ctx->arena, "%s has no %s release %s", codename, branch, version), NULL);
 		return;
 	}
-	w = h_list_begin(ctx);
-	for (int i = 0; i < PQntuples(res); i++)
-		h_release_write(w, res, i);
-	h_list_end(ctx, w, NULL);
+	releases_list(ctx, res, PQntuples(res), NULL);
 }
 
 void
@@ -197,7 +203,7 @@ h_releases(struct handler_ctx *ctx)
 		res = h_query(ctx, DB_STMT_RELEASES_UNFILTERED,
 			      (const char *const[]){key[0], key[1], key[2], limit_plus_one});
 	if (res != NULL)
-		releases_page(ctx, res, scope);
+		releases_page(ctx, res, scope, releases__by_date);
 }
 
 void
@@ -205,11 +211,9 @@ h_releases_latest(struct handler_ctx *ctx)
 {
 	const char *const *v = ctx->params->value;
 	const char *scope = h_cursor_scope(ctx);
-	const char *key[3] = {NULL, NULL, NULL}, *next = NULL;
+	const char *key[3] = {NULL, NULL, NULL};
 	long limit = ctx->params->limit;
-	struct jw *w;
 	PGresult *res;
-	int nrows;
 
 	if (!h_cursor(ctx, scope, key, 3))
 		return;
@@ -218,20 +222,8 @@ h_releases_latest(struct handler_ctx *ctx)
 					    key[2], arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;
-	nrows = PQntuples(res);
-	if (nrows > limit) {
-		/* pages go by (variant, branch, type), the key of "latest" */
-		int last = (int)limit - 1;
-		const char *fields[3] = {PQgetvalue(res, last, RELCOL_VARIANT), PQgetvalue(res, last, RELCOL_BRANCH),
-					 PQgetvalue(res, last, RELCOL_TYPE)};
-
-		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
-		nrows = (int)limit;
-	}
-	w = h_list_begin(ctx);
-	for (int i = 0; i < nrows; i++)
-		h_release_write(w, res, i);
-	h_list_end(ctx, w, next);
+	/* pages go by (variant, branch, type), the key of "latest" */
+	releases_page(ctx, res, scope, (const int[3]){RELCOL_VARIANT, RELCOL_BRANCH, RELCOL_TYPE});
 }
 
 /* One release, found by a statement with one parameter. */
@@ -287,7 +279,6 @@ h_device_latest(struct handler_ctx *ctx)
 {
 	const char *codename = h_codename(ctx);
 	const char *const *v = ctx->params->value;
-	struct jw *w;
 	PGresult *res;
 
 	if (codename == NULL)
@@ -299,8 +290,5 @@ h_device_latest(struct handler_ctx *ctx)
 	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
 	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
 		return;
-	w = h_list_begin(ctx);
-	for (int i = 0; i < PQntuples(res); i++)
-		h_release_write(w, res, i);
-	h_list_end(ctx, w, NULL);
+	releases_list(ctx, res, PQntuples(res), NULL);
 }
