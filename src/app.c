@@ -40,8 +40,8 @@ app__preflight(struct http_response *res, enum route_id id)
 }
 
 /* Brings the response cache to the data's current version; false when the database
- * cannot be reached (the handler then runs and reports the problem). The version comes
- * from PostgreSQL's notifications, so this costs no round trip (db_data_version). */
+ * cannot be reached (the cache is then emptied). Costs one round trip without a
+ * statement (db_data_version). */
 static bool
 app__cache_valid(struct db *db)
 {
@@ -53,6 +53,20 @@ app__cache_valid(struct db *db)
 	}
 	resp_cache_set_version(version);
 	return true;
+}
+
+/* Fills res from the cache when it holds a current answer for the URI. The version is
+ * checked on a hit only: on a miss the handler's own queries see every change committed
+ * before the request, and an answer stored under an older version is dropped with it. */
+static bool
+app__cached(struct db *db, const char *uri, struct http_response *res)
+{
+	if (!resp_cache_lookup(uri, res))
+		return false;
+	if (app__cache_valid(db) && resp_cache_lookup(uri, res))
+		return true;
+	memset(res, 0, sizeof *res); /* the entry is gone: the handler starts afresh */
+	return false;
 }
 
 /* Routes, checks and answers the request; the caller adds the common headers. */
@@ -105,8 +119,7 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return match.id;
 	}
-	if (match.id != ROUTE_HEALTH && resp_cache_enabled() && app__cache_valid(db) &&
-	    resp_cache_lookup(req->uri, res))
+	if (match.id != ROUTE_HEALTH && app__cached(db, req->uri, res))
 		return match.id;
 	app__handlers[match.id](&ctx);
 	if (match.id != ROUTE_HEALTH && res->status == 200) {
