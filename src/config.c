@@ -25,7 +25,7 @@ static const struct cfg__key {
 	bool empty_ok;       /* "" is allowed whatever min says ("not set") */
 } cfg__keys[] = {
 	{"database", CFG__STRING, offsetof(struct cfg, database), 1, 0,
-	 "postgresql://romtrack@127.0.0.1:54320/romtrack", false},
+	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false},
 	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
 	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666", false},
 	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
