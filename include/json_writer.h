@@ -22,9 +22,8 @@ void jw_array_begin(struct jw *w);
 void jw_array_end(struct jw *w);
 /* The key of the next member of an object. */
 void jw_key(struct jw *w, const char *key);
-void jw_string(struct jw *w, const char *s);
 /* A string, or null when s is NULL. */
-void jw_string_or_null(struct jw *w, const char *s);
+void jw_string(struct jw *w, const char *s);
 void jw_int(struct jw *w, long long v);
 void jw_null(struct jw *w);
 /* One complete JSON value, trusted to be valid (from PostgreSQL's JSON functions). */

@@ -75,7 +75,7 @@ h_list_end(struct handler_ctx *ctx, struct jw *w, const char *next)
 {
 	jw_array_end(w);
 	jw_key(w, "next");
-	jw_string_or_null(w, next);
+	jw_string(w, next);
 	jw_object_end(w);
 	if (next != NULL)
 		http_add_header(ctx->res, "Link", arena_printf(ctx->arena, "<%s>; rel=\"next\"", next));
@@ -108,7 +108,7 @@ h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params)
 void
 h_text_write(struct jw *w, const PGresult *res, int row, int col)
 {
-	jw_string_or_null(w, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
+	jw_string(w, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
 }
 
 void

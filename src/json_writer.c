@@ -154,17 +154,12 @@ jw_key(struct jw *w, const char *key)
 void
 jw_string(struct jw *w, const char *s)
 {
+	if (s == NULL) {
+		jw_null(w);
+		return;
+	}
 	jw__value(w);
 	jw__quoted(w, s);
-}
-
-void
-jw_string_or_null(struct jw *w, const char *s)
-{
-	if (s == NULL)
-		jw_null(w);
-	else
-		jw_string(w, s);
 }
 
 void

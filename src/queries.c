@@ -3,14 +3,14 @@
 
 #define DEVICE_VARIANT_ROWS                                                                    \
 	"SELECT p.codename, v.codename, v.region::text,"                                       \
-	" coalesce((SELECT json_agg(n.name ORDER BY n.name) FROM display_name n"              \
+	" coalesce((SELECT array_to_json(array_agg(n.name ORDER BY n.name)) FROM display_name n" \
 	"           WHERE n.variant_id = v.id), '[]')::text"                                  \
 	" FROM page p JOIN variant v ON v.device_id = p.id"                                   \
 	" ORDER BY p.codename, v.codename"
 
 #define RELEASE_COLUMNS                                                                        \
 	"r.id, d.codename, v.codename, r.region::text,"                                        \
-	" coalesce((SELECT json_agg(DISTINCT n.name ORDER BY n.name) FROM release_name rn"    \
+	" coalesce((SELECT array_to_json(array_agg(DISTINCT n.name ORDER BY n.name)) FROM release_name rn" \
 	"           JOIN display_name n ON n.id = rn.display_name_id"                         \
 	"           WHERE rn.release_id = r.id), '[]')::text,"                                \
 	" r.version, r.branch::text, r.type::text, r.android, r.size_bytes, r.md5, r.filename," \

@@ -24,7 +24,7 @@ main(void)
 	jw_int(w, -9007199254740993LL);
 	jw_null(w);
 	jw_string(w, "plain");
-	jw_string_or_null(w, NULL);
+	jw_string(w, NULL);
 	jw_object_begin(w);
 	jw_object_end(w);
 	jw_array_begin(w);
@@ -32,7 +32,7 @@ main(void)
 	jw_raw(w, "[\"a\", \"b\"]");
 	jw_array_end(w);
 	jw_key(w, "next");
-	jw_string_or_null(w, "/api/x?limit=1&cursor=abc");
+	jw_string(w, "/api/x?limit=1&cursor=abc");
 	jw_object_end(w);
 	CHECK_STR(jw_text(w, &len), "{\"data\":[1,-9007199254740993,null,\"plain\",null,{},[],[\"a\", \"b\"]],"
 				    "\"next\":\"/api/x?limit=1&cursor=abc\"}");
