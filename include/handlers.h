@@ -71,8 +71,6 @@ void h_last_modified(struct handler_ctx *ctx, const char *iso);
 void h_release_write(struct jw *w, const PGresult *res, int row);
 /* The row's incremental OTA package as an Incremental object, or null. */
 void h_incremental_write(struct jw *w, const PGresult *res, int row);
-/* A text column as a JSON string, or null. */
-void h_text_write(struct jw *w, const PGresult *res, int row, int col);
 /* A column PostgreSQL produced as JSON text (json_agg, array_to_json), or null. */
 void h_json_column_write(struct jw *w, const PGresult *res, int row, int col);
 

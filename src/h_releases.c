@@ -8,67 +8,77 @@
 #include "domain.h"
 #include "queries.h"
 
+/* A member of a document written from one column of a release row. */
+struct release__member {
+	const char *key;
+	enum { MEMBER_TEXT, MEMBER_INTEGER, MEMBER_JSON, MEMBER_INCREMENTAL } kind;
+	int col;
+};
+
+/* The Incremental object and the Release object, members in the contract's order. */
+static const struct release__member release__incremental[] = {
+	{"from", MEMBER_TEXT, RELCOL_INC_FROM},
+	{"to", MEMBER_TEXT, RELCOL_INC_TO},
+	{"filename", MEMBER_TEXT, RELCOL_INC_FILENAME},
+	{"url", MEMBER_TEXT, RELCOL_INC_URL},
+};
+static const struct release__member release__release[] = {
+	{"id", MEMBER_INTEGER, RELCOL_ID},
+	{"codename", MEMBER_TEXT, RELCOL_DEVICE},
+	{"variant", MEMBER_TEXT, RELCOL_VARIANT},
+	{"region", MEMBER_TEXT, RELCOL_REGION},
+	{"names", MEMBER_JSON, RELCOL_NAMES},
+	{"version", MEMBER_TEXT, RELCOL_VERSION},
+	{"branch", MEMBER_TEXT, RELCOL_BRANCH},
+	{"type", MEMBER_TEXT, RELCOL_TYPE},
+	{"android", MEMBER_TEXT, RELCOL_ANDROID},
+	{"size", MEMBER_INTEGER, RELCOL_SIZE},
+	{"md5", MEMBER_TEXT, RELCOL_MD5},
+	{"filename", MEMBER_TEXT, RELCOL_FILENAME},
+	{"date", MEMBER_TEXT, RELCOL_DATE},
+	{"changelog", MEMBER_TEXT, RELCOL_CHANGELOG},
+	{"links", MEMBER_JSON, RELCOL_LINKS},
+	{"incremental", MEMBER_INCREMENTAL, RELCOL_INC_FILENAME},
+	{"warnings", MEMBER_JSON, RELCOL_WARNINGS},
+};
+
+static void
+release__object_write(struct jw *w, const PGresult *res, int row, const struct release__member *members,
+		      size_t n)
+{
+	jw_object_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct release__member *m = &members[i];
+
+		jw_key(w, m->key);
+		if (m->kind == MEMBER_INCREMENTAL)
+			h_incremental_write(w, res, row);
+		else if (m->kind == MEMBER_JSON)
+			h_json_column_write(w, res, row, m->col);
+		else if (PQgetisnull(res, row, m->col))
+			jw_null(w);
+		else if (m->kind == MEMBER_INTEGER)
+			jw_int(w, strtoll(PQgetvalue(res, row, m->col), NULL, 10));
+		else
+			jw_string(w, PQgetvalue(res, row, m->col));
+	}
+	jw_object_end(w);
+}
+
 void
 h_incremental_write(struct jw *w, const PGresult *res, int row)
 {
-	if (PQgetisnull(res, row, RELCOL_INC_FILENAME)) {
+	if (PQgetisnull(res, row, RELCOL_INC_FILENAME))
 		jw_null(w);
-		return;
-	}
-	jw_object_begin(w);
-	jw_key(w, "from");
-	h_text_write(w, res, row, RELCOL_INC_FROM);
-	jw_key(w, "to");
-	h_text_write(w, res, row, RELCOL_INC_TO);
-	jw_key(w, "filename");
-	h_text_write(w, res, row, RELCOL_INC_FILENAME);
-	jw_key(w, "url");
-	h_text_write(w, res, row, RELCOL_INC_URL);
-	jw_object_end(w);
+	else
+		release__object_write(w, res, row, release__incremental,
+				      sizeof release__incremental / sizeof release__incremental[0]);
 }
 
 void
 h_release_write(struct jw *w, const PGresult *res, int row)
 {
-	jw_object_begin(w);
-	jw_key(w, "id");
-	jw_int(w, strtoll(PQgetvalue(res, row, RELCOL_ID), NULL, 10));
-	jw_key(w, "codename");
-	h_text_write(w, res, row, RELCOL_DEVICE);
-	jw_key(w, "variant");
-	h_text_write(w, res, row, RELCOL_VARIANT);
-	jw_key(w, "region");
-	h_text_write(w, res, row, RELCOL_REGION);
-	jw_key(w, "names");
-	h_json_column_write(w, res, row, RELCOL_NAMES);
-	jw_key(w, "version");
-	h_text_write(w, res, row, RELCOL_VERSION);
-	jw_key(w, "branch");
-	h_text_write(w, res, row, RELCOL_BRANCH);
-	jw_key(w, "type");
-	h_text_write(w, res, row, RELCOL_TYPE);
-	jw_key(w, "android");
-	h_text_write(w, res, row, RELCOL_ANDROID);
-	jw_key(w, "size");
-	if (PQgetisnull(res, row, RELCOL_SIZE))
-		jw_null(w);
-	else
-		jw_int(w, strtoll(PQgetvalue(res, row, RELCOL_SIZE), NULL, 10));
-	jw_key(w, "md5");
-	h_text_write(w, res, row, RELCOL_MD5);
-	jw_key(w, "filename");
-	h_text_write(w, res, row, RELCOL_FILENAME);
-	jw_key(w, "date");
-	h_text_write(w, res, row, RELCOL_DATE);
-	jw_key(w, "changelog");
-	h_text_write(w, res, row, RELCOL_CHANGELOG);
-	jw_key(w, "links");
-	h_json_column_write(w, res, row, RELCOL_LINKS);
-	jw_key(w, "incremental");
-	h_incremental_write(w, res, row);
-	jw_key(w, "warnings");
-	h_json_column_write(w, res, row, RELCOL_WARNINGS);
-	jw_object_end(w);
+	release__object_write(w, res, row, release__release, sizeof release__release / sizeof release__release[0]);
 }
 
 /* Whether any of the n filter parameters is set: then the statement with filters runs,

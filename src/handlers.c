@@ -106,12 +106,6 @@ h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params)
 }
 
 void
-h_text_write(struct jw *w, const PGresult *res, int row, int col)
-{
-	jw_string(w, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
-}
-
-void
 h_json_column_write(struct jw *w, const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
