@@ -41,6 +41,9 @@ void h_openapi(struct handler_ctx *ctx);
 /* The OpenAPI document the API serves, read once per worker (NULL: not available). */
 void h_openapi_load(const char *path);
 void h_openapi_free(void);
+/* The feeds' absolute links: public_url ("" = from each request) and release_page_url
+ * ("" = none), both copied. */
+void h_feeds_configure(const char *public_url, const char *release_page_url);
 
 /* Shared helpers (handlers.c). */
 /* Sends what the writer holds as a 200 JSON body. */
