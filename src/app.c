@@ -81,7 +81,7 @@ app__not_acceptable(struct arena *a, enum route_id id)
 
 	for (size_t i = 1; media->types[i] != NULL; i++)
 		types = arena_printf(a, "%s%s%s", types, media->types[i + 1] ? ", " : " or ", media->types[i]);
-	return arena_printf(a, "%s answers with %s, which Accept excludes", route_pattern(id), types);
+	return arena_printf(a, "%s answers with %s only, which Accept excludes", route_pattern(id), types);
 }
 
 /* Whether the route's 200s go through the response cache, keyed by the request URI: not

@@ -138,8 +138,9 @@ feed__entry(xmlTextWriterPtr w, struct arena *a, const char *base, const PGresul
 	}
 	if (feed__release_page_url != NULL)
 		feed__link(w, "alternate", "text/html", NULL, feed__release_page(a, res, row));
-	else /* the database holds at least one link per release, each http(s) */
-		feed__link(w, "alternate", type, length, json_string_value(json_array_get(links, 0)));
+	else /* the package itself (at least one link per release, each http(s)); no type, which
+	      * readers take for a page to open (feedparser ignores an alternate of another type) */
+		feed__link(w, "alternate", NULL, NULL, json_string_value(json_array_get(links, 0)));
 	feed__link(w, "related", "application/json", NULL, json);
 	for (size_t i = 0; i < json_array_size(links); i++)
 		feed__link(w, "enclosure", type, length, json_string_value(json_array_get(links, i)));
@@ -192,6 +193,11 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 	xmlTextWriterWriteElement(w, BAD_CAST "title", BAD_CAST title);
 	xmlTextWriterWriteElement(w, BAD_CAST "updated", BAD_CAST updated);
 	feed__link(w, "self", "application/atom+xml", NULL, self);
+	/* the same releases as JSON: ".../feed.atom?q" is ".../releases?q", whose filters include the feed's */
+	feed__link(w, "alternate", "application/json", NULL,
+		   arena_printf(ctx->arena, "%s%.*s/releases%s", base,
+				(int)(strlen(ctx->req->path) - strlen("/feed.atom")), ctx->req->path,
+				strchr(ctx->req->uri, '?') ? strchr(ctx->req->uri, '?') : ""));
 	xmlTextWriterStartElement(w, BAD_CAST "author");
 	xmlTextWriterWriteElement(w, BAD_CAST "name", BAD_CAST "romtrack");
 	xmlTextWriterEndElement(w);
