@@ -7,6 +7,7 @@ independent Atom parser) and Varnish's own log, never from another romtrack rout
 
 import contextlib
 import http.client
+import json
 import os
 import re
 import signal
@@ -266,6 +267,20 @@ def test_cors_preflight_allows_what_browser_pages_send(stack, requested):
     assert headers["access-control-allow-origin"] == "*"
     allowed = {h.strip().lower() for h in headers["access-control-allow-headers"].split(",")}
     assert set(requested.split(",")) <= allowed, allowed
+
+
+def test_chromium_page_on_another_origin_sends_ordinary_headers(stack):
+    """Real headless Chromium (web/check-cors.mjs, Playwright): a page on another loopback port calls the API
+    through nginx with fetch() and headers pages set; Chromium preflights and decides. A header off the
+    list must still fail, or the check would prove nothing."""
+    r = subprocess.run(["node", os.path.join(conftest.REPO, "web", "check-cors.mjs"), stack.base_url + "/api/regions"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    results = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(results) == 5
+    for result in results[:4]:
+        assert result["status"] == 200 and result["error"] is None, "\n".join(result["console"])
+    assert results[4]["headers"] == {"X-Not-On-The-List": "1"} and results[4]["status"] is None, results[4]
 
 
 # --- caching: no cache keeps data longer than a minute -------------------------------------------------------
