@@ -24,6 +24,9 @@ static const struct {
 	{"branch", RELCOL_BRANCH},   {"type", RELCOL_TYPE},       {"version", RELCOL_VERSION},
 	{"id", RELCOL_ID},           {"filename", RELCOL_FILENAME},
 };
+_Static_assert(sizeof feed__fields / sizeof feed__fields[0] ==
+		       sizeof(const char *[]){CFG_RELEASE_PAGE_FIELDS} / sizeof(const char *),
+	       "every placeholder config.c accepts has a column");
 
 void
 h_feeds_configure(const char *public_url, const char *release_page_url)
