@@ -160,9 +160,17 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 
 	memset(res, 0, sizeof *res);
 	id = app__dispatch(db, req, res, &content_type);
-	/* one body under each of its labels: the label the client asked for */
-	if (res->status == 200 && content_type != NULL)
+	/* one body under each of its labels: the label the client asked for, and, as another
+	 * representation, an entity tag of its own (RFC 9110, 8.8.3) */
+	if (res->status == 200 && content_type != NULL && res->content_type != NULL &&
+	    strcmp(content_type, res->content_type) != 0) {
+		const char *tagged;
+
+		http_set_etag(req, res);
+		tagged = arena_printf(req->arena, "%s %s", res->etag, content_type);
+		res->etag = http_etag(req->arena, tagged, strlen(tagged));
 		res->content_type = content_type;
+	}
 	max_age = route_max_age(id) < app__max_age ? route_max_age(id) : app__max_age;
 	http_finish(req, res, max_age);
 }

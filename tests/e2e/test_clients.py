@@ -254,9 +254,13 @@ def test_every_client_gets_what_it_can_read(stack, path, accept, status, ctype):
         return
     assert headers["content-type"] == ctype
     assert "Accept" in headers["vary"]
-    # the same body under every label (the response cache keeps one copy)
-    _, _, default, _ = stack.get(path)
+    # the same body under every label (the response cache keeps one copy), each label its own entity tag
+    _, default_headers, default, _ = stack.get(path)
     assert body == default
+    assert (headers["etag"] == default_headers["etag"]) == (ctype == default_headers["content-type"])
+    got, h304, _, _ = stack.get(path, headers={"Accept": accept, "If-None-Match": headers["etag"]} if accept
+                                else {"If-None-Match": headers["etag"]})
+    assert got == 304 and h304["etag"] == headers["etag"]
 
 
 # --- CORS ----------------------------------------------------------------------------------------------------
