@@ -44,6 +44,8 @@ bool route_method_allowed(enum route_id id, const char *method);
 const char *route_media_type(enum route_id id);
 /* Seconds a 200 of the route may be cached (0: revalidate every time). */
 int route_max_age(enum route_id id);
+/* Whether the response cache may keep the route's answers (not /api/health). */
+bool route_cacheable(enum route_id id);
 /* Value of the Allow header, e.g. "GET, HEAD, OPTIONS". */
 const char *route_allow(enum route_id id);
 /* Mask of PARAM_BIT() the route accepts. */

@@ -55,15 +55,15 @@ app__cache_valid(struct db *db)
 	return true;
 }
 
-/* Fills res from the cache when it holds a current answer for the URI. The version is
+/* Fills res from the cache when it holds a current answer for the key. The version is
  * checked on a hit only: on a miss the handler's own queries see every change committed
  * before the request, and an answer stored under an older version is dropped with it. */
 static bool
-app__cached(struct db *db, const char *uri, struct http_response *res)
+app__cached(struct db *db, const char *key, struct http_response *res)
 {
-	if (!resp_cache_lookup(uri, res))
+	if (!resp_cache_lookup(key, res))
 		return false;
-	if (app__cache_valid(db) && resp_cache_lookup(uri, res))
+	if (app__cache_valid(db) && resp_cache_lookup(key, res))
 		return true;
 	memset(res, 0, sizeof *res); /* the entry is gone: the handler starts afresh */
 	return false;
@@ -80,7 +80,7 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		.db = db, .req = req, .res = res, .match = &match, .params = &params,
 		.arena = req->arena,
 	};
-	const char *detail = NULL;
+	const char *detail = NULL, *cache_key = NULL;
 	enum rt_err err;
 
 	err = http_parse_uri(req, &detail);
@@ -119,13 +119,16 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return match.id;
 	}
-	if (match.id != ROUTE_HEALTH && app__cached(db, req->uri, res))
+	/* keyed by what the request means, not how it is spelled */
+	if (resp_cache_admits(&match, &params))
+		cache_key = resp_cache_key(req->arena, &match, &params, route_media_type(match.id));
+	if (cache_key != NULL && app__cached(db, cache_key, res))
 		return match.id;
 	app__handlers[match.id](&ctx);
-	if (match.id != ROUTE_HEALTH && res->status == 200) {
+	if (match.id != ROUTE_HEALTH && res->status == 200)
 		http_set_etag(req, res);
-		resp_cache_store(req->uri, res);
-	}
+	if (cache_key != NULL && res->status == 200)
+		resp_cache_store(cache_key, res);
 	return match.id;
 }
 
@@ -143,7 +146,7 @@ void
 app_init(const struct cfg *cfg)
 {
 	h_openapi_load(cfg->openapi);
-	resp_cache_set_limit((size_t)cfg->response_cache_mb * 1024 * 1024);
+	resp_cache_init((size_t)cfg->response_cache_mb * 1024 * 1024);
 }
 
 void

@@ -91,7 +91,7 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
-	const char *self = ctx->req->uri, *updated = "1970-01-01T00:00:00Z";
+	const char *self = h_self_url(ctx), *updated = "1970-01-01T00:00:00Z";
 
 	if (w == NULL) {
 		xmlBufferFree(buf);

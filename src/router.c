@@ -52,6 +52,9 @@ static const struct {
 	[ROUTE_OPENAPI] = {"/api/openapi.yaml", ROUTE__READ, 0, "application/yaml", 300},
 };
 
+/* Routes whose answers the response cache must not keep: health reports the database's state now. */
+static const bool route__uncached[ROUTE__MAX] = {[ROUTE_HEALTH] = true};
+
 /* Matches one template against a path, segment by segment. */
 static bool
 route__try(const char *pattern, const char *path, struct arena *a, struct route_match *m)
@@ -125,6 +128,12 @@ int
 route_max_age(enum route_id id)
 {
 	return id < ROUTE__MAX ? route__table[id].max_age : 0;
+}
+
+bool
+route_cacheable(enum route_id id)
+{
+	return id < ROUTE__MAX && !route__uncached[id];
 }
 
 unsigned
