@@ -42,6 +42,8 @@ static struct {
 	size_t bytes;
 } rc__segments[RC__SEGMENTS];
 
+/* The bound counts the entries; the bucket array (at most two pointers an entry at its largest)
+ * comes on top. */
 static struct rc__entry **rc__buckets;
 static size_t rc__nbuckets; /* a power of two, or 0 before the first store */
 static size_t rc__count;
