@@ -175,3 +175,20 @@ def test_hot_answers_stay_cached_through_a_flood(stack):
     bump_version(stack)
     for path in hot:
         assert md5s(get_json(stack, path)) != md5s(before[path]), path
+
+
+def test_answers_quote_the_canonical_request(stack):
+    """Spellings share an entry, so a body may quote only the canonical form of its request: the feed's id and self
+    link (written out here by hand: the path with its capture, filters in table order, limit left out at 50)."""
+    bump_version(stack)
+    bodies = set()
+    for spelling in ["/api/devices/%61lioth/feed.atom?limit=050&branch=stable",
+                     "/api/devices/alioth/feed.atom?branch=st%61ble",
+                     "/api/devices/alioth/feed.atom?branch=stable&limit=50"]:
+        status, headers, body, _ = stack.get(spelling)
+        assert status == 200 and headers["content-type"].startswith("application/atom+xml"), (spelling, status)
+        bodies.add(body)
+    assert len(bodies) == 1
+    body = bodies.pop().decode()
+    assert '<link rel="self" href="/api/devices/alioth/feed.atom?branch=stable"/>' in body, body[:400]
+    assert "<id>urn:romtrack:feed:/api/devices/alioth/feed.atom?branch=stable</id>" in body, body[:400]
