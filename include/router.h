@@ -47,6 +47,8 @@ const struct http_media *route_media(enum route_id id);
 /* Seconds at most that a 200 of the route may be cached (0: revalidate every time); the
  * configured cache_max_age may lower it. */
 int route_max_age(enum route_id id);
+/* Whether the response cache may keep the route's answers (not /api/health). */
+bool route_cacheable(enum route_id id);
 /* Value of the Allow header, e.g. "GET, HEAD, OPTIONS". */
 const char *route_allow(enum route_id id);
 /* Mask of PARAM_BIT() the route accepts. */

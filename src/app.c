@@ -58,15 +58,15 @@ app__cache_valid(struct db *db)
 	return true;
 }
 
-/* Fills res from the cache when it holds a current answer for the URI. The version is
+/* Fills res from the cache when it holds a current answer for the key. The version is
  * checked on a hit only: on a miss the handler's own queries see every change committed
  * before the request, and an answer stored under an older version is dropped with it. */
 static bool
-app__cached(struct db *db, const char *uri, struct http_response *res)
+app__cached(struct db *db, const char *key, struct http_response *res)
 {
-	if (!resp_cache_lookup(uri, res))
+	if (!resp_cache_lookup(key, res))
 		return false;
-	if (app__cache_valid(db) && resp_cache_lookup(uri, res))
+	if (app__cache_valid(db) && resp_cache_lookup(key, res))
 		return true;
 	memset(res, 0, sizeof *res); /* the entry is gone: the handler starts afresh */
 	return false;
@@ -84,12 +84,12 @@ app__not_acceptable(struct arena *a, enum route_id id)
 	return arena_printf(a, "%s answers with %s only, which Accept excludes", route_pattern(id), types);
 }
 
-/* Whether the route's 200s go through the response cache, keyed by the request URI: not
- * health, and not a feed whose links name the Host the request came with. */
+/* Whether the route's 200s may go through the response cache (which also asks
+ * resp_cache_admits): not a feed whose links name the Host the request came with. */
 static bool
 app__cacheable(enum route_id id)
 {
-	return id != ROUTE_HEALTH && !(app__host_in_feeds && (id == ROUTE_FEED || id == ROUTE_DEVICE_FEED));
+	return !(app__host_in_feeds && (id == ROUTE_FEED || id == ROUTE_DEVICE_FEED));
 }
 
 /* Routes, checks and answers the request; the caller adds the common headers.
@@ -104,7 +104,7 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		.db = db, .req = req, .res = res, .match = &match, .params = &params,
 		.arena = req->arena,
 	};
-	const char *detail = NULL;
+	const char *detail = NULL, *cache_key = NULL;
 	enum rt_err err;
 
 	err = http_parse_uri(req, &detail);
@@ -141,13 +141,18 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return match.id;
 	}
-	if (app__cacheable(match.id) && app__cached(db, req->uri, res))
+	/* keyed by what the request means, not how it is spelled; the body is the same under
+	 * each label negotiation may give it (app_handle relabels it), so the route's first
+	 * media type stands for all */
+	if (app__cacheable(match.id) && resp_cache_admits(&match, &params))
+		cache_key = resp_cache_key(req->arena, &match, &params, route_media(match.id)->types[0]);
+	if (cache_key != NULL && app__cached(db, cache_key, res))
 		return match.id;
 	app__handlers[match.id](&ctx);
-	if (app__cacheable(match.id) && res->status == 200) {
+	if (match.id != ROUTE_HEALTH && res->status == 200)
 		http_set_etag(req, res);
-		resp_cache_store(req->uri, res);
-	}
+	if (cache_key != NULL && res->status == 200)
+		resp_cache_store(cache_key, res);
 	return match.id;
 }
 
@@ -182,7 +187,7 @@ app_init(const struct cfg *cfg)
 	h_feeds_configure(cfg->public_url, cfg->release_page_url);
 	app__max_age = (int)cfg->cache_max_age;
 	app__host_in_feeds = cfg->public_url[0] == '\0';
-	resp_cache_set_limit((size_t)cfg->response_cache_mb * 1024 * 1024);
+	resp_cache_init((size_t)cfg->response_cache_mb * 1024 * 1024);
 }
 
 void

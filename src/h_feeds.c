@@ -176,7 +176,10 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
 	const char *base = feed__public_url ? feed__public_url : http_request_base_url(ctx->req);
-	const char *self = arena_printf(ctx->arena, "%s%s", base, ctx->req->uri), *updated = "1970-01-01T00:00:00Z";
+	/* the request in canonical form: every spelling of one request gets one feed */
+	const char *canonical = h_self_url(ctx), *query = strchr(canonical, '?');
+	size_t path_len = query ? (size_t)(query - canonical) : strlen(canonical);
+	const char *self = arena_printf(ctx->arena, "%s%s", base, canonical), *updated = "1970-01-01T00:00:00Z";
 
 	if (w == NULL) {
 		xmlBufferFree(buf);
@@ -192,15 +195,14 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 	/* the same for every host, as the entries' ids */
 	xmlTextWriterWriteElement(w, BAD_CAST "id",
 				  BAD_CAST arena_printf(ctx->arena, "urn:romtrack:feed:%s",
-							feed__urn_escape(ctx->arena, ctx->req->uri)));
+							feed__urn_escape(ctx->arena, canonical)));
 	xmlTextWriterWriteElement(w, BAD_CAST "title", BAD_CAST title);
 	xmlTextWriterWriteElement(w, BAD_CAST "updated", BAD_CAST updated);
 	feed__link(w, "self", "application/atom+xml", NULL, self);
 	/* the same releases as JSON: ".../feed.atom?q" is ".../releases?q", whose filters include the feed's */
 	feed__link(w, "alternate", "application/json", NULL,
-		   arena_printf(ctx->arena, "%s%.*s/releases%s", base,
-				(int)(strlen(ctx->req->path) - strlen("/feed.atom")), ctx->req->path,
-				strchr(ctx->req->uri, '?') ? strchr(ctx->req->uri, '?') : ""));
+		   arena_printf(ctx->arena, "%s%.*s/releases%s", base, (int)(path_len - strlen("/feed.atom")),
+				canonical, query ? query : ""));
 	xmlTextWriterStartElement(w, BAD_CAST "author");
 	xmlTextWriterWriteElement(w, BAD_CAST "name", BAD_CAST "romtrack");
 	xmlTextWriterEndElement(w);

@@ -67,6 +67,9 @@ static const struct {
 	[ROUTE_OPENAPI] = {"/api/openapi.yaml", ROUTE__READ, 0, &route__yaml, 60},
 };
 
+/* Routes whose answers the response cache must not keep: health reports the database's state now. */
+static const bool route__uncached[ROUTE__MAX] = {[ROUTE_HEALTH] = true};
+
 /* Matches one template against a path, segment by segment. */
 static bool
 route__try(const char *pattern, const char *path, struct arena *a, struct route_match *m)
@@ -140,6 +143,12 @@ int
 route_max_age(enum route_id id)
 {
 	return id < ROUTE__MAX ? route__table[id].max_age : 0;
+}
+
+bool
+route_cacheable(enum route_id id)
+{
+	return id < ROUTE__MAX && !route__uncached[id];
 }
 
 unsigned

@@ -1,17 +1,16 @@
-/* Content negotiation, entity tags and conditional requests, the response cache. */
+/* Content negotiation, entity tags and conditional requests. */
 #include "check.h"
 
 #include "arena.h"
 #include "http.h"
 #include "http_semantics.h"
-#include "resp_cache.h"
 
 int
 main(void)
 {
 	struct arena *a = arena_new();
 	struct http_request req = {.method = "GET", .uri = "/x", .arena = a};
-	struct http_response res = {0}, hit = {0};
+	struct http_response res = {0};
 	const char *etag;
 
 	/* Accept */
@@ -208,50 +207,6 @@ main(void)
 		}
 	}
 
-	/* response cache: a hit returns the copy; a new data version empties it */
-	resp_cache_set_version("1");
-	memset(&res, 0, sizeof res);
-	http_set_body(&res, 200, "application/json", "{\"a\":1}");
-	http_add_header(&res, "Link", "</next>; rel=\"next\"");
-	res.etag = "\"e\"";
-	resp_cache_store("/api/x?limit=1", &res);
-	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
-	CHECK_INT(hit.status, 200);
-	CHECK_STR(hit.body, "{\"a\":1}");
-	CHECK_INT(hit.body_len, 7);
-	CHECK_STR(hit.etag, "\"e\"");
-	CHECK_INT(hit.nheaders, 1);
-	CHECK_STR(hit.headers[0].value, "</next>; rel=\"next\"");
-	CHECK(!resp_cache_lookup("/api/x?limit=2", &hit));
-	resp_cache_set_version("1");
-	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
-	resp_cache_set_version("2");
-	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
-	/* versions as the database writes them: a 32-digit token and a counter */
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
-	resp_cache_store("/api/x?limit=1", &res);
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
-	CHECK(resp_cache_lookup("/api/x?limit=1", &hit)); /* the same version keeps the entries */
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:42");
-	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
-	/* only 200s are kept */
-	memset(&res, 0, sizeof res);
-	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
-	resp_cache_store("/api/y", &res);
-	CHECK(!resp_cache_lookup("/api/y", &hit));
-	/* a body over a sixteenth of the bound is not kept; a bound of 0 keeps nothing */
-	http_set_body(&res, 200, "application/json", "{\"a\":1}");
-	resp_cache_set_limit(16 * 6);
-	resp_cache_store("/api/small", &res);
-	CHECK(!resp_cache_lookup("/api/small", &hit));
-	resp_cache_set_limit(16 * 7);
-	resp_cache_store("/api/small", &res);
-	CHECK(resp_cache_lookup("/api/small", &hit));
-	resp_cache_set_limit(0);
-	CHECK(!resp_cache_enabled() && !resp_cache_lookup("/api/small", &hit));
-	resp_cache_store("/api/small", &res);
-	CHECK(!resp_cache_lookup("/api/small", &hit));
-	resp_cache_free();
 
 	arena_free(a);
 	CHECK_DONE();
