@@ -136,6 +136,9 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 
 	memset(res, 0, sizeof *res);
 	id = app__dispatch(db, req, res);
+	/* Every 503 (the database is unavailable): by then each worker has tried to reconnect. */
+	if (res->status == 503)
+		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
 	http_finish(req, res, route_max_age(id));
 }
 
@@ -143,6 +146,7 @@ void
 app_init(const struct cfg *cfg)
 {
 	h_openapi_load(cfg->openapi);
+	db_set_timeout(cfg->database_timeout);
 	resp_cache_set_limit((size_t)cfg->response_cache_mb * 1024 * 1024);
 }
 
