@@ -70,15 +70,24 @@ db__random(void)
 	return state;
 }
 
+/* "what: message" on one line: libpq's messages run over several, and a log line must not. */
 static void
 db__set_error(struct db *db, const char *what, const char *msg)
 {
-	size_t n;
+	size_t n = 0;
 
-	snprintf(db->error, sizeof db->error, "%s: %s", what, msg ? msg : "unknown error");
-	n = strlen(db->error);
-	while (n > 0 && (db->error[n - 1] == '\n' || db->error[n - 1] == ' '))
-		db->error[--n] = '\0';
+	if (msg == NULL || msg[0] == '\0')
+		msg = "unknown error";
+	snprintf(db->error, sizeof db->error, "%s: %s", what, msg);
+	for (const char *p = db->error; *p != '\0'; p++) {
+		char c = *p == '\n' || *p == '\t' ? ' ' : *p;
+
+		if (c != ' ' || (n > 0 && db->error[n - 1] != ' '))
+			db->error[n++] = c;
+	}
+	while (n > 0 && db->error[n - 1] == ' ')
+		n--;
+	db->error[n] = '\0';
 }
 
 /* Forgets the connection: after a timeout its late answer must never be read as the next one. */
@@ -549,21 +558,31 @@ db__sync(struct db *db)
 	bool synced = false;
 
 	db->timed_out = false;
-	if (!PQenterPipelineMode(db->conn) || !PQpipelineSync(db->conn) || !db__flush(db, deadline, "sync"))
-		goto out;
+	if (!PQenterPipelineMode(db->conn) || !PQpipelineSync(db->conn)) {
+		db__set_error(db, "sync", PQerrorMessage(db->conn));
+		return false;
+	}
+	if (!db__flush(db, deadline, "sync"))
+		return false;
 	while (!synced) {
 		if (!db__await(db, deadline, "sync"))
-			goto out;
-		if ((res = PQgetResult(db->conn)) == NULL)
-			break;
+			return false;
+		if ((res = PQgetResult(db->conn)) == NULL) {
+			db__set_error(db, "sync", PQerrorMessage(db->conn));
+			return false;
+		}
 		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		if (!synced) /* the server's error, e.g. "terminating connection" */
+			db__set_error(db, "sync", PQresultErrorMessage(res));
 		PQclear(res);
+		if (!synced && PQstatus(db->conn) != CONNECTION_OK)
+			return false;
 	}
-	synced = synced && PQexitPipelineMode(db->conn);
-out:
-	if (!synced && !db->timed_out)
+	if (!PQexitPipelineMode(db->conn)) {
 		db__set_error(db, "sync", PQerrorMessage(db->conn));
-	return synced;
+		return false;
+	}
+	return true;
 }
 
 const char *
