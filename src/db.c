@@ -39,7 +39,7 @@ static int db__timeout_ms = DB_TIMEOUT_DEFAULT_S * 1000;
 void
 db_set_timeout(long seconds)
 {
-	db__timeout_ms = (int)(seconds > 0 && seconds <= 3600 ? seconds : DB_TIMEOUT_DEFAULT_S) * 1000;
+	db__timeout_ms = (int)(seconds >= 1 && seconds <= 300 ? seconds : DB_TIMEOUT_DEFAULT_S) * 1000;
 }
 
 static int64_t
@@ -107,7 +107,7 @@ db__report(struct db *db, int64_t now)
 	    db->failed_since_report + db->refused_since_report == 0)
 		return;
 	log_warn("database still unavailable: %s (%u connection attempts failed, %u requests answered 503 "
-		 "without one, in the last %lld s)",
+		 "while waiting to retry, in the last %lld s)",
 		 db->error, db->failed_since_report, db->refused_since_report,
 		 (long long)((now - db->reported_ms + 500) / 1000));
 	db->failed_since_report = db->refused_since_report = 0;
@@ -360,18 +360,18 @@ db__connect(struct db *db)
 	return true;
 }
 
-bool
-db_ensure(struct db *db)
+/* db_ensure; *waiting tells whether it returned false without an attempt (backing off). */
+static bool
+db__ensure(struct db *db, bool *waiting)
 {
+	*waiting = false;
 	if (db->ready && PQstatus(db->conn) == CONNECTION_OK)
 		return true;
 	if (db->conn != NULL)
 		db__drop(db); /* a connection that broke: a fresh one, prepared statements are gone */
 	db->data_version[0] = '\0'; /* notifications sent while away are lost: ask again */
 	if (db->failures > 0 && db__now_ms() < db->next_attempt_ms) {
-		/* Backing off: answer at once, without an attempt; db->error keeps the last cause. */
-		db->refused_since_report++;
-		db__report(db, db__now_ms());
+		*waiting = true; /* db->error keeps the last cause */
 		return false;
 	}
 	if (!db__connect(db) || !db__setup(db)) {
@@ -381,6 +381,14 @@ db_ensure(struct db *db)
 	db->ready = true;
 	db__succeeded(db);
 	return true;
+}
+
+bool
+db_ensure(struct db *db)
+{
+	bool waiting;
+
+	return db__ensure(db, &waiting);
 }
 
 bool
@@ -511,9 +519,15 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **
 	for (int attempt = 0; attempt < 2; attempt++) {
 		PGresult *r = NULL;
 		enum rt_err err;
+		bool waiting;
 
-		if (!db_ensure(db))
+		if (!db__ensure(db, &waiting)) {
+			if (waiting) { /* the request is answered 503 without an attempt */
+				db->refused_since_report++;
+				db__report(db, db__now_ms());
+			}
 			return RT_ERR_DB_UNAVAILABLE;
+		}
 		db->timed_out = false;
 		if (PQsendQueryPrepared(db->conn, name, db_stmts[stmt].nparams, params, NULL, NULL, 0))
 			r = db__finish_command(db, name);
@@ -555,7 +569,7 @@ db__sync(struct db *db)
 {
 	int64_t deadline = db__now_ms() + db__timeout_ms;
 	PGresult *res;
-	bool synced = false;
+	bool synced;
 
 	db->timed_out = false;
 	if (!PQenterPipelineMode(db->conn) || !PQpipelineSync(db->conn)) {
@@ -564,20 +578,20 @@ db__sync(struct db *db)
 	}
 	if (!db__flush(db, deadline, "sync"))
 		return false;
-	while (!synced) {
-		if (!db__await(db, deadline, "sync"))
-			return false;
-		if ((res = PQgetResult(db->conn)) == NULL) {
-			db__set_error(db, "sync", PQerrorMessage(db->conn));
-			return false;
-		}
-		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
-		if (!synced) /* the server's error, e.g. "terminating connection" */
-			db__set_error(db, "sync", PQresultErrorMessage(res));
-		PQclear(res);
-		if (!synced && PQstatus(db->conn) != CONNECTION_OK)
-			return false;
+	if (!db__await(db, deadline, "sync"))
+		return false;
+	if ((res = PQgetResult(db->conn)) == NULL) {
+		db__set_error(db, "sync", PQerrorMessage(db->conn));
+		return false;
 	}
+	/* Nothing but the Sync was sent: anything else is the server's error, e.g. "terminating
+	 * connection due to administrator command" (the caller drops the connection). */
+	synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+	if (!synced)
+		db__set_error(db, "sync", PQresultErrorMessage(res));
+	PQclear(res);
+	if (!synced)
+		return false;
 	if (!PQexitPipelineMode(db->conn)) {
 		db__set_error(db, "sync", PQerrorMessage(db->conn));
 		return false;
