@@ -57,8 +57,8 @@ bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparam
 
 /* The version of the data this connection has last heard of (an API connection): the
  * payload of the latest notification on DB_DATA_VERSION_CHANNEL, read after one Sync round
- * trip (bounded by the timeout), or, after each (re)connect, DB_STMT_DATA_VERSION. Valid until the next call. NULL when the
- * database cannot be reached.
+ * trip (bounded by the timeout), or, after each (re)connect, DB_STMT_DATA_VERSION. Valid
+ * until the next call. NULL when the database cannot be reached.
  * A change is heard of once PostgreSQL has delivered its notification, which it sends at
  * commit; a request that arrives in between is answered as of the version before. */
 const char *db_data_version(struct db *db);
