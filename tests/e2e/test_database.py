@@ -59,6 +59,10 @@ def wait_recovered(stack, path="/api/devices/cancro", needed=20, bound=HANG_BOUN
     return last
 
 
+def lines(text, pattern):
+    return [line for line in text.splitlines() if re.search(pattern, line)]
+
+
 def log_since(stack, offset):
     with open(stack.log_path, "r", encoding="utf-8", errors="replace") as f:
         f.seek(offset)
@@ -232,19 +236,23 @@ def test_outage_backs_off_and_logs_once_per_interval(stack):
             connections = fake.close()
     finally:
         stack.pg_start()
-    wait_recovered(stack)
-    log = log_since(stack, offset)
+
+    # service is back; and, requests going to whichever worker accepts first, until each worker that logged the
+    # outage has logged its end (bounded in time by wait_recovered)
+    deadline = time.monotonic() + HANG_BOUND_S
+    while True:
+        wait_recovered(stack)
+        log = log_since(stack, offset)
+        first = lines(log, r"warn: database unavailable: ")
+        back = lines(log, r"info: database reachable again after (\d+) failed connection attempts")
+        if len(back) >= len(first) or time.monotonic() > deadline:
+            break
 
     bound = len(workers) * max_attempts(elapsed + 0.5)
     assert 1 <= connections <= bound, (connections, bound, elapsed)
     assert connections < requests / 5, connections
 
-    def lines(pattern):
-        return [line for line in log.splitlines() if re.search(pattern, line)]
-
-    first = lines(r"warn: database unavailable: ")
-    again = lines(r"warn: database still unavailable: .*\((\d+) connection attempts failed, (\d+) requests")
-    back = lines(r"info: database reachable again after (\d+) failed connection attempts")
+    again = lines(log, r"warn: database still unavailable: .*\((\d+) connection attempts failed, (\d+) requests")
     assert 1 <= len(first) <= len(workers), log
     # one line per worker per interval, and the burst outlasted an interval: at least one worker reported again
     assert 1 <= len(again) <= len(workers) * int(elapsed / REPORT_INTERVAL_S), log
@@ -253,7 +261,7 @@ def test_outage_backs_off_and_logs_once_per_interval(stack):
     # closing and PostgreSQL's start, so every failed attempt was made against it)
     total = sum(int(re.search(r"after (\d+) failed", line).group(1)) for line in back)
     assert total == connections, (total, connections, log)
-    assert len(first) + len(again) + len(back) + len(lines("connection lost")) <= 4 * len(workers) + 2, log
+    assert len(first) + len(again) + len(back) + len(lines(log, "connection lost")) <= 4 * len(workers) + 2, log
 
 
 def test_cli_makes_one_connection_attempt(stack, tmp_path):
