@@ -9,6 +9,7 @@
 
 struct cfg {
 	char *database;         /* libpq conninfo or URL */
+	long database_timeout;  /* seconds: the longest wait on PostgreSQL of any one step */
 	char *listen;           /* unix socket path, or HOST:PORT */
 	unsigned socket_mode;   /* permissions of a unix socket */
 	long backlog;

@@ -176,6 +176,9 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 		res->etag = http_etag(req->arena, tagged, strlen(tagged));
 		res->content_type = content_type;
 	}
+	/* Every 503 (the database is unavailable): by then each worker has tried to reconnect. */
+	if (res->status == 503)
+		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
 	max_age = route_max_age(id) < app__max_age ? route_max_age(id) : app__max_age;
 	http_finish(req, res, max_age);
 }
@@ -187,6 +190,7 @@ app_init(const struct cfg *cfg)
 	h_feeds_configure(cfg->public_url, cfg->release_page_url);
 	app__max_age = (int)cfg->cache_max_age;
 	app__host_in_feeds = cfg->public_url[0] == '\0';
+	db_set_timeout(cfg->database_timeout);
 	resp_cache_init((size_t)cfg->response_cache_mb * 1024 * 1024);
 }
 

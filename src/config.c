@@ -26,6 +26,7 @@ static const struct cfg__key {
 } cfg__keys[] = {
 	{"database", CFG__STRING, offsetof(struct cfg, database), 1, 0,
 	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false},
+	{"database_timeout", CFG__INT, offsetof(struct cfg, database_timeout), 1, 300, "5", false},
 	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
 	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666", false},
 	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
