@@ -1,10 +1,12 @@
 -- What "newest" may offer, and when a release last changed: both kept by the database, whoever
 -- writes to it (an import, or psql by hand).
 
--- A package XFU recorded as a few hundred bytes (an error page: warning size-implausible) stays in
--- the archive with its warning, but is never offered as the newest release or as an update.
+-- A package XFU recorded as a few hundred bytes (an error page: warning size-implausible, under
+-- IMP_MIN_PLAUSIBLE_SIZE) stays in the archive with its warning, but is never offered as the newest
+-- release or as an update. The stored size decides: where copies disagreed and a real size won,
+-- the warning stays (it records what a copy said) and the ROM is offered.
 ALTER TABLE release ADD COLUMN offerable boolean NOT NULL
-    GENERATED ALWAYS AS (array_position(warnings, 'size-implausible') IS NULL) STORED;
+    GENERATED ALWAYS AS (size_bytes IS NULL OR size_bytes >= 1000000) STORED;
 
 -- The newest of each (variant, branch, type) among offerable releases, in the API's "newest" order
 -- (NEWEST_FIRST in src/queries.c, which must stay the same expressions). Replaces sql/006's index:
