@@ -135,18 +135,21 @@ def get(stack, path):
     return status, doc
 
 
-def updates(stack, archive, device, variant, current):
+def updates(stack, archive, device, variant, current, problems):
     """updates for current as an updater asks (codename and current); when romtrack asks for the variant, the test
-    checks that current is indeed a release of another variant of the device too, and asks again with it."""
+    checks that current is indeed a release of another variant of the device too, and asks again with it. None
+    (and a problem noted) when the answer is not a 200."""
     path = "/api/devices/%s/updates?current=%s" % (device, urllib.parse.quote(current))
     status, doc = get(stack, path)
     if status == 400 and doc.get("parameter") == "variant":
         others = {r["variant"] for r in archive.releases
                   if r["device"] == device and r["version"] == current and r["variant"] != variant}
-        assert others, "%s: romtrack asks for the variant, but only %s has %s (%s)" % (
-            path, variant, current, doc["detail"])
+        if not others:
+            problems.append("%s: romtrack asks for the variant, but only %s has %s" % (path, variant, current))
         status, doc = get(stack, path + "&variant=" + variant)
-    assert status == 200, (path, doc)
+    if status != 200:
+        problems.append("%s: %d %s" % (path, status, doc.get("detail")))
+        return None
     return doc
 
 
@@ -158,61 +161,85 @@ def stable_lines(archive):
             yield variant, ours
 
 
+def offered_problems(archive, variant, device, oldest, offered):
+    """What is wrong with the releases offered to variant from its oldest version, by the rules of this file."""
+    problems = []
+    _, _, dev_code, region_code, _ = parse(oldest["version"])
+    marked = {m for m, tag in MARKERS.items() if tag in variant}
+    siblings_marks = {m for m, tag in MARKERS.items()
+                      if any(tag in v for v in archive.variants_of_device[device] if v != variant)}
+    for r in offered:
+        p = parse(r["version"])
+        named = archive.variants_by_filename(r["filename"])
+        if r["variant"] != variant or r["codename"] != device:
+            problems.append("%s, a build of %s" % (r["filename"], r["variant"]))
+        if p is None or (p[2], p[3]) != (dev_code, region_code):
+            problems.append("%s: other device or region code" % r["version"])
+        elif newer_key(r["version"]) <= newer_key(oldest["version"]):
+            problems.append("%s is not newer" % r["version"])
+        elif (marked and p[4] not in marked) or (not marked and p[4] in siblings_marks):
+            problems.append("%s: a sibling's suffix" % r["version"])
+        if named and variant not in named:
+            problems.append("%s names %s" % (r["filename"], ", ".join(sorted(named))))
+        if not plausible(r["size"]) or "size-implausible" in r["warnings"]:
+            problems.append("%s: %s bytes, not a ROM" % (r["filename"], r["size"]))
+        if (r["branch"], r["type"]) != ("stable", "recovery"):
+            problems.append("%s: %s %s" % (r["filename"], r["branch"], r["type"]))
+    # each package once: one file, one MD5, and no name that is another's glued to a prefix
+    names = [r["filename"] for r in offered]
+    md5s = [r["md5"] for r in offered if r["md5"]]
+    if len(set(names)) != len(names) or len(set(md5s)) != len(md5s):
+        problems.append("a package offered twice")
+    problems += ["%s is %s glued to a prefix" % (a, b) for a in names for b in names if a != b and a.endswith(b)]
+    # and all of them: the variant's newer stable recovery ROMs of the same device and region codes
+    expected = sorted(
+        (r for r in archive.by_variant[variant]
+         if r["branch"] == "stable" and r["type"] == "recovery" and plausible(r["size"])
+         and parse(r["version"]) and parse(r["version"])[2:4] == (dev_code, region_code)
+         and newer_key(r["version"]) > newer_key(oldest["version"])),
+        key=lambda r: (newer_key(r["version"]), r["date"] or "", r["id"]), reverse=True)[:100]
+    if [r["id"] for r in offered] != [r["id"] for r in expected]:
+        missing = [r["version"] for r in expected if r["id"] not in {o["id"] for o in offered}]
+        problems.append("not the expected list (missing: %s)" % ", ".join(missing[:5]))
+    return problems
+
+
 def test_updates_offer_only_the_variants_own_builds(stack, archive):
-    checked = 0
+    problems, checked = [], 0
     for variant, ours in stable_lines(archive):
         device = ours[0]["device"]
         oldest = min(ours, key=lambda r: (newer_key(r["version"]), r["id"]))
-        _, _, dev_code, region_code, suffix = parse(oldest["version"])
-        marked = {m for m, tag in MARKERS.items() if tag in variant}
-        siblings_marks = {m for m, tag in MARKERS.items()
-                          if any(tag in v for v in archive.variants_of_device[device] if v != variant)}
-        doc = updates(stack, archive, device, variant, oldest["version"])
-        assert doc["current"]["variant"] == variant
-        offered = doc["data"]
-        where = "%s from %s" % (variant, oldest["version"])
-        for r in offered:
-            p = parse(r["version"])
-            assert r["variant"] == variant and r["codename"] == device, (where, r["filename"])
-            assert p is not None and (p[2], p[3]) == (dev_code, region_code), (where, r["version"])
-            assert newer_key(r["version"]) > newer_key(oldest["version"]), (where, r["version"])
-            if marked:
-                assert p[4] in marked, (where, r["version"])
-            else:
-                assert p[4] not in siblings_marks, (where, r["version"], "a sibling's suffix")
-            named = archive.variants_by_filename(r["filename"])
-            assert not named or variant in named, (where, r["filename"], named)
-            assert plausible(r["size"]) and "size-implausible" not in r["warnings"], (where, r["filename"])
-            assert (r["branch"], r["type"]) == ("stable", "recovery"), (where, r["filename"])
-        # each package once: one file, one MD5, and no name that is another's glued to a prefix
-        names = [r["filename"] for r in offered]
-        assert len(set(names)) == len(names), where
-        md5s = [r["md5"] for r in offered if r["md5"]]
-        assert len(set(md5s)) == len(md5s), (where, md5s)
-        assert not [a for a in names for b in names if a != b and a.endswith(b)], (where, names)
-        # and all of them: the variant's newer stable recovery ROMs of the same device and region codes
-        expected = sorted(
-            (r for r in archive.by_variant[variant]
-             if r["branch"] == "stable" and r["type"] == "recovery" and plausible(r["size"])
-             and parse(r["version"]) and parse(r["version"])[2:4] == (dev_code, region_code)
-             and newer_key(r["version"]) > newer_key(oldest["version"])),
-            key=lambda r: (newer_key(r["version"]), r["date"] or "", r["id"]), reverse=True)[:100]
-        assert [r["id"] for r in offered] == [r["id"] for r in expected], where
+        doc = updates(stack, archive, device, variant, oldest["version"], problems)
+        if doc is None:
+            continue
+        wrong = offered_problems(archive, variant, device, oldest, doc["data"])
+        if doc["current"].get("variant") != variant:
+            wrong.append("current says variant %s" % doc["current"].get("variant"))
+        problems += ["%s from %s: %s" % (variant, oldest["version"], w) for w in wrong]
         checked += 1
+    problems.sort(key=lambda p: "current says" in p)  # what was offered first, then what current says
+    assert not problems, "%d problems:\n%s" % (len(problems), "\n".join(problems[:60]))
     assert checked > 1200
 
 
 def test_a_known_current_settles_its_variant_and_region(stack, archive):
     """From each variant's newest stable version: a known release, so 200 (never "region is required"), the
     release's own variant and region, and nothing newer."""
-    codes = set()
+    problems, codes = [], set()
     for variant, ours in stable_lines(archive):
         newest = max(ours, key=lambda r: (newer_key(r["version"]), r["id"]))
-        doc = updates(stack, archive, newest["device"], variant, newest["version"])
+        doc = updates(stack, archive, newest["device"], variant, newest["version"], problems)
+        if doc is None:
+            continue
         regions = {r["region"] for r in ours if r["version"] == newest["version"]}
-        assert doc["current"]["variant"] == variant and doc["current"]["region"] in regions, (variant, doc["current"])
-        assert doc["data"] == [], (variant, newest["version"])
+        if doc["current"].get("variant") != variant or doc["current"]["region"] not in regions:
+            problems.append("%s at %s: current says %s" % (variant, newest["version"], doc["current"]))
+        if doc["data"]:
+            problems.append("%s at %s, its newest, is offered %s" % (
+                variant, newest["version"], [r["filename"] for r in doc["data"]][:3]))
         codes.add(parse(newest["version"])[3])
+    problems.sort(key=lambda p: "current says" in p)
+    assert not problems, "%d problems:\n%s" % (len(problems), "\n".join(problems[:60]))
     assert "CM" in codes, "the archive's versions with a region code romtrack has no name for were reached"
 
 
