@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "domain.h"
 #include "queries.h"
 #include "version.h"
 
@@ -25,20 +24,161 @@ updates_families(enum ver_family f)
 	}
 }
 
-/* The branch a version's line is released on when the client does not say. */
+/* The branch a version's line is released on when neither the client nor a known release
+ * says. */
 static const char *
 updates_default_branch(enum ver_family f)
 {
 	return f == VER_WEEKLY ? "weekly" : f == VER_PUBLIC_BETA ? "public-beta" : "stable";
 }
 
+/* What the request and the data settle about the version the device runs. */
+struct updates_current {
+	const char *variant_id, *variant, *region, *branch, *type;
+};
+
+/* Whether a row of DB_STMT_DEVICE_UPDATES_CURRENT fits the variant and region the client gave
+ * (NULL: not given). */
+static bool
+updates_row_fits(const PGresult *res, int row, const char *variant, const char *region)
+{
+	return (variant == NULL || strcmp(PQgetvalue(res, row, CURCOL_VARIANT), variant) == 0) &&
+	       (region == NULL || strcmp(PQgetvalue(res, row, CURCOL_REGION), region) == 0);
+}
+
+/* "alioth_global (global), alioth_in_global (in)": the distinct variants and regions of the
+ * rows marked in keep, for a problem's detail. */
+static const char *
+updates_row_list(struct handler_ctx *ctx, const PGresult *res, const bool *keep, int *count)
+{
+	const char *list = "";
+	int n = 0;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		bool seen = false;
+
+		if (!keep[i])
+			continue;
+		for (int j = 0; j < i && !seen; j++)
+			seen = keep[j] &&
+			       strcmp(PQgetvalue(res, j, CURCOL_VARIANT_ID), PQgetvalue(res, i, CURCOL_VARIANT_ID)) == 0 &&
+			       strcmp(PQgetvalue(res, j, CURCOL_REGION), PQgetvalue(res, i, CURCOL_REGION)) == 0;
+		if (seen)
+			continue;
+		if (n < 8)
+			list = arena_printf(ctx->arena, "%s%s%s (%s)", list, n ? ", " : "",
+					    PQgetvalue(res, i, CURCOL_VARIANT), PQgetvalue(res, i, CURCOL_REGION));
+		else if (n == 8)
+			list = arena_printf(ctx->arena, "%s, ...", list);
+		n++;
+	}
+	*count = n;
+	return list;
+}
+
+/* Settles the variant, region and branch of the version the device runs (the rows of
+ * DB_STMT_DEVICE_UPDATES_CURRENT); false after sending the problem.
+ *
+ * A current that is a known release of the device settles them: its variant and region must
+ * agree with variant and region when the client gives them (400 when they contradict it), and
+ * its branch is the default (Stable Beta counts as Stable). Otherwise they come from the
+ * releases of its line (same family line, device code and region code), narrowed by the
+ * client's variant and region, and by the version's suffix where some share it. Either way
+ * the answer must be one variant: several get 400 asking for variant. */
+static bool
+updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *cur, const char *current,
+	       const char *codename, struct updates_current *out)
+{
+	const char *const *v = ctx->params->value;
+	const char *variant = v[PARAM_VARIANT], *region = v[PARAM_REGION], *list;
+	int nrows = PQntuples(res), first = -1, count;
+	bool exact = false, suffix = false, any = false, *keep;
+
+	if (nrows == 0) {
+		h_device_not_found(ctx, codename);
+		return false;
+	}
+	for (int i = 0; i < nrows; i++)
+		if (!PQgetisnull(res, i, CURCOL_VARIANT_ID) && strcmp(PQgetvalue(res, i, CURCOL_EXACT), "t") == 0)
+			exact = true;
+	keep = arena_alloc(ctx->arena, (size_t)nrows * sizeof *keep);
+	for (int i = 0; i < nrows; i++) {
+		keep[i] = !PQgetisnull(res, i, CURCOL_VARIANT_ID) &&
+			  (strcmp(PQgetvalue(res, i, CURCOL_EXACT), "t") == 0) == exact;
+		any = any || keep[i];
+	}
+	if (!any) {
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  arena_printf(ctx->arena, "current: %s is not a version of %s (it has no release of that line)",
+				       current, codename),
+			  "current");
+		return false;
+	}
+	list = updates_row_list(ctx, res, keep, &count);
+	for (int i = 0; i < nrows; i++) {
+		keep[i] = keep[i] && updates_row_fits(res, i, variant, region);
+		suffix = suffix || (keep[i] && !exact && strcmp(PQgetvalue(res, i, CURCOL_SAME_SUFFIX), "t") == 0);
+	}
+	if (suffix)
+		for (int i = 0; i < nrows; i++)
+			keep[i] = keep[i] && strcmp(PQgetvalue(res, i, CURCOL_SAME_SUFFIX), "t") == 0;
+	for (int i = 0; i < nrows && first < 0; i++)
+		if (keep[i])
+			first = i;
+	if (first < 0) {
+		bool variant_known = false;
+		const char *asked = variant == NULL ? arena_printf(ctx->arena, "region %s", region)
+				    : region == NULL ? variant
+						     : arena_printf(ctx->arena, "%s in region %s", variant, region);
+
+		for (int i = 0; i < nrows && variant != NULL; i++)
+			variant_known = variant_known || (!PQgetisnull(res, i, CURCOL_VARIANT) &&
+							  updates_row_fits(res, i, variant, NULL));
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  exact ? arena_printf(ctx->arena, "current: %s is a release of %s, not of %s", current, list, asked)
+				: arena_printf(ctx->arena, "current: the releases of the line of %s are of %s, not of %s",
+					       current, list, asked),
+			  variant != NULL && !variant_known ? "variant" : "region");
+		return false;
+	}
+	list = updates_row_list(ctx, res, keep, &count);
+	if (count > 1) {
+		bool one_variant = true;
+
+		for (int i = 0; i < nrows; i++)
+			one_variant = one_variant && (!keep[i] || strcmp(PQgetvalue(res, i, CURCOL_VARIANT_ID),
+									 PQgetvalue(res, first, CURCOL_VARIANT_ID)) == 0);
+		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
+			  arena_printf(ctx->arena, "%s is required: %s %s %s %s", one_variant ? "region" : "variant",
+				       exact ? "current" : "the releases of the line of", current,
+				       exact ? "is a release of" : "are of", list),
+			  one_variant ? "region" : "variant");
+		return false;
+	}
+	out->variant_id = PQgetvalue(res, first, CURCOL_VARIANT_ID);
+	out->variant = PQgetvalue(res, first, CURCOL_VARIANT);
+	out->region = PQgetvalue(res, first, CURCOL_REGION);
+	out->branch = v[PARAM_BRANCH];
+	for (int i = 0; i < nrows && out->branch == NULL && exact; i++) {
+		const char *b = PQgetvalue(res, i, CURCOL_BRANCH);
+
+		/* a Stable Beta is a staged rollout of the Stable line: its updates are Stable */
+		if (keep[i])
+			out->branch = strcmp(b, "stable-beta") == 0 ? "stable" : b;
+	}
+	if (out->branch == NULL)
+		out->branch = updates_default_branch(cur->family);
+	out->type = v[PARAM_TYPE] ? v[PARAM_TYPE] : "recovery";
+	return true;
+}
+
 void
 h_device_updates(struct handler_ctx *ctx)
 {
 	const char *codename = h_codename(ctx);
-	const char *const *v = ctx->params->value;
-	const char *current = v[PARAM_CURRENT], *region, *branch, *type, *numbers = "{";
+	const char *current = ctx->params->value[PARAM_CURRENT], *numbers = "{";
 	PGresult *known, *res;
+	struct updates_current settled;
 	struct jw *w;
 	int incremental = -1;
 	struct ver cur;
@@ -58,38 +198,20 @@ h_device_updates(struct handler_ctx *ctx)
 			  "current");
 		return;
 	}
-	region = v[PARAM_REGION];
-	if (region == NULL && dom_region_from_version(current) != DOM_REGION__MAX)
-		region = dom_region_name(dom_region_from_version(current));
-	if (region == NULL) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "region is required: %s does not say its region", current), "region");
-		return;
-	}
-	branch = v[PARAM_BRANCH] ? v[PARAM_BRANCH] : updates_default_branch(cur.family);
-	type = v[PARAM_TYPE] ? v[PARAM_TYPE] : "recovery";
 	for (size_t i = 0; i < cur.nnumbers; i++)
 		numbers = arena_printf(ctx->arena, "%s%s%ld", numbers, i ? "," : "", cur.numbers[i]);
 	numbers = arena_printf(ctx->arena, "%s}", numbers);
 
-	known = h_query(ctx, DB_STMT_DEVICE_KNOWS_VERSION,
-			(const char *const[]){codename, updates_families(cur.family),
-					      cur.device_code[0] ? cur.device_code : NULL});
-	if (known == NULL)
+	known = h_query(ctx, DB_STMT_DEVICE_UPDATES_CURRENT,
+			(const char *const[]){codename, current, updates_families(cur.family),
+					      cur.device_code[0] ? cur.device_code : NULL,
+					      cur.region_code[0] ? cur.region_code : NULL, cur.suffix[0] ? cur.suffix : NULL});
+	if (known == NULL || !updates_settle(ctx, known, &cur, current, codename, &settled))
 		return;
-	if (strcmp(PQgetvalue(known, 0, 0), "t") != 0) {
-		h_device_not_found(ctx, codename);
-		return;
-	}
-	if (strcmp(PQgetvalue(known, 0, 1), "t") != 0) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "current: %s is not a version of %s", current, codename), "current");
-		return;
-	}
 	res = h_query(ctx, DB_STMT_DEVICE_UPDATES,
-		      (const char *const[]){codename, region, branch, type, updates_families(cur.family),
-					    strncmp(current, "OS", 2) == 0 ? "1" : "0", numbers,
-					    cur.device_code[0] ? cur.device_code : NULL});
+		      (const char *const[]){settled.variant_id, settled.region, settled.branch, settled.type,
+					    updates_families(cur.family), strncmp(current, "OS", 2) == 0 ? "1" : "0",
+					    numbers, cur.device_code[0] ? cur.device_code : NULL});
 	if (res == NULL)
 		return;
 	w = jw_new(ctx->arena);
@@ -112,12 +234,14 @@ h_device_updates(struct handler_ctx *ctx)
 	jw_string(w, current);
 	jw_key(w, "family");
 	jw_string(w, ver_family_name(cur.family));
+	jw_key(w, "variant");
+	jw_string(w, settled.variant);
 	jw_key(w, "region");
-	jw_string(w, region);
+	jw_string(w, settled.region);
 	jw_key(w, "branch");
-	jw_string(w, branch);
+	jw_string(w, settled.branch);
 	jw_key(w, "type");
-	jw_string(w, type);
+	jw_string(w, settled.type);
 	jw_object_end(w);
 	jw_key(w, "incremental");
 	if (incremental < 0)

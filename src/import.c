@@ -685,7 +685,7 @@ imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t err
 	sum->releases = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	snprintf(sql, cap,
-		 "UPDATE release r SET (%s) = ROW(%s), modified_at = now() FROM stage_final f"
+		 "UPDATE release r SET (%s) = ROW(%s) FROM stage_final f"
 		 " WHERE r.id = f.existing_id AND (%s) IS DISTINCT FROM (%s)",
 		 cols, fcols, rcols, fcols);
 	if (!db_run(conn, sql, NULL, 0, &res, "database", err, errlen))

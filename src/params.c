@@ -148,6 +148,7 @@ static const struct {
 	[PARAM_FAMILY] = {"family", param__family, "one of miui, hyperos, weekly, public-beta, other"},
 	[PARAM_CURRENT] = {"current", params_version_valid,
 			   "a version of 1 to 64 letters, digits, '.', '_' or '-'"},
+	[PARAM_VARIANT] = {"variant", params_codename_valid, "a variant codename such as alioth_global"},
 	[PARAM_SINCE] = {"since", params_date_valid, "a date written YYYY-MM-DD"},
 	[PARAM_UNTIL] = {"until", params_date_valid, "a date written YYYY-MM-DD"},
 	[PARAM_LIMIT] = {"limit", param__limit, "an integer from 1 to 500"},

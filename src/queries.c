@@ -97,28 +97,29 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		" WHERE d.codename = $1::text AND r.branch = $2::branch AND r.version = $3::text"
 		" ORDER BY v.codename, r.type, r.filename", 3},
 
-	/* $1 codename, $2..$4 filters: the newest release per region, branch and type. Only
-	 * ids and sort keys go through DISTINCT ON's sort, and the winners are joined after:
-	 * sorting every release of the device with all its columns cost more than the rest of
-	 * the request. */
+	/* $1 codename, $2..$4 filters: the newest offerable release per variant, branch and type
+	 * (two variants of one region are two phones). Only ids and sort keys go through DISTINCT
+	 * ON's sort, and the winners are joined after: sorting every release of the device with all
+	 * its columns cost more than the rest of the request. */
 	[DB_STMT_DEVICE_LATEST] = {"device_latest",
 		"SELECT " RELEASE_COLUMNS
-		" FROM (SELECT DISTINCT ON (r.region, r.branch, r.type) r.id FROM release r"
-		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text)" VARIANT_FILTERS
-		"       ORDER BY r.region, r.branch, r.type, " NEWEST_FIRST ") newest"
+		" FROM (SELECT DISTINCT ON (r.variant_id, r.branch, r.type) r.id FROM release r"
+		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text) AND r.offerable" VARIANT_FILTERS
+		"       ORDER BY r.variant_id, r.branch, r.type, " NEWEST_FIRST ") newest"
 		" JOIN release r ON r.id = newest.id"
 		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
-		" ORDER BY r.region, r.branch, r.type", 4},
+		" ORDER BY v.codename, r.branch, r.type", 4},
 
-	/* $1 codename, $2 region, $3 branch, $4 type, $5 the families of the current version's
-	 * line, $6 1 for HyperOS, $7 the version's numbers, $8 its device code (NULL for weekly
-	 * and beta versions, which have none): the newer releases, newest first. The device code
-	 * keeps a phone to its own builds where XFU lists a sibling under the same codename. */
+	/* $1 variant id, $2 region, $3 branch, $4 type, $5 the families of the current version's
+	 * line, $6 1 for HyperOS, $7 the version's numbers, $8 its device code (NULL for weekly and
+	 * beta versions, which have none): the newer offerable releases of the variant the device
+	 * runs, newest first (the index of "latest", sql/007). The device code keeps a phone to its
+	 * own builds where XFU lists a sibling under the same variant. */
 	[DB_STMT_DEVICE_UPDATES] = {"device_updates",
 		"SELECT " RELEASE_COLUMNS
 		" FROM (SELECT * FROM release r"
-		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = $1::text)"
-		"         AND r.region = $2::region AND r.branch = $3::branch AND r.type = $4::package_type"
+		"       WHERE r.variant_id = $1::int AND r.branch = $3::branch AND r.type = $4::package_type"
+		"         AND r.offerable AND r.region = $2::region"
 		"         AND r.version_family = ANY ($5::version_family[])"
 		"         AND ((r.version LIKE 'OS%')::int, r.version_numbers) > ($6::int, $7::integer[])"
 		"         AND ($8::text IS NULL OR r.device_code = $8::text)"
@@ -126,13 +127,24 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
 		" ORDER BY " NEWEST_FIRST, 8},
 
-	/* $1 codename, $2 families, $3 device code or NULL: whether the device exists, and
-	 * whether it has versions of that line (whether a version "belongs to the device") */
-	[DB_STMT_DEVICE_KNOWS_VERSION] = {"device_knows_version",
-		"SELECT EXISTS (SELECT 1 FROM device WHERE codename = $1::text),"
-		" EXISTS (SELECT 1 FROM device d JOIN release r ON r.device_id = d.id"
-		"  WHERE d.codename = $1::text AND r.version_family = ANY ($2::version_family[])"
-		"    AND ($3::text IS NULL OR r.device_code = $3::text))", 3},
+	/* $1 codename, $2 the current version, $3 the families of its line, $4 its device code, $5
+	 * its region code, $6 its suffix (NULL where it has none): what romtrack knows of the version
+	 * a device runs. No row for an unknown device; else one row per variant, region and branch
+	 * of the releases that are that version ("exact"), and of those of its line: same families,
+	 * device code and region code (a row of NULLs when there are none). The last column tells
+	 * whether some have the version's suffix (RF, FK mark variants that share a region code). */
+	[DB_STMT_DEVICE_UPDATES_CURRENT] = {"device_updates_current",
+		"SELECT v.id, v.codename, r.region::text, r.branch::text, r.version = $2::text,"
+		" bool_or(r.version_suffix = $6::text)"
+		" FROM device d LEFT JOIN release r ON r.device_id = d.id"
+		"  AND (r.version = $2::text"
+		"       OR (r.version_family = ANY ($3::version_family[])"
+		"           AND ($4::text IS NULL OR r.device_code = $4::text)"
+		"           AND r.region_code IS NOT DISTINCT FROM $5::text))"
+		" LEFT JOIN variant v ON v.id = r.variant_id"
+		" WHERE d.codename = $1::text"
+		" GROUP BY v.id, v.codename, r.region, r.branch, r.version = $2::text"
+		" ORDER BY v.codename, r.region, r.branch", 6},
 
 	/* $1 codenames, $2..$4 filters, $5 android, $6 family, $7 since, $8 until, $9..$11 keyset,
 	 * $12 page size: every release, newest first by date */
@@ -153,19 +165,20 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		"$4::int"), 4},
 
 	/* $1 always NULL (keeps the filters at $2..$4), $5..$7 keyset (variant, branch, type),
-	 * $8 page size: the newest release of every variant, branch and type. A page of groups
-	 * is cut first, then each group's newest release comes from the index of that order
-	 * (sql/006), as for one device. */
+	 * $8 page size: the newest offerable release of every variant, branch and type. A page of
+	 * groups is cut first, then each group's newest release comes from the index of that order
+	 * (sql/007). */
 	[DB_STMT_RELEASES_LATEST] = {"releases_latest",
 		"SELECT " RELEASE_COLUMNS
 		" FROM (SELECT g.variant_id, g.branch, g.type, v.codename FROM"
 		"        (SELECT DISTINCT r.variant_id, r.branch, r.type FROM release r"
-		"         WHERE $1::text IS NULL" VARIANT_FILTERS ") g"
+		"         WHERE $1::text IS NULL AND r.offerable" VARIANT_FILTERS ") g"
 		"        JOIN variant v ON v.id = g.variant_id"
 		"        WHERE ($5::text IS NULL OR (v.codename, g.branch, g.type) > ($5::text, $6::branch, $7::package_type))"
 		"        ORDER BY v.codename, g.branch, g.type LIMIT $8::int) g"
 		" CROSS JOIN LATERAL (SELECT * FROM release r"
-		"       WHERE r.variant_id = g.variant_id AND r.branch = g.branch AND r.type = g.type" VARIANT_FILTERS
+		"       WHERE r.variant_id = g.variant_id AND r.branch = g.branch AND r.type = g.type AND r.offerable"
+		VARIANT_FILTERS
 		"       ORDER BY " NEWEST_FIRST " LIMIT 1) r"
 		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
 		" ORDER BY g.codename, g.branch, g.type", 8},

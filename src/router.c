@@ -53,7 +53,7 @@ static const struct {
 				  ROUTE__JSON, 60},
 	[ROUTE_DEVICE_LATEST] = {"/api/devices/{codename}/latest", ROUTE__READ, ROUTE__VARIANT, ROUTE__JSON, 60},
 	[ROUTE_DEVICE_UPDATES] = {"/api/devices/{codename}/updates", ROUTE__READ,
-				  ROUTE__VARIANT | PARAM_BIT(PARAM_CURRENT), ROUTE__JSON, 60},
+				  ROUTE__VARIANT | PARAM_BIT(PARAM_CURRENT) | PARAM_BIT(PARAM_VARIANT), ROUTE__JSON, 60},
 	[ROUTE_DEVICE_FEED] = {"/api/devices/{codename}/feed.atom", ROUTE__READ, ROUTE__VARIANT | PARAM_BIT(PARAM_LIMIT),
 			       ROUTE__ATOM, 60},
 	[ROUTE_RELEASES] = {"/api/releases", ROUTE__READ, ROUTE__LIST | ROUTE__ALL_RELEASES, ROUTE__JSON, 60},

@@ -36,6 +36,10 @@ def api(stack):
     return call
 
 
+BRANCHES = ["stable", "stable-beta", "weekly", "public-beta"]
+TYPES = ["recovery", "fastboot"]
+
+
 def rank(version):
     """The "newest" order of romtrack, in Python: grammar first, HyperOS over MIUI, then the numbers."""
     m = re.match(r"^(OS|V|A)?(\d+(?:\.\d+)+)(?:\.([A-Z]{7}|DEV))?$", version)
@@ -56,20 +60,29 @@ def all_releases(api, path):
 
 # --- latest --------------------------------------------------------------------------------------------------
 
+def plausible(release):
+    """A ROM is far larger than a megabyte; a size of a few hundred bytes is an error page XFU recorded."""
+    return release["size"] is None or release["size"] >= 1000000
+
+
 def test_device_latest_is_newest_by_version(api):
     every = all_releases(api, "/api/devices/alioth/releases?limit=500")
     expected = {}
     for r in every:
-        key = (r["region"], r["branch"], r["type"])
+        if not plausible(r):
+            continue
+        key = (r["variant"], r["branch"], r["type"])
         if key not in expected or (rank(r["version"]), r["date"] or "", r["id"]) > \
                 (rank(expected[key]["version"]), expected[key]["date"] or "", expected[key]["id"]):
             expected[key] = r
     status, _, _, doc = api("/api/devices/alioth/latest")
     assert status == 200 and doc["next"] is None
-    assert {(r["region"], r["branch"], r["type"]): r["id"] for r in doc["data"]} == \
+    assert {(r["variant"], r["branch"], r["type"]): r["id"] for r in doc["data"]} == \
         {k: r["id"] for k, r in expected.items()}
+    assert [(r["variant"], r["branch"], r["type"]) for r in doc["data"]] == sorted(
+        expected, key=lambda k: (k[0], BRANCHES.index(k[1]), TYPES.index(k[2])))
     _, _, _, only = api("/api/devices/alioth/latest?region=global&branch=stable&type=recovery")
-    assert [r["id"] for r in only["data"]] == [expected[("global", "stable", "recovery")]["id"]]
+    assert [r["id"] for r in only["data"]] == [expected[("alioth_global", "stable", "recovery")]["id"]]
     status, _, _, doc = api("/api/devices/nosuchphone/latest")
     assert status == 404
 
@@ -78,7 +91,9 @@ def test_all_latest_pages(api, stack):
     items = all_releases(api, "/api/releases/latest?branch=stable&type=recovery&limit=7")
     keys = [(r["variant"], r["branch"], r["type"]) for r in items]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    expected = stack.psql("SELECT count(DISTINCT variant_id) FROM release WHERE branch = 'stable' AND type = 'recovery'")
+    # a group whose only releases are error pages (a few hundred bytes) has no newest
+    expected = stack.psql("SELECT count(DISTINCT variant_id) FROM release WHERE branch = 'stable' AND type = 'recovery'"
+                          " AND (size_bytes IS NULL OR size_bytes >= 1000000)")
     assert len(items) == int(expected[0][0])
 
 
@@ -95,8 +110,8 @@ def test_updates_several_versions_behind(api):
     current = "V12.5.3.0.RKHMIXM"
     status, _, _, doc = api("/api/devices/alioth/updates?current=" + current)
     assert status == 200
-    assert doc["current"] == {"version": current, "family": "miui", "region": "global", "branch": "stable",
-                              "type": "recovery"}
+    assert doc["current"] == {"version": current, "family": "miui", "variant": "alioth_global", "region": "global",
+                              "branch": "stable", "type": "recovery"}
     expected = newer(every, current, "global")
     assert expected, "the sample has newer global stable recovery ROMs for alioth"
     assert [r["id"] for r in doc["data"]] == [r["id"] for r in expected]
@@ -119,12 +134,23 @@ def test_updates_offer_the_incremental_from_current(api):
     assert doc["incremental"]["url"].endswith(doc["incremental"]["filename"])
 
 
-def test_updates_weekly_needs_a_region(api):
+def test_updates_weekly_released_in_two_regions_needs_one(api):
+    """The seed page cancro weekly 7.3.23 has packages of cancro (China) and cancro_global: which one the device
+    runs is the client's to say, with variant or region; the other parameter's contradiction is a 400."""
+    _, _, _, versions = api("/api/devices/cancro/releases/weekly/7.3.23")
+    assert {r["variant"] for r in versions["data"]} >= {"cancro", "cancro_global"}
     status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23")
+    assert status == 400 and doc["parameter"] == "variant"
+    assert "cancro (cn)" in doc["detail"] and "cancro_global (global)" in doc["detail"]
+    for query in ["region=global", "variant=cancro_global"]:
+        status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23&" + query)
+        assert status == 200 and doc["current"]["branch"] == "weekly"
+        assert (doc["current"]["variant"], doc["current"]["region"]) == ("cancro_global", "global")
+        assert doc["data"] and all(r["branch"] == "weekly" and r["variant"] == "cancro_global" for r in doc["data"])
+    status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23&variant=cancro_global&region=cn")
     assert status == 400 and doc["parameter"] == "region"
-    status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23&region=global")
-    assert status == 200 and doc["current"]["branch"] == "weekly"
-    assert all(r["branch"] == "weekly" and r["region"] == "global" for r in doc["data"])
+    status, _, _, doc = api("/api/devices/cancro/updates?current=7.3.23&variant=gemini")
+    assert status == 400 and doc["parameter"] == "variant"
 
 
 @pytest.mark.parametrize("query, parameter", [
@@ -402,3 +428,181 @@ def test_every_device_has_a_variant_and_answers(api, stack):
                       "(SELECT 1 FROM variant v WHERE v.device_id = d.id)") == [("0",)]
     for (codename,) in stack.psql("SELECT codename FROM device"):
         assert api("/api/devices/" + codename)[0] == 200
+
+
+# --- issue 9: the variant a device runs, packages that are not ROMs, latest by variant, Last-Modified ---------
+
+ENTRY = """- android: '{android}'
+  branch: {branch}
+  codename: {variant}
+  date: {date}
+  link: https://bigota.d.miui.com/{version}/{filename}
+  md5: Unknown
+  method: {method}
+  name: {name}
+  size: {size}
+  version: {version}
+"""
+
+
+def import_entries(stack, name, entries):
+    """Imports latest.yml-shaped entries: (variant, display name, MIUI name, version, date, size, branch, method)."""
+    text = ""
+    for variant, display, miui, version, date, size, branch, method in entries:
+        if method == "Fastboot":
+            filename = "%s_images_%s_%s.0000.00_11.0_cn_0123456789.tgz" % (variant, version, date.replace("-", ""))
+        else:
+            filename = "miui_%s_%s_0123456789_11.0.zip" % (miui, version)
+        text += ENTRY.format(android="11.0", branch=branch, variant=variant, date=date, filename=filename,
+                             method=method, name=display, size=size, version=version)
+    path = os.path.join(stack.tmpdir, name)
+    with open(path, "w") as f:
+        f.write(text)
+    r = stack.romtrack("import", path)
+    assert r.returncode == 0, r.stderr
+
+
+def stable(variant, display, miui, version, date, size="3.0 GB", branch="Stable", method="Recovery"):
+    return (variant, display, miui, version, date, size, branch, method)
+
+
+def versions(doc):
+    return [(r["variant"], r["version"]) for r in doc["data"]]
+
+
+def test_updates_offer_only_the_variants_own_builds(api, stack):
+    """Two variants share device code CR and region code IN; the RF suffix marks one (as angelicain_in_global and
+    angelicain_in_rf_global do). Expected lists are the entries below, by hand: each variant's own, newer ones."""
+    xm = [stable("tangel_in_global", "Test Angel India", "TANGELINGlobal", "V12.0.%d.0.QCRINXM" % n,
+                 "2021-01-%02d" % n) for n in (1, 5, 19)]
+    rf = [stable("tangel_in_rf_global", "Test Angel RF India", "TANGELINRFGlobal", v, d)
+          for v, d in [("V12.0.3.0.QCRINRF", "2021-01-03"), ("V12.5.2.0.RCRINRF", "2021-06-01"),
+                       ("V12.5.5.0.RCRINRF", "2021-09-01")]]
+    import_entries(stack, "tangel.yml", xm + rf)
+    cases = [
+        ("V12.0.1.0.QCRINXM", [("tangel_in_global", "V12.0.19.0.QCRINXM"), ("tangel_in_global", "V12.0.5.0.QCRINXM")]),
+        ("V12.0.19.0.QCRINXM", []),                 # XM's newest: the RF builds are not updates of it
+        ("V12.0.3.0.QCRINRF", [("tangel_in_rf_global", "V12.5.5.0.RCRINRF"), ("tangel_in_rf_global", "V12.5.2.0.RCRINRF")]),
+        ("V12.0.7.0.QCRINXM", [("tangel_in_global", "V12.0.19.0.QCRINXM")]),  # not a release: its line and suffix
+        ("V12.5.3.0.RCRINRF", [("tangel_in_rf_global", "V12.5.5.0.RCRINRF")]),
+    ]
+    for current, expected in cases:
+        status, _, _, doc = api("/api/devices/tangel/updates?current=" + current)
+        assert status == 200, doc
+        assert versions(doc) == expected, current
+        assert doc["current"]["variant"] == ("tangel_in_rf_global" if current.endswith("RF") else "tangel_in_global")
+
+
+def test_one_version_of_two_variants_needs_the_variant(api, stack):
+    """XFU lists V6.6.1.0.KHBMICF under HM2013023 and HM2013023_sg_global: the same version, two phones. Without
+    variant romtrack cannot tell which one asks; with it, each gets its own builds only, never both."""
+    import_entries(stack, "thm.yml", [
+        stable("thm", "Test HM Global", "THMGlobal", "V6.6.1.0.KHBMICF", "2015-06-01"),
+        stable("thm_sg_global", "Test HM Singapore", "THMSGGlobal", "V6.6.1.0.KHBMICF", "2015-06-02"),
+        stable("thm", "Test HM Global", "THMGlobal", "V6.7.1.0.KHBMICF", "2015-08-01"),
+        stable("thm_sg_global", "Test HM Singapore", "THMSGGlobal", "V6.7.1.0.KHBMICF", "2015-08-02"),
+    ])
+    # a release of both; a version of the line of both
+    for current, newer in [("V6.6.1.0.KHBMICF", ["V6.7.1.0.KHBMICF"]),
+                           ("V6.5.0.0.KHBMICF", ["V6.7.1.0.KHBMICF", "V6.6.1.0.KHBMICF"])]:
+        status, _, _, doc = api("/api/devices/thm/updates?current=" + current)
+        assert status == 400 and doc["parameter"] == "variant", doc
+        assert "thm (global)" in doc["detail"] and "thm_sg_global (global)" in doc["detail"]
+        for variant in ["thm", "thm_sg_global"]:
+            status, _, _, doc = api("/api/devices/thm/updates?current=%s&variant=%s" % (current, variant))
+            assert status == 200 and versions(doc) == [(variant, v) for v in newer]
+
+
+def test_a_known_current_settles_variant_region_and_branch(api, stack):
+    """Region code CM is none romtrack knows (picasso_48m's V13.0.4.0.SGICMXM): a known release still settles
+    its variant and region (those the API reports for that release), and its branch."""
+    import_entries(stack, "tcm.yml", [
+        stable("tcm_48m", "Test CM China", "TCM48M", "V13.0.1.0.SGICMXM", "2022-04-01"),
+        stable("tcm_48m", "Test CM China", "TCM48M", "V13.0.2.0.SGICMXM", "2022-05-01", branch="Stable Beta"),
+        stable("tcm_48m", "Test CM China", "TCM48M", "V13.0.4.0.SGICMXM", "2022-10-01"),
+    ])
+    _, _, _, known = api("/api/releases/by-filename/miui_TCM48M_V13.0.1.0.SGICMXM_0123456789_11.0.zip")
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.1.0.SGICMXM")
+    assert status == 200, doc
+    assert doc["current"] == {"version": "V13.0.1.0.SGICMXM", "family": "miui", "variant": known["variant"],
+                              "region": known["region"], "branch": "stable", "type": "recovery"}
+    assert versions(doc) == [("tcm_48m", "V13.0.4.0.SGICMXM")]
+    # the device's own latest is up to date, not a 400
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.4.0.SGICMXM")
+    assert status == 200 and doc["data"] == []
+    # a Stable Beta's updates are the Stable releases
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.2.0.SGICMXM")
+    assert status == 200 and doc["current"]["branch"] == "stable"
+    assert versions(doc) == [("tcm_48m", "V13.0.4.0.SGICMXM")]
+    # an explicit branch or type chooses what is offered; a region or variant that contradicts the release is a 400
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.1.0.SGICMXM&branch=stable-beta")
+    assert status == 200 and versions(doc) == [("tcm_48m", "V13.0.2.0.SGICMXM")]
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.1.0.SGICMXM&type=fastboot")
+    assert status == 200 and doc["data"] == [] and doc["current"]["type"] == "fastboot"
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.1.0.SGICMXM&region=global")
+    assert status == 400 and doc["parameter"] == "region"
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.1.0.SGICMXM&variant=tcm_global")
+    assert status == 400 and doc["parameter"] == "variant"
+    status, _, _, doc = api("/api/devices/tcm_48m/updates?current=V13.0.1.0.SGICMXM&variant=tcm_48m&region=%s"
+                            % known["region"])
+    assert status == 200 and versions(doc) == [("tcm_48m", "V13.0.4.0.SGICMXM")]
+
+
+def test_packages_that_cannot_be_roms_are_never_newest(api, stack):
+    """Two newer packages of 481 and 464 bytes (vermeer's OS1.0.4.0.UNKCNXM: XFU recorded error pages) stay in the
+    archive with their warning, and are never an update nor the newest."""
+    import_entries(stack, "tbytes.yml", [
+        stable("tbytes", "Test Bytes China", "TBYTES", "OS1.0.2.0.UNKCNXM", "2023-11-01", size="6.9 GB"),
+        stable("tbytes", "Test Bytes China", "TBYTES", "OS1.0.4.0.UNKCNXM", "2023-12-01", size="481 Bytes"),
+        stable("tbytes", "Test Bytes China", "TBYTES", "OS1.0.4.0.UNKCNXM", "2023-12-01", size="464 Bytes",
+               method="Fastboot"),
+        stable("tbytes", "Test Bytes China", "TBYTES", "OS1.0.3.0.UNKCNXM", "2023-11-20", size="6.9 GB"),
+    ])
+    status, _, _, doc = api("/api/devices/tbytes/updates?current=OS1.0.2.0.UNKCNXM")
+    assert status == 200 and versions(doc) == [("tbytes", "OS1.0.3.0.UNKCNXM")]
+    _, _, _, latest = api("/api/devices/tbytes/latest")
+    assert [(r["version"], r["type"]) for r in latest["data"]] == [("OS1.0.3.0.UNKCNXM", "recovery")]
+    every = all_releases(api, "/api/releases/latest?limit=500")
+    assert [r["version"] for r in every if r["variant"] == "tbytes"] == ["OS1.0.3.0.UNKCNXM"]
+    assert all(plausible(r) for r in every)
+    kept = all_releases(api, "/api/devices/tbytes/releases?version=OS1.0.4.0.UNKCNXM")
+    assert sorted(r["size"] for r in kept) == [464, 481]
+    assert all("size-implausible" in r["warnings"] for r in kept)
+
+
+def test_latest_shows_both_variants_of_one_region(api, stack):
+    """cancro and cancro_lte_ct are both China: two phones, each with its newest release."""
+    import_entries(stack, "tlte.yml", [
+        stable("tlte", "Test LTE China", "TLTE", "V10.1.1.0.MXDCNFI", "2019-01-01"),
+        stable("tlte_lte_ct", "Test LTE CT China", "TLTECT", "V10.1.1.0.MXGCNFI", "2019-01-02"),
+    ])
+    _, _, _, doc = api("/api/devices/tlte/latest")
+    assert [(r["variant"], r["region"], r["version"]) for r in doc["data"]] == [
+        ("tlte", "cn", "V10.1.1.0.MXDCNFI"), ("tlte_lte_ct", "cn", "V10.1.1.0.MXGCNFI")]
+
+
+def test_last_modified_follows_every_change_made_in_psql(api, stack):
+    """The database keeps when a release last changed: an UPDATE by hand, a change of its names, and several
+    changes within one second each make If-Modified-Since with the previous Last-Modified get the new body."""
+    # a release no other test changes
+    rid, md5 = stack.psql("SELECT id, md5 FROM release WHERE filename = 'miui_HMW_V7.3.1.0.KHBCNDD_49c9fc7ce6_4.4.zip'")[0]
+    path = "/api/releases/" + rid
+    _, headers, body, _ = api(path)
+    seen = headers["last-modified"]
+    changes = ["UPDATE release SET md5 = '%s' WHERE id = %s" % ("0" * 32, rid),
+               "UPDATE release SET md5 = '%s' WHERE id = %s" % (md5, rid),
+               "INSERT INTO release_name (release_id, display_name_id) SELECT %s, min(id) FROM display_name"
+               " WHERE id NOT IN (SELECT display_name_id FROM release_name WHERE release_id = %s)" % (rid, rid),
+               "UPDATE display_name SET name = name || ' (renamed)' WHERE id IN"
+               " (SELECT display_name_id FROM release_name WHERE release_id = %s)" % rid]
+    for change in changes:   # within a second or two: faster than HTTP dates can tell apart
+        stack.psql(change)
+        status, headers, again, _ = api(path, headers={"If-Modified-Since": seen})
+        assert status == 200 and again != body, change
+        body = again
+        # each change a later second, even several within one second (the time then runs ahead of the clock)
+        assert email.utils.parsedate_to_datetime(headers["last-modified"]) > email.utils.parsedate_to_datetime(seen)
+        seen = headers["last-modified"]
+    # nothing changed: the time stays, and a copy of it revalidates
+    status, headers, _, _ = api(path, headers={"If-Modified-Since": seen})
+    assert status == 304 and headers["last-modified"] == seen
