@@ -16,6 +16,7 @@ struct imp_card {
 	unsigned long line;
 	const char *codename; /* the variant codename, or a base codename (see below) */
 	bool codename_is_base; /* download pages name the phone, not its regional variant */
+	bool codename_made_up; /* a dump's variant that romtrack made up: no input declared it */
 	const char *name;     /* display name */
 	const char *version;
 	const char *branch;   /* as the site writes it: "Stable Beta" */

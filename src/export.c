@@ -9,12 +9,15 @@
 
 #include "db.h"
 
-/* One row per release and display name, under the variant of the name (XFU's codename for
- * that name; a release the file name places in another variant, such as wt98007's packages
- * that latest.yml lists under HM2013023's names, is still written under the name's), or the
- * release's variant and its first name when it has none. */
+/* One row per release and display name. The latest export writes it under the variant of
+ * the name (XFU's codename for that name: wt98007's packages, which their file names place
+ * in wt98007, are listed under HM2013023's names in latest.yml); a dump (--all, $1) under
+ * the release's own variant, so that importing it settles every release where it is. A
+ * release without a name is written under its variant's first name. */
 #define EXP__ENTRIES                                                                           \
-	"SELECT r.*, rn.display_name_id, coalesce(n.variant_id, r.variant_id) AS entry_variant"  \
+	"SELECT r.*, rn.display_name_id,"                                                         \
+	" CASE WHEN $1::boolean THEN r.variant_id ELSE coalesce(n.variant_id, r.variant_id) END" \
+	" AS entry_variant"                                                                       \
 	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                     \
 	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
 
@@ -32,7 +35,7 @@ static const char exp__sql[] =
 	" e.links[1], e.md5, e.type::text,"
 	" coalesce(n.name, (SELECT min(name) FROM display_name WHERE variant_id = v.id)),"
 	" e.size_bytes, e.version, e.changelog, array_to_json(e.links[2:])::text, e.incremental_url,"
-	" e.filename"
+	" e.filename, v.declared"
 	" FROM (" EXP__ENTRIES ") e JOIN variant v ON v.id = e.entry_variant"
 	" LEFT JOIN display_name n ON n.id = e.display_name_id"
 	" WHERE $1::boolean OR (e.id, e.entry_variant) IN (" EXP__LATEST ")"
@@ -40,7 +43,8 @@ static const char exp__sql[] =
 	" n.name COLLATE \"C\"";
 
 enum { EXP_ANDROID, EXP_BRANCH, EXP_CODENAME, EXP_DATE, EXP_LINK, EXP_MD5, EXP_METHOD, EXP_NAME,
-       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL, EXP_FILENAME, EXP__NCOLS };
+       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL, EXP_FILENAME, EXP_DECLARED,
+       EXP__NCOLS };
 
 void
 exp_format_size(long long bytes, char *out, size_t outlen)
@@ -105,6 +109,9 @@ exp__entry(const PGresult *res, bool all, struct exp__entry *e, char bufs[4][64]
 		EXP__KV("changelog", v[EXP_CHANGELOG]);
 		EXP__KV("filename", v[EXP_FILENAME]);
 		EXP__KV("incremental", v[EXP_INCREMENTAL]);
+		/* a variant romtrack made up stays undeclared when the dump is imported */
+		if (strcmp(v[EXP_DECLARED], "f") == 0)
+			EXP__KV("declared", "false");
 		e->mirrors = json_loads(v[EXP_MIRRORS] ? v[EXP_MIRRORS] : "[]", 0, NULL);
 	}
 #undef EXP__KV

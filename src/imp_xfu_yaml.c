@@ -35,6 +35,7 @@ static const struct {
 	{"changelog", offsetof(struct imp_card, changelog)},
 	{"codename", offsetof(struct imp_card, codename)},
 	{"date", offsetof(struct imp_card, date)},
+	{"declared", 0}, /* romtrack's own dumps: "false" for a variant romtrack made up */
 	{"filename", offsetof(struct imp_card, filename)},
 	{"incremental", offsetof(struct imp_card, incremental_url)},
 	{"link", offsetof(struct imp_card, links)},
@@ -89,6 +90,15 @@ xfu__read_latest(const char *path, yaml_document_t *doc, yaml_node_t *root, stru
 			}
 			if (xfu__is_null(vn))
 				continue;
+			if (strcmp(key, "declared") == 0) {
+				if (value == NULL || (strcmp(value, "false") != 0 && strcmp(value, "true") != 0)) {
+					snprintf(err, errlen, "%s:%zu: field \"declared\" must be true or false", path,
+						 vn->start_mark.line + 1);
+					return false;
+				}
+				card.codename_made_up = strcmp(value, "false") == 0;
+				continue;
+			}
 			if (value == NULL) {
 				snprintf(err, errlen, "%s:%zu: field \"%s\" must be a single value", path,
 					 vn->start_mark.line + 1, key);

@@ -376,7 +376,8 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 	{
 		/* the column order of stage_release */
 		const char *fields[] = {
-			seq, row.file, line, row.variant[0] ? row.variant : NULL, row.variant[0] ? "t" : "f",
+			seq, row.file, line, row.variant[0] ? row.variant : NULL,
+			row.variant[0] && !card->codename_made_up ? "t" : "f",
 			row.device,
 			row.synth_variant[0] ? row.synth_variant : NULL,
 			row.filename_variant[0] ? row.filename_variant : NULL,
