@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define IMP_MAX_LINKS 8
+/* Download links kept per package (the full ROM and its mirrors): the archive's cards have
+ * at most 7 buttons; an input with more is refused with its line, never cut short in silence. */
+#define IMP_MAX_LINKS 32
 
 /* One package as an input lists it: raw strings, NULL when absent. */
 struct imp_card {
