@@ -121,7 +121,8 @@ imp__collect(struct imp__files *f, const char *path, bool explicit, char *err, s
 		if (de->d_name[0] != '.')
 			imp__files_add(&names, de->d_name);
 	closedir(d);
-	qsort(names.paths, names.count, sizeof *names.paths, imp__cmp_names);
+	if (names.count > 1) /* an empty folder has no array: qsort(NULL, 0, ...) is undefined */
+		qsort(names.paths, names.count, sizeof *names.paths, imp__cmp_names);
 	for (size_t i = 0; ok && i < names.count; i++) {
 		char *child = malloc(strlen(path) + strlen(names.paths[i]) + 2);
 

@@ -260,3 +260,37 @@ def test_yaml_larger_than_the_limit_is_refused_unread(stack):
     big_config = write(stack, "big.yaml", "# " + "x" * (1024 * 1024) + "\n")
     status, stderr, _ = run_measured(["-c", big_config, "migrate"])
     assert status == 1 and big_config + ": 1048579 bytes, larger than the limit of 1048576 bytes" in stderr, stderr
+
+
+# ---- small ones (issue 9) -----------------------------------------------------------------------------------------
+
+def test_empty_folder_is_read_as_no_input(stack):
+    empty = os.path.join(stack.tmpdir, "empty-folder")
+    os.makedirs(empty, exist_ok=True)
+    # UBSan aborted here: qsort(NULL, 0, ...) on the folder's empty list of names
+    r = subprocess.run([conftest.ROMTRACK_BIN, "check", empty], capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (0, ""), r.stderr
+    before = counts(stack)
+    r = stack.romtrack("import", empty)
+    assert r.returncode == 0 and r.stdout.startswith("0 files, 0 cards"), r.stdout + r.stderr
+    assert counts(stack) == before
+
+
+@pytest.mark.parametrize("misnamed", ["7_offerable.sql", "007-offerable.sql", "007_Offerable.sql", "007_x.sql~",
+                                      "README"])
+def test_misnamed_migration_is_an_error_naming_it(stack, misnamed):
+    folder = os.path.join(stack.tmpdir, "migrations-" + misnamed.replace("~", "_"))
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(os.path.join(conftest.REPO, "sql")):
+        with open(os.path.join(conftest.REPO, "sql", name)) as src, open(os.path.join(folder, name), "w") as dst:
+            dst.write(src.read())
+    write(stack, os.path.join(folder, misnamed), "CREATE TABLE never_created (x int);\n")
+    write(stack, os.path.join(folder, ".hidden.sql"), "this is skipped: hidden files are not migrations\n")
+    config = write(stack, "migrations-%d.yaml" % len(misnamed),
+                   "".join(line for line in open(stack.config) if not line.startswith("migrations:"))
+                   + "migrations: %s\n" % conftest._yaml_str(folder))
+    r = subprocess.run([conftest.ROMTRACK_BIN, "-c", config, "migrate"], capture_output=True, text=True, timeout=60,
+                       env=conftest._child_env())
+    assert r.returncode == 1
+    assert "%s/%s: not a migration name: expected NNN_name.sql" % (folder, misnamed) in r.stderr, r.stderr
+    assert stack.psql("SELECT to_regclass('never_created') IS NULL") == [("t",)]

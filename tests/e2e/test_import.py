@@ -370,3 +370,37 @@ def test_export_is_xfus_latest_yml(stack):
     assert "order within a codename" in EXPORT_DIFFERENCES
     assert [e["codename"] for e in exported] == [e["codename"] for e in original if e is by_key[key(e)]]
     assert sum(e["md5"] is None for e in exported) == sum(e["md5"] is None for e in by_key.values()) > 0
+
+
+def test_mirrors_beyond_eight_are_kept_and_too_many_refused(stack):
+    original = open(os.path.join(PAGES, "valid", "apollo-V12.0.10.0.QJDCNXM.md"), encoding="utf-8").read()
+    filename = "miui_APOLLO_V12.0.10.0.QJDCNXM_7b1e9f67ab_10.0.zip"
+    last = "Full ROM Mirror 5</button>"
+
+    def with_mirrors(n):
+        extra = "".join(' <button type="button" id="download" class="btn btn-primary" onclick="window.open('
+                        "'https://mirror%d.example.com/V12.0.10.0.QJDCNXM/%s', '_blank');\"><i class=\"fa "
+                        'fa-download"></i> Full ROM Mirror %d</button>' % (i, filename, i) for i in range(6, 6 + n))
+        return original.replace(last, last + extra, 1)
+
+    # 5 mirrors on the page + 5 more = 10 links: the importer kept 8 and dropped the rest without a word
+    path = os.path.join(stack.tmpdir, "apollo-10-links.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(with_mirrors(5))
+    r = stack.romtrack("import", path)
+    assert r.returncode == 0, r.stderr
+    links = stack.psql("SELECT cardinality(links) FROM release WHERE filename = '%s'" % filename)
+    assert links == [("10",)]
+    # 5 + 28 = 33 links, more than the 32 a release keeps: an error at the card's Download line
+    path = os.path.join(stack.tmpdir, "apollo-33-links.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(with_mirrors(28))
+    # the line of the <li> that holds the card's Download field
+    lines = original.splitlines()
+    button = next(i for i, text in enumerate(lines) if last in text)
+    line = max(i for i in range(button + 1) if "<li" in lines[i]) + 1
+    before = counts(stack)
+    r = stack.romtrack("import", path)
+    assert r.returncode == 1
+    assert "%s:%d: the card has 33 download links, more than the 32 kept" % (path, line) in r.stderr, r.stderr
+    assert counts(stack) == before
