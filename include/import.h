@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define IMP_MAX_LINKS 8
+/* Download links kept per package (the full ROM and its mirrors): the archive's cards have
+ * at most 7 buttons; an input with more is refused with its line, never cut short in silence. */
+#define IMP_MAX_LINKS 32
 
 /* One package as an input lists it: raw strings, NULL when absent. */
 struct imp_card {
@@ -16,6 +18,7 @@ struct imp_card {
 	unsigned long line;
 	const char *codename; /* the variant codename, or a base codename (see below) */
 	bool codename_is_base; /* download pages name the phone, not its regional variant */
+	bool codename_made_up; /* a dump's variant that romtrack made up: no input declared it */
 	const char *name;     /* display name */
 	const char *version;
 	const char *branch;   /* as the site writes it: "Stable Beta" */

@@ -13,6 +13,7 @@
 #ifndef ROMTRACK_DEFAULT_CONFIG
 #define ROMTRACK_DEFAULT_CONFIG "conf/romtrack.yaml"
 #endif
+#define CFG__MAX_BYTES (1024L * 1024) /* a configuration is a few hundred bytes */
 
 enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL, CFG__URL, CFG__URL_TEMPLATE };
 
@@ -279,7 +280,7 @@ cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 
 	if (!cfg__defaults(cfg, path, err, errlen))
 		return false;
-	if (!yaml_doc_load(path, &doc, err, errlen)) {
+	if (!yaml_doc_load(path, CFG__MAX_BYTES, &doc, err, errlen)) {
 		cfg_free(cfg);
 		return false;
 	}

@@ -9,28 +9,42 @@
 
 #include "db.h"
 
-/* The newest release per variant, branch and type, as the API decides it: versions with a
+/* One row per release and display name. The latest export writes it under the variant of
+ * the name (XFU's codename for that name: wt98007's packages, which their file names place
+ * in wt98007, are listed under HM2013023's names in latest.yml); a dump (--all, $1) under
+ * the release's own variant, so that importing it settles every release where it is. A
+ * release without a name is written under its variant's first name. */
+#define EXP__ENTRIES                                                                           \
+	"SELECT r.*, rn.display_name_id,"                                                         \
+	" CASE WHEN $1::boolean THEN r.variant_id ELSE coalesce(n.variant_id, r.variant_id) END" \
+	" AS entry_variant"                                                                       \
+	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                     \
+	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
+
+/* The newest release per codename, branch and type, as the API decides it: versions with a
  * grammar first, HyperOS before MIUI, then the version's numbers, then the date. */
 #define EXP__LATEST                                                                            \
-	"SELECT DISTINCT ON (variant_id, branch, type) id FROM release"                         \
-	" ORDER BY variant_id, branch, type, (version_family <> 'other') DESC,"                  \
+	"SELECT DISTINCT ON (entry_variant, branch, type) id, entry_variant FROM (" EXP__ENTRIES ") e" \
+	" ORDER BY entry_variant, branch, type, (version_family <> 'other') DESC,"               \
 	" (version LIKE 'OS%') DESC, version_numbers DESC,"                                     \
 	" sort_date DESC, id DESC"
 
+/* Codenames in byte order, as XFU sorts them. */
 static const char exp__sql[] =
-	"SELECT r.android, r.branch::text, v.codename, to_char(r.release_date, 'YYYY-MM-DD'),"
-	" r.links[1], r.md5, r.type::text,"
+	"SELECT e.android, e.branch::text, v.codename, to_char(e.release_date, 'YYYY-MM-DD'),"
+	" e.links[1], e.md5, e.type::text,"
 	" coalesce(n.name, (SELECT min(name) FROM display_name WHERE variant_id = v.id)),"
-	" r.size_bytes, r.version, r.changelog, array_to_json(r.links[2:])::text, r.incremental_url,"
-	" r.filename"
-	" FROM release r JOIN variant v ON v.id = r.variant_id"
-	" LEFT JOIN release_name rn ON rn.release_id = r.id"
-	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
-	" WHERE $1::boolean OR r.id IN (" EXP__LATEST ")"
-	" ORDER BY v.codename, r.branch, r.type, r.sort_date DESC, r.version_sort DESC, r.id, n.name";
+	" e.size_bytes, e.version, e.changelog, array_to_json(e.links[2:])::text, e.incremental_url,"
+	" e.filename, v.declared"
+	" FROM (" EXP__ENTRIES ") e JOIN variant v ON v.id = e.entry_variant"
+	" LEFT JOIN display_name n ON n.id = e.display_name_id"
+	" WHERE $1::boolean OR (e.id, e.entry_variant) IN (" EXP__LATEST ")"
+	" ORDER BY v.codename COLLATE \"C\", e.branch, e.type, e.sort_date DESC, e.version_sort DESC, e.id,"
+	" n.name COLLATE \"C\"";
 
 enum { EXP_ANDROID, EXP_BRANCH, EXP_CODENAME, EXP_DATE, EXP_LINK, EXP_MD5, EXP_METHOD, EXP_NAME,
-       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL, EXP_FILENAME, EXP__NCOLS };
+       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL, EXP_FILENAME, EXP_DECLARED,
+       EXP__NCOLS };
 
 void
 exp_format_size(long long bytes, char *out, size_t outlen)
@@ -85,7 +99,7 @@ exp__entry(const PGresult *res, bool all, struct exp__entry *e, char bufs[4][64]
 	EXP__KV("codename", v[EXP_CODENAME]);
 	EXP__KV("date", v[EXP_DATE]);
 	EXP__KV("link", v[EXP_LINK]);
-	EXP__KV("md5", v[EXP_MD5] ? v[EXP_MD5] : "Unknown");
+	EXP__KV("md5", v[EXP_MD5]); /* null when unknown, as XFU writes it */
 	EXP__KV("method", bufs[1]);
 	EXP__KV("name", v[EXP_NAME]);
 	EXP__KV("size", v[EXP_SIZE] ? bufs[2] : NULL);
@@ -95,6 +109,9 @@ exp__entry(const PGresult *res, bool all, struct exp__entry *e, char bufs[4][64]
 		EXP__KV("changelog", v[EXP_CHANGELOG]);
 		EXP__KV("filename", v[EXP_FILENAME]);
 		EXP__KV("incremental", v[EXP_INCREMENTAL]);
+		/* a variant romtrack made up stays undeclared when the dump is imported */
+		if (strcmp(v[EXP_DECLARED], "f") == 0)
+			EXP__KV("declared", "false");
 		e->mirrors = json_loads(v[EXP_MIRRORS] ? v[EXP_MIRRORS] : "[]", 0, NULL);
 	}
 #undef EXP__KV

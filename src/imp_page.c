@@ -9,6 +9,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "yaml_doc.h"
+
 #include "utf8.h"
 
 #define PAGE__MAX_BYTES (64L * 1024 * 1024)
@@ -150,8 +152,9 @@ page__button_url(xmlNode *button)
 	return url;
 }
 
+/* Collects the download buttons; *extra counts those beyond IMP_MAX_LINKS. */
 static void
-page__downloads(xmlNode *n, struct imp_card *card, struct page__strings *ss)
+page__downloads(xmlNode *n, struct imp_card *card, struct page__strings *ss, size_t *extra)
 {
 	for (; n != NULL; n = n->next) {
 		if (page__is(n, "button")) {
@@ -163,11 +166,13 @@ page__downloads(xmlNode *n, struct imp_card *card, struct page__strings *ss)
 				card->incremental_url = page__keep(ss, url);
 			else if (url != NULL && card->nlinks < IMP_MAX_LINKS)
 				card->links[card->nlinks++] = page__keep(ss, url);
-			else
+			else if (url != NULL) {
+				(*extra)++;
 				xmlFree(url);
+			}
 			xmlFree(text);
 		} else {
-			page__downloads(n->children, card, ss);
+			page__downloads(n->children, card, ss, extra);
 		}
 	}
 }
@@ -204,7 +209,15 @@ page__card(const char *path, xmlNode *div, long line_offset, struct imp_card *ca
 		}
 		seen[id] = true;
 		if (id == PAGE_DOWNLOAD) {
-			page__downloads(li->children, card, ss);
+			size_t extra = 0;
+
+			page__downloads(li->children, card, ss, &extra);
+			if (extra > 0) {
+				/* never dropped without a word (no card of the archive has more than 7 buttons) */
+				snprintf(err, errlen, "%s:%ld: the card has %zu download links, more than the %d kept",
+					 path, xmlGetLineNo(li) + line_offset, card->nlinks + extra, IMP_MAX_LINKS);
+				return false;
+			}
 			continue;
 		}
 		if (id == PAGE_CHANGELOG) {
@@ -274,32 +287,34 @@ page__cards(const char *path, xmlNode *n, long line_offset, struct imp_sink *sin
 	return true;
 }
 
-/* Checks the front matter is a YAML mapping with a codename. */
+/* Checks the front matter is a YAML mapping, event by event (no document is built: its
+ * size and depth cost time and memory in proportion, never more). */
 static bool
 page__front_matter(const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	bool ok = false;
+	struct yaml_doc_reader r;
+	yaml_event_t ev;
+	bool ok = true, done = false;
+	int events = 0;
 
-	if (!yaml_parser_initialize(&parser))
-		abort();
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		/* +2: the opening "---" line, and libyaml counts from 0 */
-		snprintf(err, errlen, "%s:%zu:%zu: front matter: %s", path, parser.problem_mark.line + 2,
-			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
-		yaml_parser_delete(&parser);
+	/* +1: the opening "---" line */
+	if (!yaml_doc_open_string(&r, path, text, len, 1, err, errlen))
 		return false;
+	r.what = "front matter: ";
+	while (!done && (ok = yaml_doc_next(&r, &ev, err, errlen))) {
+		/* the stream, the document, then its root */
+		if (++events == 3 && ev.type != YAML_MAPPING_START_EVENT) {
+			snprintf(err, errlen, "%s:2: front matter: expected a mapping of keys to values", path);
+			ok = false;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT && events < 3) {
+			snprintf(err, errlen, "%s:2: front matter: expected a mapping of keys to values", path);
+			ok = false;
+		}
+		done = !ok || ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
 	}
-	root = yaml_document_get_root_node(&doc);
-	if (root == NULL || root->type != YAML_MAPPING_NODE)
-		snprintf(err, errlen, "%s:2: front matter: expected a mapping of keys to values", path);
-	else
-		ok = true;
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yaml_doc_close(&r);
 	return ok;
 }
 

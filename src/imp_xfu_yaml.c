@@ -1,28 +1,55 @@
-/* Reader for XFU's YAML exports, through libyaml's document API (for line numbers). */
+/* Reader for XFU's YAML exports, streamed event by event: memory holds one entry, whatever
+ * the size of the file, and no nesting deeper than an entry's is read. */
 #include "imp_readers.h"
 #include "yaml_doc.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+/* The values of one entry, copied out of their events. */
+struct xfu__strings {
+	char *values[64];
+	size_t n;
+};
+
+static const char *
+xfu__keep(struct xfu__strings *kept, const yaml_event_t *ev)
+{
+	char *copy;
+
+	if (kept->n == sizeof kept->values / sizeof kept->values[0])
+		return NULL;
+	if ((copy = strdup((const char *)ev->data.scalar.value)) == NULL)
+		abort();
+	return kept->values[kept->n++] = copy;
+}
+
+static void
+xfu__release(struct xfu__strings *kept)
+{
+	for (size_t i = 0; i < kept->n; i++)
+		free(kept->values[i]);
+	kept->n = 0;
+}
+
 /* A plain null, ~ or empty value: the field is absent. */
 static bool
-xfu__is_null(const yaml_node_t *node)
+xfu__is_null(const yaml_event_t *ev)
 {
-	const char *v = (const char *)node->data.scalar.value;
+	const char *v = (const char *)ev->data.scalar.value;
 
-	return node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	return ev->type == YAML_SCALAR_EVENT && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	       (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
 		strcmp(v, "NULL") == 0);
 }
 
-static const char *
-xfu__scalar(yaml_node_t *node)
+static unsigned long
+xfu__line(const yaml_event_t *ev)
 {
-	return node != NULL && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+	return (unsigned long)ev->start_mark.line + 1;
 }
 
 /* Fields of a latest.yml entry and where they go in a card ("link" is the first link). */
@@ -35,6 +62,7 @@ static const struct {
 	{"changelog", offsetof(struct imp_card, changelog)},
 	{"codename", offsetof(struct imp_card, codename)},
 	{"date", offsetof(struct imp_card, date)},
+	{"declared", 0}, /* romtrack's own dumps: "false" for a variant romtrack made up */
 	{"filename", offsetof(struct imp_card, filename)},
 	{"incremental", offsetof(struct imp_card, incremental_url)},
 	{"link", offsetof(struct imp_card, links)},
@@ -46,118 +74,240 @@ static const struct {
 	{"version", offsetof(struct imp_card, version)},
 };
 
-/* latest.yml: a list of {android, branch, codename, date, link, md5, method, name, size, version} */
+/* One latest.yml entry, its mapping start already read:
+ * {android, branch, codename, date, link, md5, method, name, size, version}. */
 static bool
-xfu__read_latest(const char *path, yaml_document_t *doc, yaml_node_t *root, struct imp_sink *sink,
-		 char *err, size_t errlen)
+xfu__read_entry(struct yaml_doc_reader *r, const yaml_event_t *start, struct imp_sink *sink, char *err,
+		size_t errlen)
 {
-	for (yaml_node_item_t *it = root->data.sequence.items.start; it < root->data.sequence.items.top; it++) {
-		yaml_node_t *entry = yaml_document_get_node(doc, *it);
-		struct imp_card card = {.file = path, .line = entry->start_mark.line + 1};
-		const char *mirrors[IMP_MAX_LINKS];
-		size_t extra = 0;
+	struct imp_card card = {.file = r->path, .line = xfu__line(start)};
+	const char *mirrors[IMP_MAX_LINKS];
+	struct xfu__strings kept = {.n = 0};
+	size_t extra = 0, nfields = sizeof xfu__fields / sizeof xfu__fields[0];
+	yaml_event_t kev, vev;
+	bool ok = false;
 
-		if (entry->type != YAML_MAPPING_NODE) {
-			snprintf(err, errlen, "%s:%lu: expected a ROM entry (a mapping of fields)", path, card.line);
-			return false;
+	for (;;) {
+		size_t k;
+		const char *key;
+
+		if (!yaml_doc_next(r, &kev, err, errlen))
+			goto out;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			break;
 		}
-		for (yaml_node_pair_t *p = entry->data.mapping.pairs.start; p < entry->data.mapping.pairs.top; p++) {
-			yaml_node_t *kn = yaml_document_get_node(doc, p->key);
-			yaml_node_t *vn = yaml_document_get_node(doc, p->value);
-			const char *key = xfu__scalar(kn), *value = xfu__scalar(vn);
-			size_t k, nfields = sizeof xfu__fields / sizeof xfu__fields[0];
+		key = kev.type == YAML_SCALAR_EVENT ? (const char *)kev.data.scalar.value : NULL;
+		for (k = 0; key != NULL && k < nfields; k++)
+			if (strcmp(key, xfu__fields[k].name) == 0)
+				break;
+		if (key == NULL || k == nfields) {
+			snprintf(err, errlen, "%s:%lu: unknown field \"%.64s\" in a ROM entry", r->path, xfu__line(&kev),
+				 key ? key : "?");
+			yaml_event_delete(&kev);
+			goto out;
+		}
+		yaml_event_delete(&kev);
+		if (!yaml_doc_next(r, &vev, err, errlen))
+			goto out;
+		if (strcmp(xfu__fields[k].name, "mirrors") == 0) {
+			/* romtrack's own dumps: the links after the first */
+			bool list_ok = vev.type == YAML_SEQUENCE_START_EVENT;
+			unsigned long line = xfu__line(&vev);
 
-			for (k = 0; key != NULL && k < nfields; k++)
-				if (strcmp(key, xfu__fields[k].name) == 0)
+			yaml_event_delete(&vev);
+			while (list_ok) {
+				const char *url;
+
+				if (!yaml_doc_next(r, &vev, err, errlen))
+					goto out;
+				if (vev.type == YAML_SEQUENCE_END_EVENT) {
+					yaml_event_delete(&vev);
 					break;
-			if (key == NULL || k == nfields) {
-				snprintf(err, errlen, "%s:%zu: unknown field \"%s\" in a ROM entry", path,
-					 kn->start_mark.line + 1, key ? key : "?");
-				return false;
-			}
-			if (strcmp(key, "mirrors") == 0) {
-				/* romtrack's own dumps: the links after the first */
-				if (vn->type != YAML_SEQUENCE_NODE) {
-					snprintf(err, errlen, "%s:%zu: field \"mirrors\" must be a list of links", path,
-						 vn->start_mark.line + 1);
-					return false;
 				}
-				for (yaml_node_item_t *m = vn->data.sequence.items.start;
-				     m < vn->data.sequence.items.top && card.nlinks + extra < IMP_MAX_LINKS - 1; m++)
-					mirrors[extra++] = xfu__scalar(yaml_document_get_node(doc, *m));
-				continue;
+				list_ok = vev.type == YAML_SCALAR_EVENT;
+				if (list_ok && extra < IMP_MAX_LINKS - 1) {
+					if ((url = xfu__keep(&kept, &vev)) == NULL)
+						list_ok = false;
+					else
+						mirrors[extra++] = url;
+				} else if (list_ok) {
+					/* more links than a release keeps: a dump never writes them */
+					snprintf(err, errlen, "%s:%lu: more than %d mirrors in a ROM entry", r->path,
+						 xfu__line(&vev), IMP_MAX_LINKS - 1);
+					yaml_event_delete(&vev);
+					goto out;
+				}
+				yaml_event_delete(&vev);
 			}
-			if (xfu__is_null(vn))
-				continue;
+			if (!list_ok) {
+				snprintf(err, errlen, "%s:%lu: field \"mirrors\" must be a list of links", r->path, line);
+				goto out;
+			}
+			continue;
+		}
+		if (vev.type != YAML_SCALAR_EVENT) {
+			snprintf(err, errlen, "%s:%lu: field \"%s\" must be a single value", r->path, xfu__line(&vev),
+				 xfu__fields[k].name);
+			yaml_event_delete(&vev);
+			goto out;
+		}
+		if (strcmp(xfu__fields[k].name, "declared") == 0 && !xfu__is_null(&vev)) {
+			const char *value = (const char *)vev.data.scalar.value;
+
+			if (strcmp(value, "false") != 0 && strcmp(value, "true") != 0) {
+				snprintf(err, errlen, "%s:%lu: field \"declared\" must be true or false", r->path,
+					 xfu__line(&vev));
+				yaml_event_delete(&vev);
+				goto out;
+			}
+			card.codename_made_up = strcmp(value, "false") == 0;
+		} else if (!xfu__is_null(&vev)) {
+			const char *value = xfu__keep(&kept, &vev);
+
 			if (value == NULL) {
-				snprintf(err, errlen, "%s:%zu: field \"%s\" must be a single value", path,
-					 vn->start_mark.line + 1, key);
-				return false;
+				snprintf(err, errlen, "%s:%lu: a ROM entry has too many fields", r->path, xfu__line(&vev));
+				yaml_event_delete(&vev);
+				goto out;
 			}
 			*(const char **)((char *)&card + xfu__fields[k].offset) = value;
 		}
-		card.nlinks = card.links[0] != NULL;
-		for (size_t m = 0; card.nlinks > 0 && m < extra; m++)
-			if (mirrors[m] != NULL)
-				card.links[card.nlinks++] = mirrors[m];
-		if (!sink->card(sink, &card, err, errlen))
-			return false;
+		yaml_event_delete(&vev);
 	}
-	return true;
+	card.nlinks = card.links[0] != NULL;
+	for (size_t m = 0; card.nlinks > 0 && m < extra; m++)
+		card.links[card.nlinks++] = mirrors[m];
+	ok = sink->card(sink, &card, err, errlen);
+out:
+	xfu__release(&kept);
+	return ok;
 }
 
-/* devices.yml: codename: [display name, MIUI name] */
+/* latest.yml: a list of ROM entries, its sequence start already read. */
 static bool
-xfu__read_devices(const char *path, yaml_document_t *doc, yaml_node_t *root, struct imp_sink *sink,
-		  char *err, size_t errlen)
+xfu__read_latest(struct yaml_doc_reader *r, struct imp_sink *sink, char *err, size_t errlen)
 {
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
-		struct imp_variant v = {.file = path, .line = kn->start_mark.line + 1};
-		yaml_node_item_t *items;
+	yaml_event_t ev;
 
-		v.codename = xfu__scalar(kn);
-		if (v.codename == NULL || vn->type != YAML_SEQUENCE_NODE) {
-			snprintf(err, errlen, "%s:%lu: expected \"codename: [display name, MIUI name]\"", path, v.line);
+	for (;;) {
+		bool ok;
+
+		if (!yaml_doc_next(r, &ev, err, errlen))
+			return false;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return true;
+		}
+		if (ev.type != YAML_MAPPING_START_EVENT) {
+			snprintf(err, errlen, "%s:%lu: expected a ROM entry (a mapping of fields)", r->path,
+				 xfu__line(&ev));
+			yaml_event_delete(&ev);
 			return false;
 		}
-		items = vn->data.sequence.items.start;
-		if (vn->data.sequence.items.top - items < 1 || vn->data.sequence.items.top - items > 2) {
-			snprintf(err, errlen, "%s:%lu: %s must list a display name and a MIUI name", path,
-				 v.line, v.codename);
-			return false;
-		}
-		v.name = xfu__scalar(yaml_document_get_node(doc, items[0]));
-		if (vn->data.sequence.items.top - items == 2)
-			v.miui_name = xfu__scalar(yaml_document_get_node(doc, items[1]));
-		if (v.name == NULL) {
-			snprintf(err, errlen, "%s:%lu: the display name of %s must be a single value", path,
-				 v.line, v.codename);
-			return false;
-		}
-		if (!sink->variant(sink, &v, err, errlen))
+		ok = xfu__read_entry(r, &ev, sink, err, errlen);
+		yaml_event_delete(&ev);
+		if (!ok)
 			return false;
 	}
-	return true;
+}
+
+/* devices.yml: codename: [display name, MIUI name], its mapping start already read. */
+static bool
+xfu__read_devices(struct yaml_doc_reader *r, struct imp_sink *sink, char *err, size_t errlen)
+{
+	for (;;) {
+		struct xfu__strings kept = {.n = 0};
+		const char *items[2] = {NULL, NULL};
+		struct imp_variant v = {.file = r->path};
+		size_t nitems = 0;
+		yaml_event_t ev;
+		bool ok = false;
+
+		if (!yaml_doc_next(r, &ev, err, errlen))
+			return false;
+		if (ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&ev);
+			return true;
+		}
+		v.line = xfu__line(&ev);
+		v.codename = ev.type == YAML_SCALAR_EVENT ? xfu__keep(&kept, &ev) : NULL;
+		yaml_event_delete(&ev);
+		if (v.codename == NULL || !yaml_doc_next(r, &ev, err, errlen) || ev.type != YAML_SEQUENCE_START_EVENT) {
+			if (v.codename == NULL || ev.type != YAML_NO_EVENT)
+				snprintf(err, errlen, "%s:%lu: expected \"codename: [display name, MIUI name]\"", r->path,
+					 v.line);
+			if (v.codename != NULL)
+				yaml_event_delete(&ev);
+			goto next;
+		}
+		yaml_event_delete(&ev);
+		for (;;) {
+			if (!yaml_doc_next(r, &ev, err, errlen))
+				goto next;
+			if (ev.type == YAML_SEQUENCE_END_EVENT)
+				break;
+			if (ev.type != YAML_SCALAR_EVENT || nitems == 2) {
+				snprintf(err, errlen, nitems == 2 ? "%s:%lu: %s must list a display name and a MIUI name"
+								  : "%s:%lu: the names of %s must be single values",
+					 r->path, xfu__line(&ev), v.codename);
+				yaml_event_delete(&ev);
+				goto next;
+			}
+			items[nitems++] = xfu__keep(&kept, &ev);
+			yaml_event_delete(&ev);
+		}
+		yaml_event_delete(&ev);
+		if (nitems == 0) {
+			snprintf(err, errlen, "%s:%lu: %s must list a display name and a MIUI name", r->path, v.line,
+				 v.codename);
+			goto next;
+		}
+		v.name = items[0];
+		v.miui_name = items[1];
+		ok = sink->variant(sink, &v, err, errlen);
+next:
+		xfu__release(&kept);
+		if (!ok)
+			return false;
+	}
 }
 
 bool
 imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t errlen)
 {
-	yaml_document_t doc;
-	yaml_node_t *root;
+	struct yaml_doc_reader r;
+	yaml_event_t ev;
 	bool ok = false;
 
-	if (!yaml_doc_load(path, &doc, err, errlen))
+	if (!yaml_doc_open_file(&r, path, YAML_DOC_MAX_BYTES, err, errlen))
 		return false;
-	root = yaml_document_get_root_node(&doc);
-	if (root != NULL && root->type == YAML_SEQUENCE_NODE)
-		ok = xfu__read_latest(path, &doc, root, sink, err, errlen);
-	else if (root != NULL && root->type == YAML_MAPPING_NODE)
-		ok = xfu__read_devices(path, &doc, root, sink, err, errlen);
+	/* the stream and the first document start, then the root (an empty file has none) */
+	for (int i = 0; i < 3; i++) {
+		if (!yaml_doc_next(&r, &ev, err, errlen))
+			goto out;
+		if (ev.type == YAML_STREAM_END_EVENT)
+			break;
+		if (i < 2)
+			yaml_event_delete(&ev);
+	}
+	if (ev.type == YAML_SEQUENCE_START_EVENT)
+		ok = xfu__read_latest(&r, sink, err, errlen);
+	else if (ev.type == YAML_MAPPING_START_EVENT)
+		ok = xfu__read_devices(&r, sink, err, errlen);
 	else
 		snprintf(err, errlen, "%s:1: not an XFU export: expected a list of ROMs or a mapping of codenames", path);
-	yaml_document_delete(&doc);
+	yaml_event_delete(&ev);
+	/* the rest of the first document must be valid YAML too */
+	while (ok) {
+		if (!(ok = yaml_doc_next(&r, &ev, err, errlen)))
+			break;
+		if (ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+out:
+	yaml_doc_close(&r);
 	return ok;
 }

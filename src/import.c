@@ -121,7 +121,8 @@ imp__collect(struct imp__files *f, const char *path, bool explicit, char *err, s
 		if (de->d_name[0] != '.')
 			imp__files_add(&names, de->d_name);
 	closedir(d);
-	qsort(names.paths, names.count, sizeof *names.paths, imp__cmp_names);
+	if (names.count > 1) /* an empty folder has no array: qsort(NULL, 0, ...) is undefined */
+		qsort(names.paths, names.count, sizeof *names.paths, imp__cmp_names);
 	for (size_t i = 0; ok && i < names.count; i++) {
 		char *child = malloc(strlen(path) + strlen(names.paths[i]) + 2);
 
@@ -376,7 +377,8 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 	{
 		/* the column order of stage_release */
 		const char *fields[] = {
-			seq, row.file, line, row.variant[0] ? row.variant : NULL, row.variant[0] ? "t" : "f",
+			seq, row.file, line, row.variant[0] ? row.variant : NULL,
+			row.variant[0] && !card->codename_made_up ? "t" : "f",
 			row.device,
 			row.synth_variant[0] ? row.synth_variant : NULL,
 			row.filename_variant[0] ? row.filename_variant : NULL,
@@ -487,23 +489,31 @@ static const char *const imp__merge_variants[] = {
 	" WHERE excluded.declared AND NOT display_name.declared",
 };
 
-/* A page names the phone ("cancro") and the display name ("MI 3 / Mi 4 Global"), not
- * the variant. The package's own file name settles it first when it names a declared
- * variant: fastboot "<variant>_images_...", recovery "<variant>-ota_full-..." or
- * "miui_<MIUI name>_..." (XFU lists
- * some phones on a sibling's pages: "Redmi Note 12 Pro 4G" sweet_k6a under sweet); the
- * device then follows the variant. */
+/* The file name is the strongest evidence of a package's variant when it names a declared
+ * one: fastboot "<variant>_images_...", recovery "<variant>-ota_full-..." or
+ * "miui_<MIUI name>_..." (XFU lists some phones on a sibling's pages, "Redmi Note 12 Pro 4G"
+ * sweet_k6a under sweet, and latest.yml files wt98007's packages under HM2013023). Every card
+ * gets file_variant, the declared variant its file name names; a page card, which names only
+ * the phone, also takes it as its own variant, and its device follows. Declared variants of
+ * earlier imports count too: an input that declares less does not unsettle a package. */
 #define IMP__VARIANT_FROM_FILENAME(name_in_file, variant_key)                                    \
-	"UPDATE stage_release s SET variant = m.variant, device = m.device"                      \
+	"UPDATE stage_release s SET file_variant = m.variant,"                                   \
+	"  variant = coalesce(s.variant, m.variant), device = CASE WHEN s.variant IS NULL"       \
+	"  THEN m.device ELSE s.device END"                                                       \
 	" FROM (SELECT DISTINCT ON (s2.seq) s2.seq, v.codename AS variant, d.codename AS device" \
 	"       FROM stage_release s2 JOIN variant v ON v.declared AND " variant_key " = " name_in_file \
 	"       JOIN device d ON d.id = v.device_id"                                              \
-	"       WHERE s2.variant IS NULL"                                                         \
-	/* several variants may share a MIUI name: the card's own phone first */                  \
-	"       ORDER BY s2.seq, d.codename = s2.device DESC, v.codename) m"                      \
+	"       WHERE s2.file_variant IS NULL"                                                    \
+	/* several variants may share a MIUI name (munch_tr_global and munch_tw_global are both  \
+	 * MUNCHTWGlobal): the one of the release's region, else the one the card names, else   \
+	 * of the card's phone, else of its display name, else the first by codename */          \
+	"       ORDER BY s2.seq, v.region = s2.region DESC, v.codename = s2.variant IS TRUE DESC," \
+	"        d.codename = s2.device DESC, EXISTS (SELECT FROM display_name n"                 \
+	"        WHERE n.variant_id = v.id AND n.name = s2.display_name) DESC, v.codename) m"     \
 	" WHERE s.seq = m.seq"
 
 static const char *const imp__variant_from_filename[] = {
+	"ALTER TABLE stage_release ADD COLUMN file_variant text",
 	IMP__VARIANT_FROM_FILENAME("s2.filename_variant", "v.codename"),
 	IMP__VARIANT_FROM_FILENAME("s2.filename_miui", "v.miui_name"),
 };
@@ -531,7 +541,10 @@ static const char imp__merge_copies[] =
 	"  SELECT filename, array_agg(DISTINCT kind ORDER BY kind) AS kinds"
 	"  FROM stage_release, unnest(warnings) AS kind GROUP BY filename),"
 	" merged AS (SELECT filename,"
-	"  (array_agg(variant ORDER BY seq DESC))[1] AS variant,"
+	/* the variant: a declared one the file name names, else the one an export names, else
+	 * one declared under the display name, else one made up (sql/008) */
+	"  (array_agg(coalesce(file_variant, variant) ORDER BY evidence DESC, seq DESC))[1] AS variant,"
+	"  max(evidence) AS variant_evidence,"
 	"  (array_agg(version ORDER BY seq DESC))[1] AS version,"
 	"  (array_agg(version_sort ORDER BY seq DESC))[1] AS version_sort,"
 	"  (array_agg(version_family ORDER BY seq DESC))[1] AS version_family,"
@@ -560,7 +573,10 @@ static const char imp__merge_copies[] =
 	"  count(DISTINCT md5) > 1 OR count(DISTINCT size_bytes) > 1 OR count(DISTINCT release_date) > 1"
 	"   OR count(DISTINCT android) > 1 OR count(DISTINCT branch) > 1 OR count(DISTINCT type) > 1"
 	"   OR count(DISTINCT version) > 1 AS conflicting"
-	"  FROM stage_release GROUP BY filename)"
+	"  FROM (SELECT s.*, CASE WHEN s.file_variant IS NOT NULL THEN 3 WHEN s.named THEN 2"
+	"        WHEN cv.declared THEN 1 ELSE 0 END AS evidence FROM stage_release s"
+	"        LEFT JOIN variant cv ON cv.codename = s.variant) stage_release"
+	"  GROUP BY filename)"
 	" SELECT m.*, coalesce(k.kinds, '{}')"
 	"  || CASE WHEN m.conflicting THEN '{conflicting-copies}'::text[] ELSE '{}' END AS warnings"
 	" FROM merged m LEFT JOIN kinds k USING (filename)";
@@ -576,10 +592,16 @@ static const char *const imp__columns[] = {
 #define IMP__NCOLUMNS (sizeof imp__columns / sizeof imp__columns[0])
 
 /* What each release becomes, with what the database already holds taken into account:
- * a known value is never replaced by an unknown one, Stable is never demoted. */
+ * a known value is never replaced by an unknown one, Stable is never demoted. A stored
+ * release changes variant only on stronger evidence than it was placed on (the file name
+ * over a declared variant over a made-up one, sql/008), never because an input knows less. */
 static const char imp__final[] =
 	"CREATE TEMP TABLE stage_final ON COMMIT DROP AS"
-	" SELECT r.id AS existing_id, v.id AS variant_id, v.device_id, m.filename, m.version,"
+	" SELECT r.id AS existing_id,"
+	"  CASE WHEN k.keep THEN r.variant_id ELSE v.id END AS variant_id,"
+	"  CASE WHEN k.keep THEN r.device_id ELSE v.device_id END AS device_id,"
+	"  CASE WHEN k.keep THEN r.variant_evidence ELSE m.variant_evidence END AS variant_evidence,"
+	"  m.filename, m.version,"
 	"  m.version_sort, m.version_family, m.version_numbers, m.android_letter, m.device_code,"
 	"  m.region_code, m.version_suffix,"
 	"  CASE WHEN r.branch = 'stable' AND m.branch = 'stable-beta' THEN 'stable'::branch"
@@ -601,7 +623,8 @@ static const char imp__final[] =
 	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_url ELSE m.incremental_url END AS incremental_url,"
 	"  ARRAY(SELECT DISTINCT w FROM unnest(coalesce(r.warnings, '{}') || m.warnings) AS w ORDER BY w) AS warnings"
 	" FROM stage_merged m JOIN variant v ON v.codename = m.variant"
-	" LEFT JOIN release r ON r.filename = m.filename";
+	" LEFT JOIN release r ON r.filename = m.filename"
+	" CROSS JOIN LATERAL (SELECT r.id IS NOT NULL AND r.variant_evidence >= m.variant_evidence AS keep) k";
 
 static const char imp__link_names[] =
 	"INSERT INTO release_name (release_id, display_name_id)"
@@ -692,7 +715,15 @@ imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t err
 		goto out;
 	sum->updated = strtoul(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	snprintf(sql, cap, "INSERT INTO release (%s) SELECT %s FROM stage_final f WHERE f.existing_id IS NULL",
+	/* How firmly the variant is settled is bookkeeping, not a change of the release. */
+	if (!db_run(conn,
+		    "UPDATE release r SET variant_evidence = f.variant_evidence FROM stage_final f"
+		    " WHERE r.id = f.existing_id AND r.variant_evidence <> f.variant_evidence",
+		    NULL, 0, NULL, "database", err, errlen))
+		goto out;
+	snprintf(sql, cap,
+		 "INSERT INTO release (%s, variant_evidence) SELECT %s, f.variant_evidence FROM stage_final f"
+		 " WHERE f.existing_id IS NULL",
 		 cols, fcols);
 	if (!db_run(conn, sql, NULL, 0, &res, "database", err, errlen))
 		goto out;

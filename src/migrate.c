@@ -108,9 +108,25 @@ migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return false;
 	}
-	while ((de = readdir(d)) != NULL && count < MIGRATE__MAX_FILES)
-		if (migrate__name_ok(de->d_name))
-			names[count++] = strdup(de->d_name);
+	/* Every file of the folder is a migration (hidden ones aside): a misnamed one is an
+	 * error, never skipped in silence. */
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!migrate__name_ok(de->d_name)) {
+			snprintf(err, errlen, "%s/%s: not a migration name: expected NNN_name.sql (three digits, "
+				 "an underscore, lower-case letters, digits and '_')", dir, de->d_name);
+			closedir(d);
+			goto out;
+		}
+		if (count == MIGRATE__MAX_FILES) {
+			snprintf(err, errlen, "%s: more than %d migrations", dir, MIGRATE__MAX_FILES);
+			closedir(d);
+			goto out;
+		}
+		if ((names[count++] = strdup(de->d_name)) == NULL)
+			abort();
+	}
 	closedir(d);
 	qsort(names, count, sizeof names[0], migrate__cmp);
 	for (size_t i = 1; i < count; i++) {

@@ -189,3 +189,118 @@ def test_control_characters_and_long_mirror_names(stack):
     r = stack.romtrack("import", bad)
     assert r.returncode == 1 and "control.yml:1: a field has a control character" in r.stderr, r.stderr
     assert counts(stack) == before
+
+
+# ---- limits of YAML inputs: nesting and size (issue 9) ------------------------------------------------------------
+
+HANG_BOUND = 60  # seconds: a generous bound on a hang, not a speed check (the inputs below fail at once)
+
+
+def run_measured(args, timeout=HANG_BOUND):
+    """Runs romtrack; returns (returncode, stderr, peak RSS in MB). A hang fails the test through timeout."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r = subprocess.run([conftest.ROMTRACK_BIN, *args], capture_output=True, text=True, timeout=timeout,
+                       env=conftest._child_env())
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return r.returncode, r.stderr, max(peak, before) / 1024
+
+
+DEEP = 200000  # levels: libyaml alone took minutes on such nesting before depth was checked while parsing
+
+
+DEEP_INPUTS = {
+    # devices.yml whose value nests 200,000 lists deep (about 400 KB): its names are single values, refused at
+    # the first list inside
+    "deep-devices.yml": (lambda: "cancro:\n  " + "[" * DEEP + "]" * DEEP + "\n", ":2: the names of cancro"),
+    # a latest.yml entry nesting 200,000 mappings deep in one field: an entry holds single values, refused at
+    # the first mapping
+    "deep-latest.yml": (lambda: "- android: " + "{a: " * DEEP + "}" * DEEP + "\n", ":1:"),
+    # the front matter of a page, nested 100,000 deep (about 200 KB): with the mapping, the 64th list is the 65th
+    # level, at 2:71 ("title: " is 7 characters)
+    "deep-page.md": (lambda: "---\ntitle: " + "[" * 100000 + "]" * 100000 + "\n---\n<div class=\"card card-body\"></div>\n",
+                     ":2:71:"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_INPUTS))
+def test_deep_yaml_is_refused_at_its_depth_and_writes_nothing(stack, name):
+    make, where = DEEP_INPUTS[name]
+    text = make()
+    path = write(stack, name, text)
+    before = counts(stack)
+    status, stderr, _ = run_measured(["-c", stack.config, "import", path])
+    assert status == 1
+    # file:line:column of the level past the limit, and the limit
+    assert path + where in stderr, stderr
+    # XFU's exports are read by their shape, which nests 3 levels: deeper is refused where it starts
+    assert ("nested deeper than 64 levels (the limit for YAML)" if name.endswith(".md")
+            else "single value") in stderr, stderr
+    assert "nothing was written" in stderr
+    assert counts(stack) == before
+    # the same for check, which needs no database
+    status, stderr2, _ = run_measured(["check", path])
+    assert status == 1
+    assert stderr2.splitlines()[0].split(": ", 2)[2] == stderr.splitlines()[0].split(": ", 2)[2], (stderr, stderr2)
+
+
+def test_huge_single_line_yaml_fails_early_in_little_memory(stack):
+    # 50 MB on one line: a list of 25 million scalars. Built as a document, libyaml took 2.7 GB before failing
+    # with "1:1: invalid YAML"; read event by event it fails at the first item, which is no ROM entry.
+    path = os.path.join(stack.tmpdir, "one-line.yml")
+    with open(path, "w") as f:
+        f.write("[" + "0," * (25 * 1000 * 1000) + "0]\n")
+    before = counts(stack)
+    status, stderr, peak_mb = run_measured(["-c", stack.config, "import", path])
+    assert status == 1
+    assert path + ":1: expected a ROM entry (a mapping of fields)" in stderr, stderr
+    assert peak_mb < 400, peak_mb  # a bound on memory, far above what the reader holds (one entry)
+    assert counts(stack) == before
+    os.unlink(path)
+
+
+def test_yaml_larger_than_the_limit_is_refused_unread(stack):
+    path = os.path.join(stack.tmpdir, "huge.yml")
+    with open(path, "w") as f:
+        f.truncate(256 * 1024 * 1024 + 1)  # sparse: takes no disk space
+    status, stderr, _ = run_measured(["-c", stack.config, "import", path])
+    assert status == 1
+    assert path + ": 268435457 bytes, larger than the limit of 268435456 bytes for a YAML file" in stderr, stderr
+    os.unlink(path)
+    big_config = write(stack, "big.yaml", "# " + "x" * (1024 * 1024) + "\n")
+    status, stderr, _ = run_measured(["-c", big_config, "migrate"])
+    assert status == 1 and big_config + ": 1048579 bytes, larger than the limit of 1048576 bytes" in stderr, stderr
+
+
+# ---- small ones (issue 9) -----------------------------------------------------------------------------------------
+
+def test_empty_folder_is_read_as_no_input(stack):
+    empty = os.path.join(stack.tmpdir, "empty-folder")
+    os.makedirs(empty, exist_ok=True)
+    # UBSan aborted here: qsort(NULL, 0, ...) on the folder's empty list of names
+    r = subprocess.run([conftest.ROMTRACK_BIN, "check", empty], capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (0, ""), r.stderr
+    before = counts(stack)
+    r = stack.romtrack("import", empty)
+    assert r.returncode == 0 and r.stdout.startswith("0 files, 0 cards"), r.stdout + r.stderr
+    assert counts(stack) == before
+
+
+@pytest.mark.parametrize("misnamed", ["7_offerable.sql", "007-offerable.sql", "007_Offerable.sql", "007_x.sql~",
+                                      "README"])
+def test_misnamed_migration_is_an_error_naming_it(stack, misnamed):
+    folder = os.path.join(stack.tmpdir, "migrations-" + misnamed.replace("~", "_"))
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(os.path.join(conftest.REPO, "sql")):
+        with open(os.path.join(conftest.REPO, "sql", name)) as src, open(os.path.join(folder, name), "w") as dst:
+            dst.write(src.read())
+    write(stack, os.path.join(folder, misnamed), "CREATE TABLE never_created (x int);\n")
+    write(stack, os.path.join(folder, ".hidden.sql"), "this is skipped: hidden files are not migrations\n")
+    config = write(stack, "migrations-%d.yaml" % len(misnamed),
+                   "".join(line for line in open(stack.config) if not line.startswith("migrations:"))
+                   + "migrations: %s\n" % conftest._yaml_str(folder))
+    r = subprocess.run([conftest.ROMTRACK_BIN, "-c", config, "migrate"], capture_output=True, text=True, timeout=60,
+                       env=conftest._child_env())
+    assert r.returncode == 1
+    assert "%s/%s: not a migration name: expected NNN_name.sql" % (folder, misnamed) in r.stderr, r.stderr
+    assert stack.psql("SELECT to_regclass('never_created') IS NULL") == [("t",)]

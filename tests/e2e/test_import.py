@@ -236,3 +236,171 @@ def test_check_needs_no_database(stack):
 def test_page_route_refuses_a_bad_codename(stack):
     status, doc = api(stack, "/api/devices/a-b/releases/weekly/7.3.23")
     assert status == 400 and doc["parameter"] == "codename"
+
+
+# ---- re-imports and the XFU export, each in a database of its own -----------------------------------------------
+
+XFU = os.path.join(conftest.REPO, "data", "xfu")
+SAMPLE = [os.path.join(conftest.REPO, "data", "sample", f) for f in ("devices.yml", "latest.yml", "pages")]
+# The archive folders of the phones whose packages moved between imports (issue 9): wt98007's packages sit on
+# HM2013023's pages and under HM2013023's names in latest.yml; the others have a MIUI name two variants share
+# (munch, amethyst, marble), or a variant only latest.yml names (lcsh92, picasso, shennong, curtana).
+ARCHIVE_FOLDERS = ["pages/miui/updates/" + c for c in ("HM2013023", "lcsh92", "munch", "picasso", "curtana", "marble")] \
+    + ["pages/hyperos/updates/" + c for c in ("munch", "shennong", "amethyst", "marble")]
+
+
+class Database:
+    """A fresh, migrated database of the test's PostgreSQL, with a config file of its own."""
+
+    def __init__(self, stack, name):
+        self.stack, self.name = stack, name
+        stack.psql("DROP DATABASE IF EXISTS %s" % name)
+        stack.psql("CREATE DATABASE %s" % name)
+        self.config = os.path.join(stack.tmpdir, name + ".yaml")
+        with open(self.config, "w") as f:
+            f.write("database: \"host=127.0.0.1 port=%d dbname=%s user=romtrack\"\n" % (stack.pg_port, name))
+            f.write("migrations: %s\n" % json.dumps(os.path.join(conftest.REPO, "sql")))
+        assert self.romtrack("migrate").returncode == 0
+
+    def romtrack(self, *args):
+        return subprocess.run([conftest.ROMTRACK_BIN, "-c", self.config, *args], capture_output=True, text=True,
+                              timeout=300, env=conftest._child_env())
+
+    def import_(self, *paths):
+        r = self.romtrack("import", "--json", *paths)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def variants(self):
+        out = subprocess.run([conftest.PSQL, "-X", "-qAt", "-h", "127.0.0.1", "-p", str(self.stack.pg_port),
+                              "-U", "romtrack", "-d", self.name, "-c",
+                              "SELECT r.filename, v.codename FROM release r JOIN variant v ON v.id = r.variant_id"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        return dict(line.split("|") for line in out.splitlines())
+
+
+@pytest.fixture(scope="module")
+def archive_pages(stack):
+    """The pages of ARCHIVE_FOLDERS, unpacked from XFU's archive (about 900 pages)."""
+    subprocess.run(["tar", "-xJf", os.path.join(XFU, "archive-pages.tar.xz"), "-C", stack.tmpdir] + ARCHIVE_FOLDERS,
+                   check=True, timeout=120)
+    return os.path.join(stack.tmpdir, "pages")
+
+
+def variant_changes(report):
+    return [(c["filename"], c["old"], c["new"]) for c in report["changes"] if c["field"] == "variant"]
+
+
+def test_a_smaller_input_moves_no_release(stack, archive_pages):
+    db = Database(stack, "reimport")
+    full = [os.path.join(XFU, "devices.yml"), os.path.join(XFU, "latest.yml"), archive_pages]
+    db.import_(*full)
+    before = db.variants()
+    # Where the evidence puts them, by the rules (README, import): the file name names a declared variant ...
+    assert before["wt98007_images_7.4.27_20170426.0000.00_4.4_cn_aabd82ba12.tgz"] == "wt98007"
+    assert before["miui_HMW_7.4.27_e7a648edd5_4.4.zip"] == "wt98007"  # devices.yml: wt98007's MIUI name is HMW
+    # ... a MIUI name two variants share (munch_tr_global and munch_tw_global are both MUNCHTWGlobal in
+    # devices.yml) goes to the one of the version's region (TW) ...
+    assert before["miui_MUNCHTWGlobal_V14.0.1.0.TLMTWXM_1687f58a29_13.0.zip"] == "munch_tw_global"
+    # ... else the variant latest.yml names beats the page's phone (lcsh92_wet_xm_td is declared nowhere).
+    assert before["lcsh92_wet_xm_td_images_V9.2.2.0.KHECNEK_20180102.0000.00_4.4_cn_7c8837e500.tgz"] \
+        == "lcsh92_wet_tdd"
+    # script/server's import again (the sample's devices.yml lacks wt98007), then the inputs one by one
+    for paths in [SAMPLE, [os.path.join(XFU, "latest.yml")], [archive_pages], [os.path.join(XFU, "latest.yml")],
+                  [os.path.join(XFU, "devices.yml")], [archive_pages]]:
+        report = db.import_(*paths)
+        assert variant_changes(report) == [], paths
+        assert db.variants() == {**before, **{f: v for f, v in db.variants().items() if f not in before}}, paths
+
+
+@pytest.mark.parametrize("order", [
+    ["latest", "pages", "devices+pages"],
+    ["pages", "latest", "devices", "devices+pages"],
+    ["latest", "sample", "devices+pages", "latest"],
+])
+def test_the_order_of_imports_does_not_decide_variants(stack, archive_pages, order):
+    paths = {"latest": [os.path.join(XFU, "latest.yml")], "pages": [archive_pages],
+             "devices": [os.path.join(XFU, "devices.yml")], "sample": SAMPLE,
+             "devices+pages": [os.path.join(XFU, "devices.yml"), archive_pages]}
+    one_run = Database(stack, "onerun")
+    one_run.import_(os.path.join(XFU, "devices.yml"), os.path.join(XFU, "latest.yml"), archive_pages)
+    expected = one_run.variants()
+    db = Database(stack, "inturn")
+    for step in order:
+        db.import_(*paths[step])
+    got = db.variants()
+    assert {f: got[f] for f in expected if got.get(f) != expected[f]} == {}
+
+
+# What `romtrack export` writes differently from XFU's latest.yml, and why (the README lists the same).
+EXPORT_DIFFERENCES = {
+    # XFU's latest.yml repeats 7 entries verbatim (HM2013023_sg_global and lte26007): one package under one name
+    # is one entry.
+    "repeated entries written once",
+    # Within a codename XFU keeps the order of its tracker, which no field of the data gives; romtrack writes
+    # branch, type, newest first, then the names in byte order. Codenames are in XFU's (byte) order.
+    "order within a codename",
+}
+
+
+def test_export_is_xfus_latest_yml(stack):
+    db = Database(stack, "export")
+    db.import_(os.path.join(XFU, "latest.yml"))
+    r = db.romtrack("export")
+    assert r.returncode == 0, r.stderr
+    exported = yaml.safe_load(r.stdout)
+    with open(os.path.join(XFU, "latest.yml"), encoding="utf-8") as f:
+        original = yaml.safe_load(f)
+
+    def key(e):
+        return (e["codename"], e["link"].rsplit("/", 1)[1], e["name"])
+
+    # repeated entries written once: the repeats are identical, so nothing is lost
+    by_key = {}
+    for e in original:
+        assert by_key.setdefault(key(e), e) == e
+    assert "repeated entries written once" in EXPORT_DIFFERENCES
+    assert len(original) - len(by_key) == 7 and len(exported) == len(by_key)
+    # every entry, field by field (md5 null where XFU has null, the size and date as XFU writes them)
+    exported_by_key = {key(e): e for e in exported}
+    assert set(exported_by_key) == set(by_key)
+    for k, e in by_key.items():
+        assert exported_by_key[k] == e, k
+    # the order: codenames as XFU sorts them; within one, the same entries
+    assert "order within a codename" in EXPORT_DIFFERENCES
+    assert [e["codename"] for e in exported] == [e["codename"] for e in original if e is by_key[key(e)]]
+    assert sum(e["md5"] is None for e in exported) == sum(e["md5"] is None for e in by_key.values()) > 0
+
+
+def test_mirrors_beyond_eight_are_kept_and_too_many_refused(stack):
+    original = open(os.path.join(PAGES, "valid", "apollo-V12.0.10.0.QJDCNXM.md"), encoding="utf-8").read()
+    filename = "miui_APOLLO_V12.0.10.0.QJDCNXM_7b1e9f67ab_10.0.zip"
+    last = "Full ROM Mirror 5</button>"
+
+    def with_mirrors(n):
+        extra = "".join(' <button type="button" id="download" class="btn btn-primary" onclick="window.open('
+                        "'https://mirror%d.example.com/V12.0.10.0.QJDCNXM/%s', '_blank');\"><i class=\"fa "
+                        'fa-download"></i> Full ROM Mirror %d</button>' % (i, filename, i) for i in range(6, 6 + n))
+        return original.replace(last, last + extra, 1)
+
+    # 5 mirrors on the page + 5 more = 10 links: the importer kept 8 and dropped the rest without a word
+    path = os.path.join(stack.tmpdir, "apollo-10-links.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(with_mirrors(5))
+    r = stack.romtrack("import", path)
+    assert r.returncode == 0, r.stderr
+    links = stack.psql("SELECT cardinality(links) FROM release WHERE filename = '%s'" % filename)
+    assert links == [("10",)]
+    # 5 + 28 = 33 links, more than the 32 a release keeps: an error at the card's Download line
+    path = os.path.join(stack.tmpdir, "apollo-33-links.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(with_mirrors(28))
+    # the line of the <li> that holds the card's Download field
+    lines = original.splitlines()
+    button = next(i for i, text in enumerate(lines) if last in text)
+    line = max(i for i in range(button + 1) if "<li" in lines[i]) + 1
+    before = counts(stack)
+    r = stack.romtrack("import", path)
+    assert r.returncode == 1
+    assert "%s:%d: the card has 33 download links, more than the 32 kept" % (path, line) in r.stderr, r.stderr
+    assert counts(stack) == before
