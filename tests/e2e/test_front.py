@@ -403,7 +403,6 @@ def test_slowloris_neither_starves_others_nor_lasts(stack):
     assert _raise_nofile() > slow_count + 200
     slow = []
     sel = selectors.DefaultSelector()
-    start = time.monotonic()
     try:
         for i in range(slow_count):
             s = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
@@ -414,10 +413,9 @@ def test_slowloris_neither_starves_others_nor_lasts(stack):
         opened = time.monotonic()
         # Normal requests while every slow client is connected (they are cut only HEADER_TIMEOUT after connecting).
         statuses = [get_status(stack.port, "/api/health") for _ in range(20)]
-        normal_done = time.monotonic()
         assert statuses == [200] * 20
-        assert normal_done - start < HEADER_TIMEOUT, "too slow to test anything: the slow clients may be gone"
-        cut_before_normal = 0
+        cut_early = sel.select(timeout=0)
+        assert not cut_early, "%d slow clients were cut (or answered) before the normal requests ended" % len(cut_early)
         open_socks = set(slow)
         answered = []
         deadline = opened + HEADER_TIMEOUT + 30  # a generous bound on the cut, not a timing assertion
@@ -446,12 +444,9 @@ def test_slowloris_neither_starves_others_nor_lasts(stack):
                     answered.append(data[:100])
                 open_socks.discard(s)
                 sel.unregister(s)
-                if time.monotonic() < normal_done:
-                    cut_before_normal += 1
         assert not answered, "nginx answered a request whose header never ended: %r" % answered[:3]
         assert not open_socks, "%d dripping clients still connected %ds after connecting" % (
             len(open_socks), HEADER_TIMEOUT + 30)
-        assert cut_before_normal == 0
         assert get_status(stack.port, "/api/health") == 200
     finally:
         for s in slow:
