@@ -461,6 +461,12 @@ def _slow_body(port):
     return s
 
 
+def _refused(port):
+    """One GET; its response when nginx refused it with 429, else None (admitted, before nginx counted them all)."""
+    data = raw_request(port, b"GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    return data if data and parse_response(data)[0] == 429 else None
+
+
 def test_one_address_holds_at_most_its_share(stack):
     held = []
     try:
@@ -471,10 +477,7 @@ def test_one_address_holds_at_most_its_share(stack):
         held.append(_slow_body(stack.port))
         # ... and with CONN_PER_ADDR in progress, the next is refused (nginx counts a request once it has read its
         # header, which may take it a moment after the last send).
-        def refused():
-            data = raw_request(stack.port, b"GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            return data if parse_response(data)[0] == 429 else None
-        data = wait_for(refused, timeout=5, step=0.1)
+        data = wait_for(lambda: _refused(stack.port), timeout=5, step=0.1)
         assert data, "request %d from one address was not refused" % (CONN_PER_ADDR + 1)
         doc = assert_problem(data, 429, "over the per-address limit")
         assert str(CONN_PER_ADDR) in doc["detail"]
@@ -486,15 +489,14 @@ def test_one_address_holds_at_most_its_share(stack):
 
 
 def test_nginx_conf_takes_the_per_address_limit(workdir):
-    fake = FakeFastCGI(os.path.join(workdir, "fake.sock"), "hang")
+    # "close": a GET admitted before nginx has counted both slow bodies gets a quick 502, and the loop asks again.
+    fake = FakeFastCGI(os.path.join(workdir, "fake.sock"), "close")
     front = Front(os.path.join(workdir, "nginx"), "unix:" + fake.path, extra_args=["--conn-per-addr", "2"])
     held = []
     try:
         held = [_slow_body(front.port) for _ in range(2)]
-        data = wait_for(lambda: (lambda d: d if parse_response(d)[0] == 429 else None)(
-            raw_request(front.port, b"GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
-            timeout=5, step=0.1)
-        assert data
+        data = wait_for(lambda: _refused(front.port), timeout=5, step=0.1)
+        assert data, "a third request in progress from one address was not refused"
         assert "at most 2 at once" in assert_problem(data, 429, "--conn-per-addr 2")["detail"]
     finally:
         for s in held:
