@@ -9,6 +9,7 @@
 
 struct cfg {
 	char *database;         /* libpq conninfo or URL */
+	long database_timeout;  /* seconds: the longest wait on PostgreSQL of any one step */
 	char *listen;           /* unix socket path, or HOST:PORT */
 	unsigned socket_mode;   /* permissions of a unix socket */
 	long backlog;
@@ -20,7 +21,14 @@ struct cfg {
 	long request_timeout;   /* seconds to read a request and to write its response */
 	char *cursor_secret;    /* empty = random per master start */
 	long response_cache_mb; /* each worker's response cache; 0 = none */
+	char *public_url;       /* "scheme://host[:port][/path]" clients reach romtrack at; "" = from each request */
+	char *release_page_url; /* a website's page for a release, with {placeholders}; "" = none */
+	long cache_max_age;     /* seconds any cache may keep a data response (Cache-Control max-age) */
 };
+
+/* The placeholders release_page_url may hold, each replaced by the release's value
+ * (percent-encoded) in the feeds. */
+#define CFG_RELEASE_PAGE_FIELDS "codename", "variant", "region", "branch", "type", "version", "id", "filename"
 
 /* Fills cfg with the defaults, then the keys of the file at path; then applies
  * $ROMTRACK_DATABASE_URL. On failure returns false and writes

@@ -11,21 +11,42 @@
 
 struct db;
 
-/* Connects and prepares every statement of the table when prepare is true (the API's
- * connections, which also get a 10 s statement timeout and LISTEN for new data versions;
- * the CLI's get none of these).
- * Never returns NULL: a failed connection is retried by the next db_exec. */
+#define DB_TIMEOUT_DEFAULT_S 5 /* the database_timeout setting's default */
+/* The longest a connection waits between two reconnect attempts (the backoff's ceiling),
+ * and so the Retry-After of a 503: by then every worker has tried again. */
+#define DB_RETRY_MAX_MS 2000
+
+/* Sets, for the connections this process opens from now on, the longest wait on PostgreSQL
+ * of any one step: connecting, a statement, a Sync. On an API connection the server cancels a
+ * statement after four fifths of it. Default DB_TIMEOUT_DEFAULT_S. */
+void db_set_timeout(long seconds);
+
+/* Makes one attempt, bounded by the timeout, to connect and, when prepare is true, to
+ * prepare every statement of the table (the API's connections, which also get a statement
+ * timeout, TCP keepalives and tcp_user_timeout, and LISTEN for new data versions; the CLI's
+ * get none of these but the keepalives).
+ * Never returns NULL: a failed connection is retried by a later db_ensure (db_exec). */
 struct db *db_open(const char *conninfo, bool prepare);
 void db_close(struct db *db);
-/* Whether the connection is up; tries to reconnect when it is not. */
+/* Whether the connection is up (connected, statements prepared). When it is not, makes one
+ * bounded attempt, unless the backoff since the last failure has not yet passed: the n-th
+ * failure in a row delays the next attempt by 50-100% of min(100 ms * 2^(n-1), DB_RETRY_MAX_MS);
+ * meanwhile it returns false at once. The first failure of an outage is logged, then one
+ * line per 10 s with the number of failed attempts, and a line when it is over. */
 bool db_ensure(struct db *db);
+/* Whether the connection is up, without any attempt. */
+bool db_ready(const struct db *db);
+/* Milliseconds until db_ensure makes its next attempt; 0 when it would make one now. */
+long db_retry_in_ms(const struct db *db);
 PGconn *db_conn(struct db *db);
 /* Last connection or server error, for logs and CLI messages. */
 const char *db_error(struct db *db);
 
 /* Runs a prepared statement with text parameters (NULL = SQL NULL). On success
  * *res holds the tuples (the caller PQclear()s it). A lost connection is
- * re-established and the statement retried once (every API statement is read-only). */
+ * re-established and the statement retried once (every API statement is read-only).
+ * A server silent for the timeout gives RT_ERR_DB_UNAVAILABLE at once: the connection is
+ * dropped (its late answer is never read) and counts as a failed attempt. */
 enum rt_err db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res);
 
 /* Runs one statement of fixed SQL text with its parameters passed apart (the CLI's
@@ -35,9 +56,9 @@ bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparam
 	    const char *what, char *err, size_t errlen);
 
 /* The version of the data this connection has last heard of (an API connection): the
- * payload of the latest notification on DB_DATA_VERSION_CHANNEL, read without a round trip,
- * or, after each (re)connect, DB_STMT_DATA_VERSION. Valid until the next call. NULL when the
- * database cannot be reached.
+ * payload of the latest notification on DB_DATA_VERSION_CHANNEL, read after one Sync round
+ * trip (bounded by the timeout), or, after each (re)connect, DB_STMT_DATA_VERSION. Valid
+ * until the next call. NULL when the database cannot be reached.
  * A change is heard of once PostgreSQL has delivered its notification, which it sends at
  * commit; a request that arrives in between is answered as of the version before. */
 const char *db_data_version(struct db *db);

@@ -41,6 +41,9 @@ void h_openapi(struct handler_ctx *ctx);
 /* The OpenAPI document the API serves, read once per worker (NULL: not available). */
 void h_openapi_load(const char *path);
 void h_openapi_free(void);
+/* The feeds' absolute links: public_url ("" = from each request) and release_page_url
+ * ("" = none), both copied. */
+void h_feeds_configure(const char *public_url, const char *release_page_url);
 
 /* Shared helpers (handlers.c). */
 /* Sends what the writer holds as a 200 JSON body. */
@@ -51,6 +54,9 @@ struct jw *h_list_begin(struct handler_ctx *ctx);
 void h_list_end(struct handler_ctx *ctx, struct jw *w, const char *next);
 /* The URL of the next page: this path, the filters, limit and cursor. */
 const char *h_next_url(struct handler_ctx *ctx, const char *cursor);
+/* This request's URL in canonical form (path, filters, limit unless the default): what a body
+ * may quote of the request, since the response cache shares it between spellings. */
+const char *h_self_url(struct handler_ctx *ctx);
 /* The scope a cursor is bound to: route, captures and filters. */
 const char *h_cursor_scope(struct handler_ctx *ctx);
 void h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, const char *parameter);

@@ -25,6 +25,10 @@ struct http_request {
 	const char *if_modified_since;
 	const char *accept;
 	const char *remote_addr;
+	const char *scheme;      /* REQUEST_SCHEME: how nginx was reached ("http", "https") */
+	const char *host;        /* the Host header as the client sent it: unchecked */
+	const char *server_addr; /* SERVER_ADDR and SERVER_PORT: where nginx took the connection */
+	const char *server_port;
 	struct http_query_param query[HTTP_MAX_QUERY_PARAMS];
 	size_t nquery;
 	struct arena *arena;
@@ -42,6 +46,7 @@ struct http_response {
 	size_t body_len;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
+	const char *dropped_header; /* the first header past HTTP_MAX_HEADERS (a bug: answered 500) */
 	const char *etag; /* of the body, once computed (or as cached) */
 };
 
@@ -55,7 +60,16 @@ char *http_decode(struct arena *a, const char *src, size_t len, bool plus_is_spa
 /* Percent-encodes a query value (RFC 3986 unreserved characters stay). */
 char *http_encode(struct arena *a, const char *src);
 
+/* Adds a header; past HTTP_MAX_HEADERS it records the name in dropped_header, and
+ * http_finish turns the response into a 500 that says so in the log. */
 void http_add_header(struct http_response *res, const char *name, const char *value);
+/* Whether a Host header value may be written into a URL: a DNS name (letters, digits,
+ * '-', '.') or a bracketed IPv6 literal, with an optional port; at most 255 bytes. */
+bool http_host_valid(const char *host);
+/* "scheme://host[:port]" the request reached nginx at, for absolute links when no
+ * public_url is configured: the Host header when valid, else nginx's own address and
+ * port; X-Forwarded-* are ignored (any client can send them). */
+const char *http_request_base_url(const struct http_request *req);
 /* Sets a JSON body (takes ownership of nothing: the text lives in the arena). */
 void http_set_body(struct http_response *res, int status, const char *content_type, const char *body);
 /* An application/problem+json response; parameter may be NULL. detail is copied. */

@@ -12,6 +12,28 @@
  * major type with any subtype, or the type itself, with a q above 0 (the most
  * specific matching range decides). */
 bool http_accepts(const char *accept, const char *media_type);
+
+/* What a route can send: the labels its body is correct under, preferred first, and the
+ * types a client may ask for that get types[0] although they are not it (RFC 9110,
+ * 12.5.1: a server may disregard Accept rather than answer 406). NULL-terminated. */
+struct http_media {
+	const char *const *types;
+	const char *const *also;
+};
+/* The media type to label the response with: the type of media->types with the highest
+ * q in Accept (the earlier on a tie); else types[0] when Accept admits one of also;
+ * else NULL (406). Without Accept, types[0]. */
+const char *http_negotiate(const char *accept, const struct http_media *media);
+
+/* The request headers a cross-origin page may send (Access-Control-Allow-Headers of a
+ * preflight): the CORS-safelisted ones, the conditional ones, and what browsers and
+ * their libraries add on their own. */
+#define HTTP_CORS_ALLOW_HEADERS                                                                  \
+	"Accept, Accept-Language, Content-Language, Cache-Control, Pragma, If-None-Match, "       \
+	"If-Modified-Since, If-Match, If-Unmodified-Since, If-Range, Range, X-Requested-With"
+/* How long a cache may serve a stale response during an outage (stale-if-error). */
+#define HTTP_STALE_IF_ERROR 86400
+
 /* A strong entity tag for a body: a quoted hash of its bytes. */
 const char *http_etag(struct arena *a, const char *body, size_t len);
 /* Whether If-None-Match lists the tag (or is "*"); weak tags compare weakly (RFC 9110). */
@@ -23,7 +45,9 @@ bool http_parse_date(const char *s, time_t *t);
 void http_set_etag(const struct http_request *req, struct http_response *res);
 /* Adds CORS, Vary and caching headers; turns a 200 whose tag the client holds into
  * a 304 without a body, and so does If-Modified-Since on a 200 with Last-Modified when
- * the request has no If-None-Match. max_age: seconds a 200 may be cached. */
+ * the request has no If-None-Match. max_age: seconds a 200 may be cached, by any cache
+ * ("public, max-age=N, stale-while-revalidate=N/2, stale-if-error=HTTP_STALE_IF_ERROR");
+ * 0: "no-cache". A response that lost a header (http_add_header) becomes a 500. */
 void http_finish(const struct http_request *req, struct http_response *res, int max_age);
 
 #endif

@@ -36,6 +36,10 @@ const char *param_name(enum param_id id);
 bool params_parse(const struct http_request *req, unsigned allowed, struct params *out,
 		  struct params_error *perr);
 
+/* False when a parameter whose value space a client controls without bound (q, version) was
+ * given: the response cache must not keep the answer. */
+bool params_cacheable(const struct params *p);
+
 /* The filters (all parameters but limit and cursor) as an encoded query string
  * in table order, e.g. "region=global&branch=stable"; "" when none. */
 const char *params_filter_query(const struct params *p, struct arena *a);

@@ -7,6 +7,8 @@
 
 #include "arena.h"
 
+struct http_media;
+
 enum route_id {
 	ROUTE_HEALTH,
 	ROUTE_DEVICES,
@@ -40,10 +42,13 @@ struct route_match {
 enum route_id route_match(const char *path, struct arena *a, struct route_match *m);
 /* Whether the route answers the method (GET and HEAD for every route today). */
 bool route_method_allowed(enum route_id id, const char *method);
-/* The media type the route answers with ("application/json"). */
-const char *route_media_type(enum route_id id);
-/* Seconds a 200 of the route may be cached (0: revalidate every time). */
+/* The media types the route can answer with (for http_negotiate). */
+const struct http_media *route_media(enum route_id id);
+/* Seconds at most that a 200 of the route may be cached (0: revalidate every time); the
+ * configured cache_max_age may lower it. */
 int route_max_age(enum route_id id);
+/* Whether the response cache may keep the route's answers (not /api/health). */
+bool route_cacheable(enum route_id id);
 /* Value of the Allow header, e.g. "GET, HEAD, OPTIONS". */
 const char *route_allow(enum route_id id);
 /* Mask of PARAM_BIT() the route accepts. */

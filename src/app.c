@@ -9,6 +9,9 @@
 #include "params.h"
 #include "router.h"
 
+static int app__max_age = 60;      /* cache_max_age: a route's own max age is a ceiling */
+static bool app__host_in_feeds;    /* no public_url: feeds name the Host of each request */
+
 static const handler_fn app__handlers[ROUTE__MAX] = {
 	[ROUTE_HEALTH] = h_health,
 	[ROUTE_DEVICES] = h_device_list,
@@ -35,7 +38,7 @@ app__preflight(struct http_response *res, enum route_id id)
 	res->status = 204;
 	http_add_header(res, "Allow", route_allow(id));
 	http_add_header(res, "Access-Control-Allow-Methods", route_allow(id));
-	http_add_header(res, "Access-Control-Allow-Headers", "Accept, If-None-Match, If-Modified-Since");
+	http_add_header(res, "Access-Control-Allow-Headers", HTTP_CORS_ALLOW_HEADERS);
 	http_add_header(res, "Access-Control-Max-Age", "86400");
 }
 
@@ -55,23 +58,44 @@ app__cache_valid(struct db *db)
 	return true;
 }
 
-/* Fills res from the cache when it holds a current answer for the URI. The version is
+/* Fills res from the cache when it holds a current answer for the key. The version is
  * checked on a hit only: on a miss the handler's own queries see every change committed
  * before the request, and an answer stored under an older version is dropped with it. */
 static bool
-app__cached(struct db *db, const char *uri, struct http_response *res)
+app__cached(struct db *db, const char *key, struct http_response *res)
 {
-	if (!resp_cache_lookup(uri, res))
+	if (!resp_cache_lookup(key, res))
 		return false;
-	if (app__cache_valid(db) && resp_cache_lookup(uri, res))
+	if (app__cache_valid(db) && resp_cache_lookup(key, res))
 		return true;
 	memset(res, 0, sizeof *res); /* the entry is gone: the handler starts afresh */
 	return false;
 }
 
-/* Routes, checks and answers the request; the caller adds the common headers. */
+/* The detail of a 406: what the route can send. */
+static const char *
+app__not_acceptable(struct arena *a, enum route_id id)
+{
+	const struct http_media *media = route_media(id);
+	const char *types = media->types[0];
+
+	for (size_t i = 1; media->types[i] != NULL; i++)
+		types = arena_printf(a, "%s%s%s", types, media->types[i + 1] ? ", " : " or ", media->types[i]);
+	return arena_printf(a, "%s answers with %s only, which Accept excludes", route_pattern(id), types);
+}
+
+/* Whether the route's 200s may go through the response cache (which also asks
+ * resp_cache_admits): not a feed whose links name the Host the request came with. */
+static bool
+app__cacheable(enum route_id id)
+{
+	return !(app__host_in_feeds && (id == ROUTE_FEED || id == ROUTE_DEVICE_FEED));
+}
+
+/* Routes, checks and answers the request; the caller adds the common headers.
+ * *content_type: the negotiated media type, once known. */
 static enum route_id
-app__dispatch(struct db *db, struct http_request *req, struct http_response *res)
+app__dispatch(struct db *db, struct http_request *req, struct http_response *res, const char **content_type)
 {
 	struct route_match match;
 	struct params params;
@@ -80,7 +104,7 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		.db = db, .req = req, .res = res, .match = &match, .params = &params,
 		.arena = req->arena,
 	};
-	const char *detail = NULL;
+	const char *detail = NULL, *cache_key = NULL;
 	enum rt_err err;
 
 	err = http_parse_uri(req, &detail);
@@ -108,24 +132,27 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		app__preflight(res, match.id);
 		return match.id;
 	}
-	if (!http_accepts(req->accept, route_media_type(match.id))) {
-		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE,
-			     arena_printf(req->arena, "%s answers with %s only, which Accept excludes",
-					  route_pattern(match.id), route_media_type(match.id)),
-			     NULL);
+	*content_type = http_negotiate(req->accept, route_media(match.id));
+	if (*content_type == NULL) {
+		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE, app__not_acceptable(req->arena, match.id), NULL);
 		return match.id;
 	}
 	if (!params_parse(req, route_params(match.id), &params, &perr)) {
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return match.id;
 	}
-	if (match.id != ROUTE_HEALTH && app__cached(db, req->uri, res))
+	/* keyed by what the request means, not how it is spelled; the body is the same under
+	 * each label negotiation may give it (app_handle relabels it), so the route's first
+	 * media type stands for all */
+	if (app__cacheable(match.id) && resp_cache_admits(&match, &params))
+		cache_key = resp_cache_key(req->arena, &match, &params, route_media(match.id)->types[0]);
+	if (cache_key != NULL && app__cached(db, cache_key, res))
 		return match.id;
 	app__handlers[match.id](&ctx);
-	if (match.id != ROUTE_HEALTH && res->status == 200) {
+	if (match.id != ROUTE_HEALTH && res->status == 200)
 		http_set_etag(req, res);
-		resp_cache_store(req->uri, res);
-	}
+	if (cache_key != NULL && res->status == 200)
+		resp_cache_store(cache_key, res);
 	return match.id;
 }
 
@@ -133,17 +160,38 @@ void
 app_handle(struct db *db, struct http_request *req, struct http_response *res)
 {
 	enum route_id id;
+	const char *content_type = NULL;
+	int max_age;
 
 	memset(res, 0, sizeof *res);
-	id = app__dispatch(db, req, res);
-	http_finish(req, res, route_max_age(id));
+	id = app__dispatch(db, req, res, &content_type);
+	/* one body under each of its labels: the label the client asked for, and, as another
+	 * representation, an entity tag of its own (RFC 9110, 8.8.3) */
+	if (res->status == 200 && content_type != NULL && res->content_type != NULL &&
+	    strcmp(content_type, res->content_type) != 0) {
+		const char *tagged;
+
+		http_set_etag(req, res);
+		tagged = arena_printf(req->arena, "%s %s", res->etag, content_type);
+		res->etag = http_etag(req->arena, tagged, strlen(tagged));
+		res->content_type = content_type;
+	}
+	/* Every 503 (the database is unavailable): by then each worker has tried to reconnect. */
+	if (res->status == 503)
+		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
+	max_age = route_max_age(id) < app__max_age ? route_max_age(id) : app__max_age;
+	http_finish(req, res, max_age);
 }
 
 void
 app_init(const struct cfg *cfg)
 {
 	h_openapi_load(cfg->openapi);
-	resp_cache_set_limit((size_t)cfg->response_cache_mb * 1024 * 1024);
+	h_feeds_configure(cfg->public_url, cfg->release_page_url);
+	app__max_age = (int)cfg->cache_max_age;
+	app__host_in_feeds = cfg->public_url[0] == '\0';
+	db_set_timeout(cfg->database_timeout);
+	resp_cache_init((size_t)cfg->response_cache_mb * 1024 * 1024);
 }
 
 void
@@ -151,4 +199,5 @@ app_cleanup(void)
 {
 	resp_cache_free();
 	h_openapi_free();
+	h_feeds_configure(NULL, NULL);
 }

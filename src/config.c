@@ -14,7 +14,7 @@
 #define ROMTRACK_DEFAULT_CONFIG "conf/romtrack.yaml"
 #endif
 
-enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL };
+enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL, CFG__URL, CFG__URL_TEMPLATE };
 
 static const struct cfg__key {
 	const char *name;
@@ -26,6 +26,7 @@ static const struct cfg__key {
 } cfg__keys[] = {
 	{"database", CFG__STRING, offsetof(struct cfg, database), 1, 0,
 	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false},
+	{"database_timeout", CFG__INT, offsetof(struct cfg, database_timeout), 1, 300, "5", false},
 	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
 	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666", false},
 	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
@@ -37,6 +38,9 @@ static const struct cfg__key {
 	{"request_timeout", CFG__INT, offsetof(struct cfg, request_timeout), 1, 3600, "30", false},
 	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, "", true},
 	{"response_cache_mb", CFG__INT, offsetof(struct cfg, response_cache_mb), 0, 65536, "48", false},
+	{"public_url", CFG__URL, offsetof(struct cfg, public_url), 0, 0, "", true},
+	{"release_page_url", CFG__URL_TEMPLATE, offsetof(struct cfg, release_page_url), 0, 0, "", true},
+	{"cache_max_age", CFG__INT, offsetof(struct cfg, cache_max_age), 0, 60, "60", false},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -83,6 +87,43 @@ cfg__resolve(const char *file, const char *value)
 	if (out != NULL)
 		sprintf(out, "%.*s/%s", (int)dirlen, file, value);
 	return out;
+}
+
+/* Why value is not an absolute http(s) URL that romtrack can write into a feed (NULL: it
+ * is): printable ASCII without blanks, quotes or angle brackets, a host, and, for a base
+ * URL, no query or fragment; a template's braces must enclose a known placeholder. */
+static const char *
+cfg__url_problem(const char *value, bool template)
+{
+	static const char *const fields[] = {CFG_RELEASE_PAGE_FIELDS};
+	const char *host;
+
+	if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	host = strstr(value, "://") + 3;
+	if (*host == '\0' || *host == '/' || *host == '{')
+		return "must name a host after the scheme";
+	for (const char *p = value; *p; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("\"'<>\\^`|", *p) != NULL)
+			return "must be printable ASCII without blanks, quotes, angle brackets, \\, ^, ` or |";
+		if (!template && (*p == '?' || *p == '#' || *p == '{' || *p == '}'))
+			return "must not have a query, a fragment or braces";
+		if (template && *p == '}')
+			return "has a } without its {";
+		if (template && *p == '{') {
+			const char *close = strchr(p, '}');
+			bool known = false;
+
+			for (size_t i = 0; close != NULL && i < sizeof fields / sizeof fields[0]; i++)
+				known |= strlen(fields[i]) == (size_t)(close - p - 1) &&
+					 strncmp(fields[i], p + 1, strlen(fields[i])) == 0;
+			if (!known)
+				return "has a placeholder other than {codename}, {variant}, {region}, {branch}, {type}, "
+				       "{version}, {id}, {filename}";
+			p = close;
+		}
+	}
+	return NULL;
 }
 
 /* Stores one scalar into cfg according to its key; false with err filled on a bad value. */
@@ -135,6 +176,23 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 		}
 		*(unsigned *)field = (unsigned)n;
 		return true;
+	case CFG__URL:
+	case CFG__URL_TEMPLATE:
+		if (value[0] != '\0') {
+			const char *problem = cfg__url_problem(value, key->type == CFG__URL_TEMPLATE);
+
+			if (problem != NULL) {
+				cfg__error(err, errlen, file, mark, "%s %s, not \"%s\"", key->name, problem, value);
+				return false;
+			}
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		/* a base URL is joined with paths that start with '/' */
+		if (*(char **)field != NULL && key->type == CFG__URL)
+			for (size_t len = strlen(value); len > 0 && (*(char **)field)[len - 1] == '/'; len--)
+				(*(char **)field)[len - 1] = '\0';
+		return *(char **)field != NULL;
 	case CFG__LOG_LEVEL:
 		if (log_level_parse(value) == LOG__MAX) {
 			cfg__error(err, errlen, file, mark,
@@ -247,5 +305,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->migrations);
 	free(cfg->openapi);
 	free(cfg->cursor_secret);
+	free(cfg->public_url);
+	free(cfg->release_page_url);
 	memset(cfg, 0, sizeof *cfg);
 }

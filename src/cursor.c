@@ -55,7 +55,7 @@ cursor__b64_encode(struct arena *a, const unsigned char *in, size_t len)
 	return out;
 }
 
-/* Decodes unpadded base64url; NULL on a bad character or length. */
+/* Decodes unpadded base64url; NULL on a bad character or length, or unused bits that are not zero. */
 static unsigned char *
 cursor__b64_decode(struct arena *a, const char *in, size_t len, size_t *outlen)
 {
@@ -78,6 +78,9 @@ cursor__b64_decode(struct arena *a, const char *in, size_t len, size_t *outlen)
 			out[o++] = (unsigned char)(acc >> bits);
 		}
 	}
+	/* the bits left over must be zero: one token has one spelling (a cursor is part of a cache key) */
+	if ((acc & ((1u << bits) - 1)) != 0)
+		return NULL;
 	out[o] = '\0';
 	*outlen = o;
 	return out;
@@ -97,6 +100,19 @@ cursor__mac(const char *scope, const char *payload, size_t len)
 	mac = siphash24(cursor__key, buf, slen + 1 + len);
 	free(buf);
 	return mac;
+}
+
+/* Compares a MAC as received with the one computed in time independent of where they differ
+ * (every byte is read, differences are OR-ed, the only branch is on the total), so that the
+ * time of a rejection does not tell a forger how many leading bytes were right. */
+static bool
+cursor__mac_equal(const unsigned char received[8], uint64_t expected)
+{
+	unsigned diff = 0;
+
+	for (int i = 0; i < 8; i++)
+		diff |= (unsigned)(received[i] ^ (unsigned char)(expected >> (8 * i)));
+	return diff == 0;
 }
 
 char *
@@ -129,7 +145,6 @@ cursor_decode(struct arena *a, const char *scope, const char *token, const char 
 	const char *dot = strchr(token, '.');
 	unsigned char *payload, *macbytes;
 	size_t plen, mlen;
-	uint64_t mac = 0;
 	json_t *arr;
 	bool ok = false;
 
@@ -139,9 +154,7 @@ cursor_decode(struct arena *a, const char *scope, const char *token, const char 
 	macbytes = cursor__b64_decode(a, dot + 1, strlen(dot + 1), &mlen);
 	if (payload == NULL || macbytes == NULL || mlen != 8)
 		return false;
-	for (int i = 7; i >= 0; i--)
-		mac = (mac << 8) | macbytes[i];
-	if (mac != cursor__mac(scope, (const char *)payload, plen))
+	if (!cursor__mac_equal(macbytes, cursor__mac(scope, (const char *)payload, plen)))
 		return false;
 	arr = json_loadb((const char *)payload, plen, 0, NULL);
 	if (!json_is_array(arr) || json_array_size(arr) != n)

@@ -79,6 +79,10 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	req->if_modified_since = fcgi__param(c, "HTTP_IF_MODIFIED_SINCE", a);
 	req->accept = fcgi__param(c, "HTTP_ACCEPT", a);
 	req->remote_addr = fcgi__param(c, "REMOTE_ADDR", a);
+	req->scheme = fcgi__param(c, "REQUEST_SCHEME", a);
+	req->host = fcgi__param(c, "HTTP_HOST", a);
+	req->server_addr = fcgi__param(c, "SERVER_ADDR", a);
+	req->server_port = fcgi__param(c, "SERVER_PORT", a);
 	if (req->method == NULL)
 		req->method = "GET";
 	if (req->uri == NULL || req->uri[0] != '/')

@@ -6,9 +6,95 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "queries.h"
 
 #define FEED__NS "http://www.w3.org/2005/Atom"
+
+static char *feed__public_url;       /* NULL: from each request */
+static char *feed__release_page_url; /* NULL: no website to link to */
+
+/* The release columns the placeholders of release_page_url stand for, in the order of
+ * CFG_RELEASE_PAGE_FIELDS (config.c checks the names). */
+static const struct {
+	const char *name;
+	int column;
+} feed__fields[] = {
+	{"codename", RELCOL_DEVICE}, {"variant", RELCOL_VARIANT}, {"region", RELCOL_REGION},
+	{"branch", RELCOL_BRANCH},   {"type", RELCOL_TYPE},       {"version", RELCOL_VERSION},
+	{"id", RELCOL_ID},           {"filename", RELCOL_FILENAME},
+};
+_Static_assert(sizeof feed__fields / sizeof feed__fields[0] ==
+		       sizeof(const char *[]){CFG_RELEASE_PAGE_FIELDS} / sizeof(const char *),
+	       "every placeholder config.c accepts has a column");
+
+void
+h_feeds_configure(const char *public_url, const char *release_page_url)
+{
+	free(feed__public_url);
+	free(feed__release_page_url);
+	feed__public_url = public_url && *public_url ? strdup(public_url) : NULL;
+	feed__release_page_url = release_page_url && *release_page_url ? strdup(release_page_url) : NULL;
+}
+
+/* s with every character a URN's NSS cannot hold as it is (RFC 8141: pchar and '/')
+ * percent-encoded. */
+static const char *
+feed__urn_escape(struct arena *a, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = arena_alloc(a, strlen(s) * 3 + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~!$&'()*+,;=:@/", *p) != NULL) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* release_page_url with the row's values in place of its placeholders. */
+static const char *
+feed__release_page(struct arena *a, const PGresult *res, int row)
+{
+	const char *out = "";
+
+	for (const char *p = feed__release_page_url; *p;) {
+		const char *open = strchr(p, '{');
+
+		if (open == NULL) {
+			out = arena_printf(a, "%s%s", out, p);
+			break;
+		}
+		out = arena_printf(a, "%s%.*s", out, (int)(open - p), p);
+		p = strchr(open, '}') + 1; /* config.c checked that every { is closed */
+		for (size_t i = 0; i < sizeof feed__fields / sizeof feed__fields[0]; i++)
+			if (strncmp(feed__fields[i].name, open + 1, (size_t)(p - open - 2)) == 0 &&
+			    strlen(feed__fields[i].name) == (size_t)(p - open - 2))
+				out = arena_printf(a, "%s%s", out,
+						   http_encode(a, PQgetvalue(res, row, feed__fields[i].column)));
+	}
+	return out;
+}
+
+static void
+feed__link(xmlTextWriterPtr w, const char *rel, const char *type, const char *length, const char *href)
+{
+	xmlTextWriterStartElement(w, BAD_CAST "link");
+	xmlTextWriterWriteAttribute(w, BAD_CAST "rel", BAD_CAST rel);
+	if (type != NULL)
+		xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST type);
+	if (length != NULL)
+		xmlTextWriterWriteAttribute(w, BAD_CAST "length", BAD_CAST length);
+	xmlTextWriterWriteAttribute(w, BAD_CAST "href", BAD_CAST href);
+	xmlTextWriterEndElement(w);
+}
 
 /* An RFC 3339 time for a release: when romtrack last changed it. */
 static const char *
@@ -26,8 +112,11 @@ feed__json_column(const PGresult *res, int row, int col)
 	return v ? v : json_null();
 }
 
+/* One entry. Its links, all absolute: first the alternate a person opens (the website's
+ * page with release_page_url, else the package's download), then the release's JSON, then
+ * each download as an enclosure. */
 static void
-feed__entry(xmlTextWriterPtr w, const PGresult *res, int row)
+feed__entry(xmlTextWriterPtr w, struct arena *a, const char *base, const PGresult *res, int row)
 {
 	const char *get[] = {PQgetvalue(res, row, RELCOL_VERSION), PQgetvalue(res, row, RELCOL_BRANCH),
 			     PQgetvalue(res, row, RELCOL_TYPE), PQgetvalue(res, row, RELCOL_FILENAME)};
@@ -35,12 +124,14 @@ feed__entry(xmlTextWriterPtr w, const PGresult *res, int row)
 	const char *name = json_array_size(names) ? json_string_value(json_array_get(names, 0))
 						  : PQgetvalue(res, row, RELCOL_VARIANT);
 	const char *type = strstr(get[3], ".tgz") ? "application/gzip" : "application/zip";
+	const char *length = PQgetisnull(res, row, RELCOL_SIZE) ? NULL : PQgetvalue(res, row, RELCOL_SIZE);
+	const char *json = arena_printf(a, "%s/api/releases/%s", base, PQgetvalue(res, row, RELCOL_ID));
 	char buf[512];
 
 	xmlTextWriterStartElement(w, BAD_CAST "entry");
 	/* stable across imports and hosts: the package file name */
-	snprintf(buf, sizeof buf, "urn:romtrack:release:%s", get[3]);
-	xmlTextWriterWriteElement(w, BAD_CAST "id", BAD_CAST buf);
+	xmlTextWriterWriteElement(w, BAD_CAST "id",
+				  BAD_CAST arena_printf(a, "urn:romtrack:release:%s", feed__urn_escape(a, get[3])));
 	snprintf(buf, sizeof buf, "%s %s (%s, %s)", name, get[0], get[1], get[2]);
 	xmlTextWriterWriteElement(w, BAD_CAST "title", BAD_CAST buf);
 	xmlTextWriterWriteElement(w, BAD_CAST "updated", BAD_CAST feed__updated(res, row));
@@ -48,21 +139,14 @@ feed__entry(xmlTextWriterPtr w, const PGresult *res, int row)
 		snprintf(buf, sizeof buf, "%sT00:00:00Z", PQgetvalue(res, row, RELCOL_DATE));
 		xmlTextWriterWriteElement(w, BAD_CAST "published", BAD_CAST buf);
 	}
-	xmlTextWriterStartElement(w, BAD_CAST "link");
-	xmlTextWriterWriteAttribute(w, BAD_CAST "rel", BAD_CAST "alternate");
-	xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "application/json");
-	snprintf(buf, sizeof buf, "/api/releases/%s", PQgetvalue(res, row, RELCOL_ID));
-	xmlTextWriterWriteAttribute(w, BAD_CAST "href", BAD_CAST buf);
-	xmlTextWriterEndElement(w);
-	for (size_t i = 0; i < json_array_size(links); i++) {
-		xmlTextWriterStartElement(w, BAD_CAST "link");
-		xmlTextWriterWriteAttribute(w, BAD_CAST "rel", BAD_CAST "enclosure");
-		xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST type);
-		if (!PQgetisnull(res, row, RELCOL_SIZE))
-			xmlTextWriterWriteAttribute(w, BAD_CAST "length", BAD_CAST PQgetvalue(res, row, RELCOL_SIZE));
-		xmlTextWriterWriteAttribute(w, BAD_CAST "href", BAD_CAST json_string_value(json_array_get(links, i)));
-		xmlTextWriterEndElement(w);
-	}
+	if (feed__release_page_url != NULL)
+		feed__link(w, "alternate", "text/html", NULL, feed__release_page(a, res, row));
+	else /* the package itself (at least one link per release, each http(s)); no type, which
+	      * readers take for a page to open (feedparser ignores an alternate of another type) */
+		feed__link(w, "alternate", NULL, NULL, json_string_value(json_array_get(links, 0)));
+	feed__link(w, "related", "application/json", NULL, json);
+	for (size_t i = 0; i < json_array_size(links); i++)
+		feed__link(w, "enclosure", type, length, json_string_value(json_array_get(links, i)));
 	for (int c = 1; c <= 2; c++) {
 		xmlTextWriterStartElement(w, BAD_CAST "category");
 		xmlTextWriterWriteAttribute(w, BAD_CAST "term", BAD_CAST get[c]);
@@ -91,7 +175,11 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
-	const char *self = ctx->req->uri, *updated = "1970-01-01T00:00:00Z";
+	const char *base = feed__public_url ? feed__public_url : http_request_base_url(ctx->req);
+	/* the request in canonical form: every spelling of one request gets one feed */
+	const char *canonical = h_self_url(ctx), *query = strchr(canonical, '?');
+	size_t path_len = query ? (size_t)(query - canonical) : strlen(canonical);
+	const char *self = arena_printf(ctx->arena, "%s%s", base, canonical), *updated = "1970-01-01T00:00:00Z";
 
 	if (w == NULL) {
 		xmlBufferFree(buf);
@@ -104,19 +192,23 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 			updated = feed__updated(res, i);
 	xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL);
 	xmlTextWriterStartElementNS(w, NULL, BAD_CAST "feed", BAD_CAST FEED__NS);
-	xmlTextWriterWriteElement(w, BAD_CAST "id", BAD_CAST arena_printf(ctx->arena, "urn:romtrack:feed:%s", self));
+	/* the same for every host, as the entries' ids */
+	xmlTextWriterWriteElement(w, BAD_CAST "id",
+				  BAD_CAST arena_printf(ctx->arena, "urn:romtrack:feed:%s",
+							feed__urn_escape(ctx->arena, canonical)));
 	xmlTextWriterWriteElement(w, BAD_CAST "title", BAD_CAST title);
 	xmlTextWriterWriteElement(w, BAD_CAST "updated", BAD_CAST updated);
-	xmlTextWriterStartElement(w, BAD_CAST "link");
-	xmlTextWriterWriteAttribute(w, BAD_CAST "rel", BAD_CAST "self");
-	xmlTextWriterWriteAttribute(w, BAD_CAST "href", BAD_CAST self);
-	xmlTextWriterEndElement(w);
+	feed__link(w, "self", "application/atom+xml", NULL, self);
+	/* the same releases as JSON: ".../feed.atom?q" is ".../releases?q", whose filters include the feed's */
+	feed__link(w, "alternate", "application/json", NULL,
+		   arena_printf(ctx->arena, "%s%.*s/releases%s", base, (int)(path_len - strlen("/feed.atom")),
+				canonical, query ? query : ""));
 	xmlTextWriterStartElement(w, BAD_CAST "author");
 	xmlTextWriterWriteElement(w, BAD_CAST "name", BAD_CAST "romtrack");
 	xmlTextWriterEndElement(w);
 	xmlTextWriterWriteElement(w, BAD_CAST "generator", BAD_CAST "romtrack");
 	for (int i = 0; i < PQntuples(res); i++)
-		feed__entry(w, res, i);
+		feed__entry(w, ctx->arena, base, res, i);
 	xmlTextWriterEndDocument(w);
 	xmlFreeTextWriter(w);
 	arena_cleanup_add(ctx->arena, feed__free_buffer, buf);

@@ -50,6 +50,16 @@ h_next_url(struct handler_ctx *ctx, const char *cursor)
 }
 
 const char *
+h_self_url(struct handler_ctx *ctx)
+{
+	const char *query = params_filter_query(ctx->params, ctx->arena);
+
+	if (ctx->params->limit != PARAM_LIMIT_DEFAULT)
+		query = arena_printf(ctx->arena, "%s%slimit=%ld", query, query[0] ? "&" : "", ctx->params->limit);
+	return arena_printf(ctx->arena, "%s%s%s", h__canonical_path(ctx), query[0] ? "?" : "", query);
+}
+
+const char *
 h_cursor_scope(struct handler_ctx *ctx)
 {
 	const char *scope = route_pattern(ctx->match->id);

@@ -124,7 +124,54 @@ http_add_header(struct http_response *res, const char *name, const char *value)
 		res->headers[res->nheaders].name = name;
 		res->headers[res->nheaders].value = value;
 		res->nheaders++;
+	} else if (res->dropped_header == NULL) {
+		res->dropped_header = name;
 	}
+}
+
+bool
+http_host_valid(const char *host)
+{
+	const char *p = host, *port;
+	size_t len = host ? strlen(host) : 0;
+
+	if (len == 0 || len > 255)
+		return false;
+	if (*p == '[') {
+		p += 1 + strspn(p + 1, "0123456789abcdefABCDEF:.");
+		if (*p != ']' || p == host + 1)
+			return false;
+		p++;
+	} else {
+		/* labels of letters, digits and '-', separated by single dots */
+		for (bool label_start = true; *p != '\0' && *p != ':'; p++) {
+			bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+
+			if (!alnum && !(*p == '-' && !label_start) && !(*p == '.' && !label_start))
+				return false;
+			label_start = *p == '.';
+		}
+		if (p == host)
+			return false;
+	}
+	if (*p == '\0')
+		return true;
+	port = p + 1;
+	return *p == ':' && strlen(port) >= 1 && strlen(port) <= 5 && strspn(port, "0123456789") == strlen(port);
+}
+
+const char *
+http_request_base_url(const struct http_request *req)
+{
+	const char *scheme = req->scheme != NULL && strcmp(req->scheme, "https") == 0 ? "https" : "http";
+	const char *addr = req->server_addr ? req->server_addr : "", *port = req->server_port ? req->server_port : "";
+	const char *own;
+
+	if (http_host_valid(req->host))
+		return arena_printf(req->arena, "%s://%s", scheme, req->host);
+	/* no usable Host: the address and port nginx accepted the connection on */
+	own = arena_printf(req->arena, strchr(addr, ':') ? "[%s]:%s" : "%s:%s", addr, port);
+	return arena_printf(req->arena, "%s://%s", scheme, http_host_valid(own) ? own : "localhost");
 }
 
 void

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
 #include "siphash.h"
 
 /* A fixed key: entity tags must agree across workers and restarts. */
@@ -19,17 +20,16 @@ http__skip_ws(const char *p)
 	return p;
 }
 
-bool
-http_accepts(const char *accept, const char *media_type)
+/* The q the most specific range of Accept gives the media type (RFC 9110, 12.5.1);
+ * 0 when no range matches. */
+static double
+http__quality(const char *accept, const char *media_type)
 {
 	const char *slash = strchr(media_type, '/');
 	size_t major = slash ? (size_t)(slash - media_type) : strlen(media_type);
-	double best = -1;
+	double best = 0;
 	int best_specificity = -1;
 
-	if (accept == NULL || *http__skip_ws(accept) == '\0')
-		return true;
-	/* The most specific matching range decides (RFC 9110, 12.5.1). */
 	for (const char *p = accept; *p;) {
 		const char *range = http__skip_ws(p), *end = range + strcspn(range, ",");
 		const char *semi = memchr(range, ';', (size_t)(end - range));
@@ -60,7 +60,41 @@ http_accepts(const char *accept, const char *media_type)
 		}
 		p = *end ? end + 1 : end;
 	}
-	return best_specificity >= 0 && best > 0;
+	return best > 0 ? best : 0;
+}
+
+static bool
+http__no_accept(const char *accept)
+{
+	return accept == NULL || *http__skip_ws(accept) == '\0';
+}
+
+bool
+http_accepts(const char *accept, const char *media_type)
+{
+	return http__no_accept(accept) || http__quality(accept, media_type) > 0;
+}
+
+const char *
+http_negotiate(const char *accept, const struct http_media *media)
+{
+	const char *chosen = NULL;
+	double chosen_q = 0;
+
+	if (http__no_accept(accept))
+		return media->types[0];
+	for (const char *const *t = media->types; *t != NULL; t++) {
+		double q = http__quality(accept, *t);
+
+		if (q > chosen_q) {
+			chosen = *t;
+			chosen_q = q;
+		}
+	}
+	for (const char *const *t = media->also; chosen == NULL && t != NULL && *t != NULL; t++)
+		if (http__quality(accept, *t) > 0)
+			chosen = media->types[0];
+	return chosen;
 }
 
 const char *
@@ -153,6 +187,19 @@ http_set_etag(const struct http_request *req, struct http_response *res)
 		res->etag = http_etag(req->arena, res->body ? res->body : "", res->body_len);
 }
 
+/* A response that lost a header is a bug of romtrack's: never sent silently incomplete. */
+static void
+http__header_overflow(const struct http_request *req, struct http_response *res)
+{
+	log_error("%s: response header %s dropped, more than %d headers; answering 500", req->uri,
+		  res->dropped_header, HTTP_MAX_HEADERS);
+	memset(res, 0, sizeof *res);
+	http_problem(res, req->arena, RT_ERR_INTERNAL, "the response had more headers than romtrack can send",
+		     NULL);
+	http_add_header(res, "Access-Control-Allow-Origin", "*");
+	http_add_header(res, "Cache-Control", "no-store");
+}
+
 void
 http_finish(const struct http_request *req, struct http_response *res, int max_age)
 {
@@ -162,6 +209,8 @@ http_finish(const struct http_request *req, struct http_response *res, int max_a
 	if (res->status != 200) {
 		if (res->status >= 400)
 			http_add_header(res, "Cache-Control", "no-store");
+		if (res->dropped_header != NULL)
+			http__header_overflow(req, res);
 		return;
 	}
 	const char *etag;
@@ -170,8 +219,17 @@ http_finish(const struct http_request *req, struct http_response *res, int max_a
 	etag = res->etag;
 
 	http_add_header(res, "ETag", etag);
-	http_add_header(res, "Cache-Control", max_age > 0 ? arena_printf(req->arena, "public, max-age=%d", max_age)
-							: "no-cache");
+	/* Data is corrected after publication: shared caches revalidate within max_age, may
+	 * answer from the stale copy while they do (or while romtrack is unreachable). */
+	http_add_header(res, "Cache-Control",
+			max_age > 0 ? arena_printf(req->arena,
+						   "public, max-age=%d, stale-while-revalidate=%d, stale-if-error=%d",
+						   max_age, max_age / 2, HTTP_STALE_IF_ERROR)
+				    : "no-cache");
+	if (res->dropped_header != NULL) {
+		http__header_overflow(req, res);
+		return;
+	}
 	if (http_etag_matches(req->if_none_match, etag) || http__not_modified_since(req, res)) {
 		res->status = 304;
 		res->content_type = NULL;

@@ -154,6 +154,21 @@ static const struct {
 	[PARAM_CURSOR] = {"cursor", param__cursor, "a cursor taken from a next link"},
 };
 
+/* Parameters whose values a client chooses without bound and rarely repeats: free text (q)
+ * and the version filter (any 1 to 64 characters, most of them matching nothing). The
+ * response cache keeps no answer to a request that has one, so such requests cannot push
+ * hot answers out of it (params_cacheable). */
+static const bool param__unbounded[PARAM__MAX] = {[PARAM_Q] = true, [PARAM_VERSION] = true};
+
+bool
+params_cacheable(const struct params *p)
+{
+	for (int id = 0; id < PARAM__MAX; id++)
+		if (param__unbounded[id] && p->value[id] != NULL)
+			return false;
+	return true;
+}
+
 const char *
 param_name(enum param_id id)
 {

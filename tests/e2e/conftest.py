@@ -14,7 +14,12 @@ A test module chooses the data it needs with a module-level list of repository-r
 
     IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]   # the default; [] imports nothing
 
-ctest runs every module in its own pytest process; modules run together in one session must agree on IMPORT_FILES.
+and may change settings of the test configuration with a module-level dict (``workers`` is 2 unless set)::
+
+    SETTINGS = {"workers": 1, "response_cache_mb": 8}
+
+ctest runs every module in its own pytest process; modules run together in one session must agree on IMPORT_FILES
+and SETTINGS.
 """
 
 import ctypes
@@ -120,9 +125,10 @@ class _RawHTTPConnection(http.client.HTTPConnection):
 class Stack:
     """The running system under test. Attributes: base_url, port, pg_port, tmpdir, config, log_path, master_pid."""
 
-    def __init__(self, tmpdir, import_files):
+    def __init__(self, tmpdir, import_files, settings=None):
         self.tmpdir = tmpdir
         self.import_files = list(import_files)
+        self.settings = dict(settings or {})
         self.datadir = os.path.join(tmpdir, "pg", "data")
         self.config = os.path.join(tmpdir, "romtrack.yaml")
         self.socket_path = os.path.join(tmpdir, "romtrack.sock")
@@ -294,12 +300,15 @@ class Stack:
                 "host=127.0.0.1 port=%d dbname=romtrack user=romtrack" % self.pg_port))
             f.write("listen: %s\n" % _yaml_str(self.socket_path))
             f.write('socket_mode: "0666"\n')
-            f.write("workers: 2\n")
+            f.write("workers: %d\n" % self.settings.get("workers", 2))
             f.write("migrations: %s\n" % _yaml_str(os.path.join(REPO, "sql")))
             f.write("openapi: %s\n" % _yaml_str(os.path.join(REPO, "openapi.yaml")))
             f.write("log_level: info\n")
             f.write("shutdown_timeout: 10\n")
             f.write("cursor_secret: %s\n" % _yaml_str(CURSOR_SECRET))
+            for name, value in self.settings.items():
+                if name != "workers":
+                    f.write("%s: %s\n" % (name, json.dumps(value)))
 
     def _start_nginx(self):
         for _ in range(3):
@@ -395,6 +404,20 @@ class Stack:
         return problems
 
 
+def _session_settings(session):
+    """The SETTINGS of the test modules in this session (they must agree)."""
+    seen = {}
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if module is not None:
+            settings = getattr(module, "SETTINGS", {})
+            seen.setdefault(json.dumps(settings, sort_keys=True), module.__name__)
+    if len(seen) > 1:
+        raise RuntimeError("test modules with different SETTINGS must run in separate pytest sessions: %s"
+                           % ", ".join("%s=%s" % (m, s) for s, m in seen.items()))
+    return json.loads(next(iter(seen))) if seen else {}
+
+
 def _session_import_files(session):
     """The IMPORT_FILES of the test modules in this session (they must agree)."""
     seen = {}
@@ -421,7 +444,7 @@ def pytest_runtest_makereport(item, call):
 def stack(request):
     tmpdir = tempfile.mkdtemp(prefix="romtrack-e2e-", dir="/tmp")
     os.chmod(tmpdir, 0o755)  # postgres runs as another user when tests run as root (nginx's workers run as the tests' user)
-    s = Stack(tmpdir, _session_import_files(request.session))
+    s = Stack(tmpdir, _session_import_files(request.session), _session_settings(request.session))
     try:
         s.start()
     except BaseException:

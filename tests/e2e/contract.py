@@ -6,6 +6,7 @@ schema the document gives (jsonschema, Draft 2020-12, $refs resolved inside open
 
 import os
 import re
+import urllib.parse
 
 import jsonschema
 import yaml
@@ -70,7 +71,7 @@ class Contract:
                           if self._resolve(p)["in"] == "query"}
             query = raw_path.split("?", 1)[1] if "?" in raw_path else ""
             for pair in filter(None, query.split("&")):
-                name = pair.split("=", 1)[0]
+                name = urllib.parse.unquote_plus(pair.split("=", 1)[0])  # as the server decodes it
                 assert name in documented, "%s %s: parameter %s is not documented" % (method, template, name)
         responses = op["responses"]
         assert str(status) in responses, "%s %s: status %d is not documented (documented: %s)" % (

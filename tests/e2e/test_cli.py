@@ -4,6 +4,7 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
 import conftest
 
@@ -35,6 +36,15 @@ def write(stack, name, text, mode="w"):
     with open(path, mode) as f:
         f.write(text)
     return path
+
+
+def test_version_is_the_contracts():
+    # One version, from one place: `romtrack --version` prints openapi.yaml's info.version (read here by PyYAML).
+    with open(os.path.join(conftest.REPO, "openapi.yaml")) as f:
+        contract_version = yaml.safe_load(f)["info"]["version"]
+    r = subprocess.run([conftest.ROMTRACK_BIN, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0
+    assert r.stdout == "romtrack %s\n" % contract_version
 
 
 def test_help_and_usage(stack):

@@ -38,6 +38,9 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 		 "log_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s\nresponse_cache_mb=%ld",
 		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, openapi, (int)c->log_level,
 		 c->shutdown_timeout, c->request_timeout, c->cursor_secret, c->response_cache_mb);
+	snprintf(out + strlen(out), len - strlen(out), "\npublic_url=%s\nrelease_page_url=%s\ncache_max_age=%ld",
+		 c->public_url, c->release_page_url, c->cache_max_age);
+	snprintf(out + strlen(out), len - strlen(out), "\ndatabase_timeout=%ld", c->database_timeout);
 }
 
 int

@@ -39,6 +39,24 @@ main(void)
 	bad = arena_strdup(a, token);
 	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
 	CHECK(!cursor_decode(a, "/api/devices/{codename}/releases|cancro?branch=weekly", bad, out, 3));
+	/* Any one character replaced by any other of the alphabet, in the payload, the separator or
+	 * the MAC, is refused: each of the MAC's 8 bytes takes part in the comparison, and the bits
+	 * the last character leaves unused must be zero, so a token has no second spelling. */
+	{
+		static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+		int accepted = 0;
+
+		for (size_t i = 0; i < strlen(token); i++) {
+			for (const char *c = alphabet; *c; c++) {
+				if (*c == token[i])
+					continue;
+				bad = arena_strdup(a, token);
+				bad[i] = *c;
+				accepted += cursor_decode(a, "/api/devices/{codename}/releases|cancro?branch=weekly", bad, out, 3);
+			}
+		}
+		CHECK_INT(accepted, 0);
+	}
 	/* malformed */
 	CHECK(!cursor_decode(a, "s", "", out, 3));
 	CHECK(!cursor_decode(a, "s", "nodot", out, 3));

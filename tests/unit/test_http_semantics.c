@@ -1,17 +1,16 @@
-/* Content negotiation, entity tags and conditional requests, the response cache. */
+/* Content negotiation, entity tags and conditional requests. */
 #include "check.h"
 
 #include "arena.h"
 #include "http.h"
 #include "http_semantics.h"
-#include "resp_cache.h"
 
 int
 main(void)
 {
 	struct arena *a = arena_new();
 	struct http_request req = {.method = "GET", .uri = "/x", .arena = a};
-	struct http_response res = {0}, hit = {0};
+	struct http_response res = {0};
 	const char *etag;
 
 	/* Accept */
@@ -30,6 +29,75 @@ main(void)
 	CHECK(!http_accepts("application/jsonx", "application/json"));
 	CHECK(http_accepts("application/atom+xml", "application/atom+xml"));
 	CHECK(!http_accepts("application/json", "application/atom+xml"));
+
+	/* negotiation among labels (issue 9): feed readers ask for RSS or XML, YAML has four names */
+	{
+		const struct http_media feed = {
+			(const char *const[]){"application/atom+xml", "application/xml", "text/xml", NULL},
+			(const char *const[]){"application/rss+xml", NULL},
+		};
+		const struct http_media json = {(const char *const[]){"application/json", NULL}, NULL};
+
+		CHECK_STR(http_negotiate(NULL, &feed), "application/atom+xml");
+		CHECK_STR(http_negotiate(" ", &feed), "application/atom+xml");
+		CHECK_STR(http_negotiate("*/*", &feed), "application/atom+xml");
+		CHECK_STR(http_negotiate("application/atom+xml", &feed), "application/atom+xml");
+		CHECK_STR(http_negotiate("application/xml", &feed), "application/xml");
+		CHECK_STR(http_negotiate("text/xml", &feed), "text/xml");
+		CHECK_STR(http_negotiate("text/*", &feed), "text/xml");
+		/* the highest q wins, the earlier label on a tie */
+		CHECK_STR(http_negotiate("text/xml, application/atom+xml;q=0.5", &feed), "text/xml");
+		CHECK_STR(http_negotiate("text/xml, application/xml", &feed), "application/xml");
+		/* a browser's Accept: application/xml at 0.9 beats any type at 0.8 */
+		CHECK_STR(http_negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", &feed),
+			  "application/xml");
+		/* rss-parser's default: Atom, Accept disregarded (RFC 9110, 12.5.1) */
+		CHECK_STR(http_negotiate("application/rss+xml", &feed), "application/atom+xml");
+		CHECK_STR(http_negotiate("application/rss+xml, application/rdf+xml;q=0.8", &feed),
+			  "application/atom+xml");
+		CHECK_STR(http_negotiate("application/rss+xml;q=0", &feed), NULL);
+		CHECK_STR(http_negotiate("application/json", &feed), NULL);
+		CHECK_STR(http_negotiate("text/html", &feed), NULL);
+		CHECK_STR(http_negotiate("application/xml;q=0, application/atom+xml;q=0, text/xml;q=0", &feed), NULL);
+		CHECK_STR(http_negotiate("application/json", &json), "application/json");
+		CHECK_STR(http_negotiate("application/xml", &json), NULL);
+		CHECK_STR(http_negotiate("application/rss+xml", &json), NULL);
+	}
+
+	/* Host headers that may become a link, and those that must not (issue 9) */
+	CHECK(http_host_valid("example.org"));
+	CHECK(http_host_valid("127.0.0.1:8080"));
+	CHECK(http_host_valid("[::1]:8080"));
+	CHECK(http_host_valid("Roms.Example-1.org."));
+	CHECK(!http_host_valid(NULL));
+	CHECK(!http_host_valid(""));
+	CHECK(!http_host_valid("evil.org/\"><script>"));
+	CHECK(!http_host_valid("evil.org\"onload=\""));
+	CHECK(!http_host_valid("a b"));
+	CHECK(!http_host_valid("user@evil.org"));
+	CHECK(!http_host_valid("example.org:80:80"));
+	CHECK(!http_host_valid("example.org:"));
+	CHECK(!http_host_valid("example.org:123456"));
+	CHECK(!http_host_valid(".example.org"));
+	CHECK(!http_host_valid("a..b"));
+	CHECK(!http_host_valid("[]"));
+	CHECK(!http_host_valid("[::1"));
+	{
+		struct http_request r = {.arena = a, .scheme = "https", .host = "roms.example.org"};
+
+		CHECK_STR(http_request_base_url(&r), "https://roms.example.org");
+		r.scheme = "gopher"; /* only http and https */
+		CHECK_STR(http_request_base_url(&r), "http://roms.example.org");
+		r.host = "x\"><a href=//evil>";
+		r.server_addr = "127.0.0.1";
+		r.server_port = "8080";
+		CHECK_STR(http_request_base_url(&r), "http://127.0.0.1:8080");
+		r.server_addr = "::1";
+		CHECK_STR(http_request_base_url(&r), "http://[::1]:8080");
+		r.host = NULL;
+		r.server_addr = NULL;
+		CHECK_STR(http_request_base_url(&r), "http://localhost");
+	}
 
 	/* entity tags: strong, quoted, stable for a body */
 	etag = http_etag(a, "abc", 3);
@@ -55,6 +123,36 @@ main(void)
 	http_finish(&req, &res, 60);
 	CHECK_INT(res.status, 304);
 	CHECK(res.body == NULL && res.body_len == 0 && res.content_type == NULL);
+	/* any cache revalidates within max_age, may serve stale while it does or while romtrack is down */
+	{
+		const char *cc = NULL;
+
+		for (size_t i = 0; i < res.nheaders; i++)
+			if (strcmp(res.headers[i].name, "Cache-Control") == 0)
+				cc = res.headers[i].value;
+		CHECK_STR(cc, "public, max-age=60, stale-while-revalidate=30, stale-if-error=86400");
+	}
+	/* a header past the limit is never dropped silently: the response becomes a 500 (issue 9) */
+	memset(&res, 0, sizeof res);
+	http_set_body(&res, 200, "application/json", "{}");
+	for (int i = 0; i < HTTP_MAX_HEADERS; i++)
+		http_add_header(&res, "X-Filler", "1");
+	CHECK_STR(res.dropped_header, NULL);
+	http_add_header(&res, "X-Last", "1");
+	CHECK_STR(res.dropped_header, "X-Last");
+	http_finish(&req, &res, 60);
+	CHECK_INT(res.status, 500);
+	CHECK_STR(res.content_type, "application/problem+json");
+	CHECK(res.body != NULL && strstr(res.body, "more headers") != NULL);
+	/* headers that fit but push http_finish's own over the limit: the same */
+	memset(&res, 0, sizeof res);
+	http_set_body(&res, 200, "application/json", "{}");
+	for (int i = 0; i < HTTP_MAX_HEADERS - 1; i++)
+		http_add_header(&res, "X-Filler", "1");
+	http_finish(&req, &res, 60);
+	CHECK_INT(res.status, 500);
+	req.if_none_match = NULL;
+
 	/* errors are never revalidated, and not stored */
 	memset(&res, 0, sizeof res);
 	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
@@ -109,50 +207,6 @@ main(void)
 		}
 	}
 
-	/* response cache: a hit returns the copy; a new data version empties it */
-	resp_cache_set_version("1");
-	memset(&res, 0, sizeof res);
-	http_set_body(&res, 200, "application/json", "{\"a\":1}");
-	http_add_header(&res, "Link", "</next>; rel=\"next\"");
-	res.etag = "\"e\"";
-	resp_cache_store("/api/x?limit=1", &res);
-	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
-	CHECK_INT(hit.status, 200);
-	CHECK_STR(hit.body, "{\"a\":1}");
-	CHECK_INT(hit.body_len, 7);
-	CHECK_STR(hit.etag, "\"e\"");
-	CHECK_INT(hit.nheaders, 1);
-	CHECK_STR(hit.headers[0].value, "</next>; rel=\"next\"");
-	CHECK(!resp_cache_lookup("/api/x?limit=2", &hit));
-	resp_cache_set_version("1");
-	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
-	resp_cache_set_version("2");
-	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
-	/* versions as the database writes them: a 32-digit token and a counter */
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
-	resp_cache_store("/api/x?limit=1", &res);
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
-	CHECK(resp_cache_lookup("/api/x?limit=1", &hit)); /* the same version keeps the entries */
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:42");
-	CHECK(!resp_cache_lookup("/api/x?limit=1", &hit));
-	/* only 200s are kept */
-	memset(&res, 0, sizeof res);
-	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
-	resp_cache_store("/api/y", &res);
-	CHECK(!resp_cache_lookup("/api/y", &hit));
-	/* a body over a sixteenth of the bound is not kept; a bound of 0 keeps nothing */
-	http_set_body(&res, 200, "application/json", "{\"a\":1}");
-	resp_cache_set_limit(16 * 6);
-	resp_cache_store("/api/small", &res);
-	CHECK(!resp_cache_lookup("/api/small", &hit));
-	resp_cache_set_limit(16 * 7);
-	resp_cache_store("/api/small", &res);
-	CHECK(resp_cache_lookup("/api/small", &hit));
-	resp_cache_set_limit(0);
-	CHECK(!resp_cache_enabled() && !resp_cache_lookup("/api/small", &hit));
-	resp_cache_store("/api/small", &res);
-	CHECK(!resp_cache_lookup("/api/small", &hit));
-	resp_cache_free();
 
 	arena_free(a);
 	CHECK_DONE();

@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include "arena.h"
+#include "http_semantics.h"
 #include "params.h"
 #include "router.h"
 
@@ -55,8 +56,14 @@ main(void)
 	CHECK_INT(match(a, "/api/releases/42", &m), ROUTE_RELEASE);
 	CHECK_STR(m.captures[0], "42");
 	CHECK_INT(match(a, "/api/releases/by-filename/a.zip", &m), ROUTE_RELEASE_BY_FILENAME);
-	CHECK_STR(route_media_type(ROUTE_FEED), "application/atom+xml");
-	CHECK_INT(route_max_age(ROUTE_RELEASE), 3600);
+	CHECK_STR(route_media(ROUTE_FEED)->types[0], "application/atom+xml");
+	CHECK_STR(route_media(ROUTE_OPENAPI)->types[0], "application/yaml");
+	/* releases are corrected after publication: no route lets a cache keep data longer than
+	 * the lists' minute (issue 9), and health is never cached */
+	CHECK_INT(route_max_age(ROUTE_HEALTH), 0);
+	for (int id = 0; id < ROUTE__MAX; id++)
+		CHECK(route_max_age((enum route_id)id) <= 60);
+	CHECK_INT(route_max_age(ROUTE_RELEASE), 60);
 
 	/* parameters per route */
 	CHECK(route_params(ROUTE_DEVICES) & PARAM_BIT(PARAM_Q));
