@@ -11,6 +11,7 @@ import json
 import os
 import re
 import resource
+import select
 import selectors
 import shutil
 import signal
@@ -462,9 +463,31 @@ def _slow_body(port):
 
 
 def _refused(port):
-    """One GET; its response when nginx refused it with 429, else None (admitted, before nginx counted them all)."""
+    """One GET; its response when nginx refused it with 429, else None."""
     data = raw_request(port, b"GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     return data if data and parse_response(data)[0] == 429 else None
+
+
+def _answered(sock):
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+def _refused_while_holding(port, held, timeout=5.0):
+    """Asks with GETs until one is refused while every held request is still in progress; returns that response.
+    nginx may take a GET before it has read the last held request's header: then the GET has the place and the held
+    request is the one refused, so that held request is opened again. A GET refused while no held request was
+    answered proves that the held ones filled the limit (the GETs of this loop run one after another)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for i, sock in enumerate(held):
+            if _answered(sock):
+                sock.close()
+                held[i] = _slow_body(port)
+        data = _refused(port)
+        if data and not any(_answered(sock) for sock in held):
+            return data
+        time.sleep(0.1)
+    return None
 
 
 def test_one_address_holds_at_most_its_share(stack):
@@ -475,9 +498,8 @@ def test_one_address_holds_at_most_its_share(stack):
         # The limit's own request: one more is allowed ...
         assert get_status(stack.port, "/api/health") == 200
         held.append(_slow_body(stack.port))
-        # ... and with CONN_PER_ADDR in progress, the next is refused (nginx counts a request once it has read its
-        # header, which may take it a moment after the last send).
-        data = wait_for(lambda: _refused(stack.port), timeout=5, step=0.1)
+        # ... and with CONN_PER_ADDR in progress, the next is refused.
+        data = _refused_while_holding(stack.port, held)
         assert data, "request %d from one address was not refused" % (CONN_PER_ADDR + 1)
         doc = assert_problem(data, 429, "over the per-address limit")
         assert str(CONN_PER_ADDR) in doc["detail"]
@@ -495,7 +517,7 @@ def test_nginx_conf_takes_the_per_address_limit(workdir):
     held = []
     try:
         held = [_slow_body(front.port) for _ in range(2)]
-        data = wait_for(lambda: _refused(front.port), timeout=5, step=0.1)
+        data = _refused_while_holding(front.port, held)
         assert data, "a third request in progress from one address was not refused"
         assert "at most 2 at once" in assert_problem(data, 429, "--conn-per-addr 2")["detail"]
     finally:
