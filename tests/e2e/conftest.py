@@ -443,7 +443,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def stack(request):
     tmpdir = tempfile.mkdtemp(prefix="romtrack-e2e-", dir="/tmp")
-    os.chmod(tmpdir, 0o755)  # postgres and nginx workers run as other users when tests run as root
+    os.chmod(tmpdir, 0o755)  # postgres runs as another user when tests run as root (nginx's workers run as the tests' user)
     s = Stack(tmpdir, _session_import_files(request.session), _session_settings(request.session))
     try:
         s.start()
