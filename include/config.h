@@ -10,7 +10,8 @@
 struct cfg {
 	char *database;         /* libpq conninfo or URL */
 	char *listen;           /* unix socket path, or HOST:PORT */
-	unsigned socket_mode;   /* permissions of a unix socket */
+	unsigned socket_mode;   /* permissions of a unix socket, from its creation on */
+	char *socket_group;     /* group of a unix socket; empty = the master's group */
 	long backlog;
 	long workers;           /* 0 = two per CPU */
 	char *migrations;       /* directory of NNN_name.sql */
@@ -20,6 +21,8 @@ struct cfg {
 	long request_timeout;   /* seconds to read a request and to write its response */
 	char *cursor_secret;    /* empty = random per master start */
 	long response_cache_mb; /* each worker's response cache; 0 = none */
+	long max_requests;      /* a worker leaves after about this many requests; 0 = never */
+	long max_rss_growth_mb; /* ...or once its resident size grew by this much; 0 = never */
 };
 
 /* Fills cfg with the defaults, then the keys of the file at path; then applies

@@ -27,7 +27,8 @@ static const struct cfg__key {
 	{"database", CFG__STRING, offsetof(struct cfg, database), 1, 0,
 	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false},
 	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
-	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666", false},
+	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0660", false},
+	{"socket_group", CFG__STRING, offsetof(struct cfg, socket_group), 1, 0, "", true},
 	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
 	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0", false},
 	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 1, 0, "../sql", false},
@@ -37,6 +38,8 @@ static const struct cfg__key {
 	{"request_timeout", CFG__INT, offsetof(struct cfg, request_timeout), 1, 3600, "30", false},
 	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, "", true},
 	{"response_cache_mb", CFG__INT, offsetof(struct cfg, response_cache_mb), 0, 65536, "48", false},
+	{"max_requests", CFG__INT, offsetof(struct cfg, max_requests), 0, 1000000000, "1000000", false},
+	{"max_rss_growth_mb", CFG__INT, offsetof(struct cfg, max_rss_growth_mb), 0, 65536, "0", false},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -244,6 +247,7 @@ cfg_free(struct cfg *cfg)
 {
 	free(cfg->database);
 	free(cfg->listen);
+	free(cfg->socket_group);
 	free(cfg->migrations);
 	free(cfg->openapi);
 	free(cfg->cursor_secret);
