@@ -309,8 +309,11 @@ master__reap(struct master *m)
 						 w->index, (long)pid, WEXITSTATUS(status));
 				/* One that dies before it is ready would otherwise be forked in a tight
 				 * loop; one that died in a request is replaced at once. */
-				if (!w->ready)
+				if (!w->ready) {
+					log_warn("worker %d died before it was ready: its replacement starts in 1 s",
+						 w->index);
 					m->respawn_after = time(NULL) + 1;
+				}
 			} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 				log_warn("worker %d (pid %ld) ended abnormally while stopping (status %d)",
 					 w->index, (long)pid, status);

@@ -244,6 +244,10 @@ class Stack:
     def logs(self):
         return _tail(self.log_path, 200)
 
+    def full_log(self):
+        with open(self.log_path, "r", encoding="utf-8", errors="replace") as f:
+            return f.read()
+
     def reconfigure(self, lines, timeout=30.0):
         """Rewrites the config with ``lines`` ({key: YAML value}; None removes the key), reloads (SIGHUP) and
         waits until a full new generation of workers replaced the old one; returns the new pids."""
@@ -252,12 +256,12 @@ class Stack:
         with open(self.config, "w") as f:
             f.write("\n".join(kept + ["%s: %s" % (k, v) for k, v in lines.items() if v is not None]) + "\n")
         old = set(self.worker_pids())
-        reloads = self.logs().count("configuration reloaded")
+        reloads = self.full_log().count("configuration reloaded")
         os.kill(self.master_pid, signal.SIGHUP)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pids = set(self.worker_pids())
-            if self.logs().count("configuration reloaded") > reloads and pids and not pids & old:
+            if self.full_log().count("configuration reloaded") > reloads and pids and not pids & old:
                 return sorted(pids)
             time.sleep(0.05)
         raise RuntimeError("no new generation within %gs:\n%s" % (timeout, self.logs()))
@@ -266,13 +270,13 @@ class Stack:
         """The pids of the workers that logged the ``count`` request lines (log_level debug: "GET /uri 200")
         written to the log after byte offset ``since``; waits until that many are there (a worker logs a request
         right after answering it)."""
-        pattern = re.compile(r"romtrack\[(\d+)\] worker \d+ debug: [A-Z]+ /\S* \d{3}$")
+        pattern = re.compile(r" romtrack\[(\d+)\] worker \d+ debug: [A-Z]+ /\S* \d{3}$")
         deadline = time.monotonic() + timeout
         while True:
             with open(self.log_path, "rb") as f:
                 f.seek(since)
                 text = f.read().decode("utf-8", "replace")
-            pids = [int(m.group(1)) for m in map(pattern.match, text.splitlines()) if m]
+            pids = [int(m.group(1)) for m in map(pattern.search, text.splitlines()) if m]
             if len(pids) >= count or time.monotonic() > deadline:
                 return pids
             time.sleep(0.02)
