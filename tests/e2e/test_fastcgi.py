@@ -265,3 +265,38 @@ def test_a_peer_dripping_bytes_after_the_response_is_let_go(fcgi):
                 break
             time.sleep(0.3)
     assert released is not None and released < REQUEST_TIMEOUT + 5, released
+
+
+def test_a_failed_start_leaves_no_socket_behind(stack):
+    """The socket is bound, then given to socket_group: when that fails (romtrack is neither root nor a member of
+    the group), serve stops with the reason, and the socket it bound is gone."""
+    import pathlib
+    import shutil
+    import subprocess
+    import tempfile
+    import conftest
+
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="romtrack-e2e-start-", dir="/tmp"))
+    os.chmod(tmp_path, 0o755)  # readable by the user romtrack runs as below
+    run = tmp_path / "run"
+    run.mkdir()
+    os.chmod(run, 0o777)
+    sock = run / "romtrack.sock"
+    config = tmp_path / "romtrack.yaml"
+    config.write_text("database: \"host=127.0.0.1 port=%d dbname=romtrack user=romtrack\"\nlisten: %s\n"
+                      "socket_group: root\nworkers: 1\nmigrations: %s\nopenapi: %s\n"
+                      % (stack.pg_port, sock, os.path.join(conftest.REPO, "sql"),
+                         os.path.join(conftest.REPO, "openapi.yaml")))
+    os.chmod(config, 0o644)
+    argv = [conftest.ROMTRACK_BIN, "-c", str(config), "serve"]
+    if os.geteuid() == 0:
+        argv = ["runuser", "-u", "nobody", "--"] + argv  # root could give the socket to any group
+    else:
+        assert 0 not in os.getgroups(), "a member of group root would succeed"
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+        assert r.returncode == 1, r.stderr
+        assert "cannot give the socket to group root" in r.stderr
+        assert not os.path.lexists(sock)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
