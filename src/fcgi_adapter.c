@@ -91,12 +91,12 @@ static bool
 fcgi__arm_timeouts(struct fcgi_conn *c, int fd)
 {
 	long ms = fcgi__ms_left(c);
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	/* past the deadline: 1 ms, so that libfcgi's last writes fail at once (0 would mean never) */
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = ms == 0 ? 1000 : (ms % 1000) * 1000};
+	bool set = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+		   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0;
 
-	if (ms == 0)
-		return false;
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
-	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0;
+	return set && ms > 0;
 }
 
 /*

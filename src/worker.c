@@ -76,22 +76,29 @@ worker__request_limit(const struct cfg *cfg)
 	return cfg->max_requests + (long)(r % (unsigned long)(cfg->max_requests / 10 + 1));
 }
 
+/* Whether the database is connected with its statements prepared, without a new connection
+ * attempt when it is not (db_open and each request make those). */
+static bool
+worker__db_ready(struct db *db)
+{
+	return db_conn(db) != NULL && PQstatus(db_conn(db)) == CONNECTION_OK && db_ensure(db);
+}
+
 /* Waits, with signals open, until the database is connected with its statements prepared
  * or a stop request comes; true when ready. */
 static bool
 worker__wait_for_database(struct db *db, const sigset_t *waitmask)
 {
-	bool told = false;
-
+	if (worker__db_ready(db))
+		return true;
+	log_warn("not ready: database not reachable (%s); trying again every %d ms", db_error(db),
+		 WORKER__DB_RETRY_MS);
 	while (!worker__stop) {
 		struct timespec pause = {.tv_sec = 0, .tv_nsec = WORKER__DB_RETRY_MS * 1000000L};
 
-		if (db_ensure(db))
-			return true;
-		if (!told)
-			log_warn("not ready: database not reachable (%s); trying again", db_error(db));
-		told = true;
 		ppoll(NULL, 0, &pause, waitmask);
+		if (!worker__stop && db_ensure(db))
+			return true;
 	}
 	return false;
 }
@@ -141,11 +148,12 @@ worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd, bool w
 	if (wait_for_database) {
 		if (!worker__wait_for_database(db, &waitmask))
 			goto out;
-	} else if (!db_ensure(db)) {
+		worker__report_ready(&ready_fd);
+	} else if (worker__db_ready(db)) {
+		worker__report_ready(&ready_fd);
+	} else {
 		log_warn("database not reachable yet (%s); answering 503 until it is", db_error(db));
 	}
-	if (db_ensure(db))
-		worker__report_ready(&ready_fd);
 	limit = worker__request_limit(cfg);
 	if (cfg->max_rss_growth_mb > 0)
 		rss_start = worker__rss();
@@ -181,7 +189,7 @@ worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd, bool w
 		log_debug("%s %s %d", req.method, req.uri, res.status);
 		arena_reset(arena);
 		served++;
-		if (ready_fd >= 0 && db_ensure(db))
+		if (ready_fd >= 0 && worker__db_ready(db))
 			worker__report_ready(&ready_fd);
 		/* Recycling: leave between requests; the master starts a replacement at once,
 		 * and connections waiting in the backlog go to the other workers meanwhile. */
