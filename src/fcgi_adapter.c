@@ -111,7 +111,7 @@ fcgi__await_head(struct fcgi_conn *c, int fd)
 	long pause_ms = 1;
 
 	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLRDHUP};
 		long left = fcgi__ms_left(c);
 		const char *why;
 		ssize_t n;
@@ -134,6 +134,8 @@ fcgi__await_head(struct fcgi_conn *c, int fd)
 		case FCGI_HEAD_INVALID:
 			return why;
 		case FCGI_HEAD_INCOMPLETE:
+			if (pfd.revents & (POLLRDHUP | POLLHUP))
+				return "the peer closed the connection before the request was complete";
 			break;
 		}
 		/* The socket stays readable with the bytes already peeked: look again after a

@@ -314,7 +314,8 @@ master__reap(struct master *m)
 						 w->index);
 					m->respawn_after = time(NULL) + 1;
 				}
-			} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			} else if (!WIFEXITED(status) || /* recycled as it was asked to stop: left all the same */
+				   (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != WORKER_EXIT_RECYCLE)) {
 				log_warn("worker %d (pid %ld) ended abnormally while stopping (status %d)",
 					 w->index, (long)pid, status);
 			}

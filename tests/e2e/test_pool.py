@@ -107,7 +107,8 @@ def test_sighup_under_load_fails_no_request(stack):
             done, ok = reloads(stack), load.ok
             os.kill(stack.master_pid, signal.SIGHUP)
             assert wait_for(lambda: reloads(stack) > done and load.ok >= ok + 20), "reloaded under load"
-        after = set(stack.worker_pids())
+        after = set(wait_for(lambda: len(stack.worker_pids()) == 2 and not set(stack.worker_pids()) & before
+                             and stack.worker_pids()) or [])
         assert wait_for(lambda: after <= set(stack.served_by(offset, 0))), "every new worker answered"
     assert load.failures == []
     assert len(after) == 2 and not after & before, "every worker was replaced"
