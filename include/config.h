@@ -11,7 +11,8 @@ struct cfg {
 	char *database;         /* libpq conninfo or URL */
 	long database_timeout;  /* seconds: the longest wait on PostgreSQL of any one step */
 	char *listen;           /* unix socket path, or HOST:PORT */
-	unsigned socket_mode;   /* permissions of a unix socket */
+	unsigned socket_mode;   /* permissions of a unix socket, from its creation on */
+	char *socket_group;     /* group of a unix socket; empty = the master's group */
 	long backlog;
 	long workers;           /* 0 = two per CPU */
 	char *migrations;       /* directory of NNN_name.sql */
@@ -24,6 +25,8 @@ struct cfg {
 	char *public_url;       /* "scheme://host[:port][/path]" clients reach romtrack at; "" = from each request */
 	char *release_page_url; /* a website's page for a release, with {placeholders}; "" = none */
 	long cache_max_age;     /* seconds any cache may keep a data response (Cache-Control max-age) */
+	long max_requests;      /* a worker leaves after about this many requests; 0 = never */
+	long max_rss_growth_mb; /* ...or once its resident size grew by this much; 0 = never */
 };
 
 /* The placeholders release_page_url may hold, each replaced by the release's value

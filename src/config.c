@@ -29,7 +29,8 @@ static const struct cfg__key {
 	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false},
 	{"database_timeout", CFG__INT, offsetof(struct cfg, database_timeout), 1, 300, "5", false},
 	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
-	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0666", false},
+	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0660", false},
+	{"socket_group", CFG__STRING, offsetof(struct cfg, socket_group), 1, 0, "", true},
 	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
 	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0", false},
 	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 1, 0, "../sql", false},
@@ -42,6 +43,8 @@ static const struct cfg__key {
 	{"public_url", CFG__URL, offsetof(struct cfg, public_url), 0, 0, "", true},
 	{"release_page_url", CFG__URL_TEMPLATE, offsetof(struct cfg, release_page_url), 0, 0, "", true},
 	{"cache_max_age", CFG__INT, offsetof(struct cfg, cache_max_age), 0, 60, "60", false},
+	{"max_requests", CFG__INT, offsetof(struct cfg, max_requests), 0, 1000000000, "1000000", false},
+	{"max_rss_growth_mb", CFG__INT, offsetof(struct cfg, max_rss_growth_mb), 0, 65536, "0", false},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -303,6 +306,7 @@ cfg_free(struct cfg *cfg)
 {
 	free(cfg->database);
 	free(cfg->listen);
+	free(cfg->socket_group);
 	free(cfg->migrations);
 	free(cfg->openapi);
 	free(cfg->cursor_secret);

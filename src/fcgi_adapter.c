@@ -4,18 +4,30 @@
 #include <errno.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "fcgi_head.h"
 #include "log.h"
+
+/* After the response, the peer's end of the stream is awaited this long at most. */
+#define FCGI__DRAIN_MS 2000
 
 struct fcgi_conn {
 	FCGX_Request request;
-	bool active; /* a request is accepted and not yet finished */
+	int listen_fd;
+	long request_timeout;     /* seconds, for the whole connection */
+	struct timespec deadline; /* of the connection in hand (CLOCK_MONOTONIC) */
+	bool active;              /* a request is accepted and not yet finished */
+	unsigned char head[FCGI_HEAD_MAX_BYTES]; /* what the peer sent first, peeked */
 };
 
 bool
@@ -25,14 +37,17 @@ fcgi_library_init(void)
 }
 
 struct fcgi_conn *
-fcgi_conn_new(int listen_fd)
+fcgi_conn_new(int listen_fd, long request_timeout)
 {
 	struct fcgi_conn *c = calloc(1, sizeof *c);
 
 	if (c == NULL)
 		return NULL;
-	/* FCGI_FAIL_ACCEPT_ON_INTR: a signal must wake the worker, not be retried inside. */
-	if (FCGX_InitRequest(&c->request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	c->listen_fd = listen_fd;
+	c->request_timeout = request_timeout;
+	/* The worker accepts connections itself (fcgi_accept): libfcgi gets no listening
+	 * socket, so that it can never accept one unchecked. */
+	if (FCGX_InitRequest(&c->request, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		free(c);
 		return NULL;
 	}
@@ -58,17 +73,127 @@ fcgi__param(struct fcgi_conn *c, const char *name, struct arena *a)
 	return v ? arena_strdup(a, v) : NULL;
 }
 
+/* Milliseconds left until the connection's deadline (0 when it has passed). */
+static long
+fcgi__ms_left(const struct fcgi_conn *c)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (c->deadline.tv_sec - now.tv_sec) * 1000 + (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+/* Socket timeouts of the connection: what is left of its deadline, so that no read or
+ * write in libfcgi or here blocks past it (accepted AF_UNIX sockets inherit none). */
+static bool
+fcgi__arm_timeouts(struct fcgi_conn *c, int fd)
+{
+	long ms = fcgi__ms_left(c);
+	/* past the deadline: 1 ms, so that libfcgi's last writes fail at once (0 would mean never) */
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = ms == 0 ? 1000 : (ms % 1000) * 1000};
+	bool set = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+		   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0;
+
+	return set && ms > 0;
+}
+
+/*
+ * Waits (until the deadline) for the opening of the connection: BEGIN_REQUEST and the
+ * parameters, which libfcgi's accept reads in full and trusts (a huge length makes it
+ * abort, a management record makes it leak). Peeked, not read, so libfcgi then reads
+ * the same bytes, all already here. NULL when it is well-formed, else why not.
+ */
+static const char *
+fcgi__await_head(struct fcgi_conn *c, int fd)
+{
+	long pause_ms = 1;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLRDHUP};
+		long left = fcgi__ms_left(c);
+		const char *why;
+		ssize_t n;
+
+		if (left == 0)
+			return "request_timeout passed before the request was complete";
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue; /* the next round sees the deadline */
+		n = recv(fd, c->head, sizeof c->head, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0)
+			return "the peer closed the connection before the request was complete";
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return strerror(errno);
+		}
+		switch (fcgi_head_check(c->head, (size_t)n, &why)) {
+		case FCGI_HEAD_COMPLETE:
+			return NULL;
+		case FCGI_HEAD_INVALID:
+			return why;
+		case FCGI_HEAD_INCOMPLETE:
+			if (pfd.revents & (POLLRDHUP | POLLHUP))
+				return "the peer closed the connection before the request was complete";
+			break;
+		}
+		/* The socket stays readable with the bytes already peeked: look again after a
+		 * pause that grows (a peer that sends its request in pieces is rare: nginx
+		 * writes it at once). */
+		left = fcgi__ms_left(c);
+		pause_ms = pause_ms < 50 ? pause_ms * 2 : 50;
+		{
+			long ms = pause_ms < left ? pause_ms : left;
+			struct timespec pause = {.tv_sec = 0, .tv_nsec = ms * 1000000};
+
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
 enum fcgi_accept_result
 fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 {
-	int rc = FCGX_Accept_r(&c->request);
+	const char *why;
+	int fd, rc;
 
+	fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM:
+			return FCGI_AGAIN; /* another worker took it, or it went away */
+		default:
+			log_error("FastCGI accept failed: %s", strerror(errno));
+			return FCGI_FAILED;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+	c->deadline.tv_sec += c->request_timeout;
+	why = fcgi__arm_timeouts(c, fd) ? fcgi__await_head(c, fd) : strerror(errno);
+	if (why != NULL) {
+		/* debug only: whoever can open the socket must not be able to fill the log */
+		log_debug("FastCGI connection dropped: %s", why);
+		close(fd);
+		return FCGI_AGAIN;
+	}
+	/* libfcgi accepts only when ipcFd < 0: hand it the connection. keepConnection keeps
+	 * FCGX_Accept_r from closing it as "the previous request" first; the request's own
+	 * flag is read from BEGIN_REQUEST. */
+	c->request.ipcFd = fd;
+	c->request.keepConnection = 1;
+	rc = FCGX_Accept_r(&c->request);
 	if (rc < 0) {
-		/* libfcgi returns -errno. */
-		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
-			return FCGI_AGAIN;
-		log_error("FastCGI accept failed: %s", strerror(-rc));
-		return FCGI_FAILED;
+		/* Not expected after the check; libfcgi has closed the connection. */
+		log_debug("FastCGI connection dropped by libfcgi (%d)", rc);
+		return FCGI_AGAIN;
 	}
 	c->active = true;
 	memset(req, 0, sizeof *req);
@@ -119,12 +244,19 @@ fcgi__header_block(const struct http_response *res, struct arena *a, size_t *len
 	return block;
 }
 
-/* writev until every byte is written; false on an error (the peer went away). */
+/* writev until every byte is written; false on an error (the peer went away) or at the
+ * connection's deadline (a peer that reads slowly cannot hold the worker). */
 static bool
-fcgi__writev_all(int fd, struct iovec *iov, int iovcnt)
+fcgi__writev_all(struct fcgi_conn *c, int fd, struct iovec *iov, int iovcnt)
 {
 	while (iovcnt > 0) {
-		ssize_t n = writev(fd, iov, iovcnt);
+		ssize_t n;
+
+		if (!fcgi__arm_timeouts(c, fd)) {
+			errno = ETIMEDOUT;
+			return false;
+		}
+		n = writev(fd, iov, iovcnt);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -162,7 +294,7 @@ fcgi__iov_base(const char *p)
  * FCGX_Finish_r then adds the end of the stream and the end of the request.
  */
 static bool
-fcgi__write_stdout(int fd, int request_id, const char *head, size_t head_len, const char *body,
+fcgi__write_stdout(struct fcgi_conn *c, int fd, int request_id, const char *head, size_t head_len, const char *body,
 		   size_t body_len)
 {
 	FCGI_Header headers[FCGI__RECORDS_PER_WRITE];
@@ -198,10 +330,34 @@ fcgi__write_stdout(int fd, int request_id, const char *head, size_t head_len, co
 			}
 			done += len;
 		}
-		if (!fcgi__writev_all(fd, iov, niov))
+		if (!fcgi__writev_all(c, fd, iov, niov))
 			return false;
 	}
 	return true;
+}
+
+/* Ends our side and reads what the peer still sends until it closes (so that a TCP peer
+ * gets no reset while it reads the response), up to the deadline or FCGI__DRAIN_MS. */
+static void
+fcgi__drain(struct fcgi_conn *c, int fd)
+{
+	struct timespec end;
+	char trash[1024];
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += FCGI__DRAIN_MS / 1000;
+	if (end.tv_sec < c->deadline.tv_sec ||
+	    (end.tv_sec == c->deadline.tv_sec && end.tv_nsec < c->deadline.tv_nsec))
+		c->deadline = end;
+	if (shutdown(fd, SHUT_WR) != 0)
+		return;
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long left = fcgi__ms_left(c);
+
+		if (left == 0 || poll(&pfd, 1, (int)left) <= 0 || recv(fd, trash, sizeof trash, MSG_DONTWAIT) <= 0)
+			return;
+	}
 }
 
 void
@@ -211,16 +367,27 @@ fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct h
 	const char *head = fcgi__header_block(res, req->arena, &head_len);
 	bool with_body = res->body != NULL && strcmp(req->method, "HEAD") != 0;
 
-	if (!fcgi__write_stdout(c->request.ipcFd, c->request.requestId, head, head_len,
+	int fd = c->request.ipcFd, kept;
+
+	if (!fcgi__write_stdout(c, fd, c->request.requestId, head, head_len,
 				with_body ? res->body : NULL, with_body ? res->body_len : 0)) {
 		log_debug("the response to %s could not be written: %s", req->uri, strerror(errno));
 		/* A record may be cut in the middle: nothing more may follow it on this
 		 * connection, and FCGX_Finish_r's own writes must fail at once. */
-		shutdown(c->request.ipcFd, SHUT_RDWR);
+		shutdown(fd, SHUT_RDWR);
 	}
 	/* One request per connection: a kept connection would be read with signals
 	 * blocked and the listening socket unwatched (fastcgi_keep_conn must stay off). */
 	c->request.keepConnection = 0;
+	/* libfcgi's close would wait for the peer's end of the stream 2 s at a time, again
+	 * after each byte, for ever: detached, it just closes, and a duplicate of the
+	 * connection is drained here within bounds. */
+	kept = fcgi__arm_timeouts(c, fd) ? dup(fd) : -1;
+	FCGX_Detach(&c->request);
 	FCGX_Finish_r(&c->request);
 	c->active = false;
+	if (kept >= 0) {
+		fcgi__drain(c, kept);
+		close(kept);
+	}
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,18 +30,21 @@ struct master__worker {
 	pid_t pid;
 	int index;
 	unsigned generation;
-	time_t started;
 	time_t kill_at; /* when stopping: SIGKILL after this time */
+	bool ready;     /* it said so: connected to the database, statements prepared */
 	bool stopping;
 };
 
 struct master {
 	struct cfg cfg;
 	int listen_fd;
-	unsigned generation;
+	unsigned generation;      /* the one that serves */
+	unsigned last_generation; /* the newest started, maybe abandoned */
 	long nworkers; /* wanted per generation */
 	struct master__worker workers[MASTER__MAX_WORKERS];
-	int ready_fd; /* during a reload: where new workers say they are ready, else -1 */
+	int ready_rd, ready_wr; /* a pipe on which each worker writes its pid once ready */
+	bool spawn_waits;       /* new workers wait for their database before serving (a reload) */
+	unsigned char cursor_key[CURSOR_KEY_SIZE]; /* random, for when no cursor_secret is set */
 	size_t count;
 	time_t respawn_after; /* crash-loop brake */
 	bool shutting_down;
@@ -68,17 +72,47 @@ master__mkdir_parent(const char *path)
 	}
 }
 
+/* The group socket_group names (a name or a number); (gid_t)-1 when it is empty. */
+static bool
+master__socket_gid(const struct cfg *cfg, gid_t *gid, char *err, size_t errlen)
+{
+	struct group grp, *found = NULL;
+	char buf[4096], *end;
+	unsigned long n;
+
+	*gid = (gid_t)-1;
+	if (cfg->socket_group[0] == '\0')
+		return true;
+	if (getgrnam_r(cfg->socket_group, &grp, buf, sizeof buf, &found) == 0 && found != NULL) {
+		*gid = found->gr_gid;
+		return true;
+	}
+	errno = 0;
+	n = strtoul(cfg->socket_group, &end, 10);
+	if (*end == '\0' && errno == 0 && n < (unsigned long)(gid_t)-1) {
+		*gid = (gid_t)n;
+		return true;
+	}
+	snprintf(err, errlen, "socket_group: no group \"%s\"", cfg->socket_group);
+	return false;
+}
+
 static int
 master__listen_unix(const struct cfg *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
+	gid_t gid;
+	mode_t umask_before;
+	bool bound = false;
 	int fd;
 
 	if (strlen(cfg->listen) >= sizeof sun.sun_path) {
 		snprintf(err, errlen, "socket path too long: %s", cfg->listen);
 		return -1;
 	}
+	if (!master__socket_gid(cfg, &gid, err, errlen))
+		return -1;
 	strcpy(sun.sun_path, cfg->listen);
 	master__mkdir_parent(cfg->listen);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -98,13 +132,29 @@ master__listen_unix(const struct cfg *cfg, char *err, size_t errlen)
 		}
 		unlink(cfg->listen);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-	    chmod(cfg->listen, cfg->socket_mode) < 0 || listen(fd, (int)cfg->backlog) < 0)
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* Created with no permission at all, then given its group, then its mode: the
+	 * socket is never more open than configured, not even between bind and chmod. */
+	umask_before = umask(0777);
+	bound = bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	umask(umask_before);
+	if (!bound)
+		goto fail;
+	if (gid != (gid_t)-1 && lchown(cfg->listen, (uid_t)-1, gid) < 0) {
+		snprintf(err, errlen, "%s: cannot give the socket to group %s (socket_group; romtrack must be "
+			 "root or a member of it): %s", cfg->listen, cfg->socket_group, strerror(errno));
+		goto fail_quiet;
+	}
+	if (chmod(cfg->listen, cfg->socket_mode) < 0 || listen(fd, (int)cfg->backlog) < 0)
 		goto fail;
 	return fd;
 fail:
 	snprintf(err, errlen, "%s: %s", cfg->listen, strerror(errno));
+fail_quiet:
+	if (bound)
+		unlink(cfg->listen); /* nothing is left behind by a failed start */
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -143,16 +193,13 @@ master_listen(const struct cfg *cfg, char *err, size_t errlen)
 	int fd = master__is_unix(cfg->listen) ? master__listen_unix(cfg, err, errlen)
 					      : master__listen_tcp(cfg, err, errlen);
 
-	struct timeval timeout = {.tv_sec = cfg->request_timeout};
-
 	/* Non-blocking: when two workers wake for one connection, the loser gets EAGAIN.
-	 * Accepted connections inherit the timeouts: a peer that stalls mid-request
-	 * frees its worker after request_timeout instead of holding it for ever. */
-	if (fd >= 0 && (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
-			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0)) {
+	 * (Each accepted connection gets its own timeouts: fcgi_adapter.c.) */
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "%s: %s", cfg->listen, strerror(errno));
 		close(fd);
+		if (master__is_unix(cfg->listen))
+			unlink(cfg->listen);
 		return -1;
 	}
 	return fd;
@@ -188,11 +235,12 @@ master__spawn(struct master *m, int index)
 		return;
 	}
 	/* exit(), not _exit(): the sanitizers' leak check runs in every worker too. */
-	if (pid == 0)
-		exit(worker_run(&m->cfg, m->listen_fd, index, m->ready_fd));
+	if (pid == 0) {
+		close(m->ready_rd);
+		exit(worker_run(&m->cfg, m->listen_fd, index, m->ready_wr, m->spawn_waits));
+	}
 	w = &m->workers[m->count++];
-	*w = (struct master__worker){.pid = pid, .index = index, .generation = m->generation,
-				     .started = time(NULL)};
+	*w = (struct master__worker){.pid = pid, .index = index, .generation = m->generation};
 	log_debug("started worker %d (pid %ld, generation %u)", index, (long)pid, m->generation);
 }
 
@@ -222,29 +270,52 @@ master__stop_worker(struct master *m, struct master__worker *w)
 	kill(w->pid, SIGTERM);
 }
 
+/* Reads the pids of workers that became ready. */
+static void
+master__read_ready(struct master *m)
+{
+	pid_t pids[64];
+	ssize_t n;
+
+	while ((n = read(m->ready_rd, pids, sizeof pids)) > 0) {
+		for (size_t k = 0; k < (size_t)n / sizeof pids[0]; k++)
+			for (size_t i = 0; i < m->count; i++)
+				if (m->workers[i].pid == pids[k])
+					m->workers[i].ready = true;
+	}
+}
+
 static void
 master__reap(struct master *m)
 {
 	int status;
 	pid_t pid;
 
+	master__read_ready(m); /* first: a worker that said it was ready and then died was ready */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (size_t i = 0; i < m->count; i++) {
 			struct master__worker *w = &m->workers[i];
 
 			if (w->pid != pid)
 				continue;
-			if (!w->stopping) {
+			if (!w->stopping && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RECYCLE) {
+				log_info("worker %d (pid %ld) recycled itself; replacing it", w->index, (long)pid);
+			} else if (!w->stopping) {
 				if (WIFSIGNALED(status))
 					log_warn("worker %d (pid %ld) killed by signal %d; restarting it",
 						 w->index, (long)pid, WTERMSIG(status));
 				else
 					log_warn("worker %d (pid %ld) exited with status %d; restarting it",
 						 w->index, (long)pid, WEXITSTATUS(status));
-				/* A worker that dies at once would otherwise be forked in a tight loop. */
-				if (time(NULL) - w->started < 1)
+				/* One that dies before it is ready would otherwise be forked in a tight
+				 * loop; one that died in a request is replaced at once. */
+				if (!w->ready) {
+					log_warn("worker %d died before it was ready: its replacement starts in 1 s",
+						 w->index);
 					m->respawn_after = time(NULL) + 1;
-			} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				}
+			} else if (!WIFEXITED(status) || /* recycled as it was asked to stop: left all the same */
+				   (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != WORKER_EXIT_RECYCLE)) {
 				log_warn("worker %d (pid %ld) ended abnormally while stopping (status %d)",
 					 w->index, (long)pid, status);
 			}
@@ -254,49 +325,53 @@ master__reap(struct master *m)
 	}
 }
 
-/* Starts the new generation and waits (bounded) until its workers can serve. */
-static void
+/* Starts the new generation and waits (bounded by shutdown_timeout) until every one of its
+ * workers is ready; returns how many are. */
+static long
 master__start_generation(struct master *m)
 {
-	int fds[2];
-	long ready = 0;
 	struct timespec start, now;
+	long ready = 0;
 
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		log_warn("pipe: %s; not waiting for the new workers", strerror(errno));
-		master__fill(m);
-		return;
-	}
-	m->ready_fd = fds[1];
+	m->spawn_waits = true;
 	master__fill(m);
-	m->ready_fd = -1;
-	close(fds[1]);
+	m->spawn_waits = false;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (ready < m->nworkers) {
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		char buf[64];
-		ssize_t n;
+	for (;;) {
+		struct pollfd pfd = {.fd = m->ready_rd, .events = POLLIN};
 		long waited;
 
+		master__read_ready(m);
+		ready = 0;
+		for (size_t i = 0; i < m->count; i++)
+			if (m->workers[i].generation == m->generation && !m->workers[i].stopping &&
+			    m->workers[i].ready)
+				ready++;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (waited >= m->cfg.shutdown_timeout * 1000L || poll(&pfd, 1, (int)(m->cfg.shutdown_timeout * 1000L - waited)) <= 0)
-			break;
-		n = read(fds[0], buf, sizeof buf);
-		if (n <= 0)
-			break; /* every new worker closed its end: some died before they were ready */
-		ready += n;
+		if (ready >= m->nworkers || waited >= m->cfg.shutdown_timeout * 1000L)
+			return ready;
+		poll(&pfd, 1, (int)(m->cfg.shutdown_timeout * 1000L - waited));
 	}
-	close(fds[0]);
-	if (ready < m->nworkers)
-		log_warn("only %ld of %ld new workers reported ready", ready, m->nworkers);
+}
+
+/* Signs cursors with the configured secret, else with the random key of this master. */
+static void
+master__apply_cursor_key(const struct master *m)
+{
+	if (m->cfg.cursor_secret[0] != '\0')
+		cursor_set_secret(m->cfg.cursor_secret);
+	else
+		cursor_set_key(m->cursor_key);
 }
 
 static void
 master__reload(struct master *m, const char *config_path)
 {
-	struct cfg fresh;
+	struct cfg fresh, running;
+	unsigned running_generation = m->generation;
 	char err[512];
+	long ready;
 
 	if (!cfg_load(&fresh, config_path, err, sizeof err)) {
 		log_error("reload refused, keeping the running configuration: %s", err);
@@ -304,19 +379,37 @@ master__reload(struct master *m, const char *config_path)
 	}
 	if (strcmp(fresh.listen, m->cfg.listen) != 0)
 		log_warn("listen changed to %s: it takes effect after a restart, not a reload", fresh.listen);
-	if (fresh.cursor_secret[0] != '\0')
-		cursor_set_secret(fresh.cursor_secret);
 	free(fresh.listen);
 	fresh.listen = strdup(m->cfg.listen);
-	cfg_free(&m->cfg);
+	running = m->cfg;
 	m->cfg = fresh;
-	log_set_level(m->cfg.log_level);
+	master__apply_cursor_key(m);
+	log_set_level(m->cfg.log_level); /* the new workers inherit it */
 	m->nworkers = master__wanted(&m->cfg);
-	m->generation++;
+	m->generation = ++m->last_generation;
 	m->respawn_after = 0;
 	/* New workers first, then the old ones finish what they hold and leave:
 	 * the shared socket always has someone accepting. */
-	master__start_generation(m);
+	ready = master__start_generation(m);
+	if (ready < m->nworkers) {
+		/* Abandoned: the running generation, which serves, is worth more than one
+		 * that cannot (a wrong database, say). */
+		log_error("reload abandoned, keeping the running configuration and workers: only %ld of %ld "
+			  "new workers got ready (connected to the database, statements prepared) within "
+			  "shutdown_timeout (%lds); their log lines say why",
+			  ready, m->nworkers, m->cfg.shutdown_timeout);
+		for (size_t i = 0; i < m->count; i++)
+			if (m->workers[i].generation == m->generation)
+				master__stop_worker(m, &m->workers[i]);
+		cfg_free(&m->cfg);
+		m->cfg = running;
+		m->generation = running_generation;
+		m->nworkers = master__wanted(&m->cfg);
+		master__apply_cursor_key(m);
+		log_set_level(m->cfg.log_level);
+		return;
+	}
+	cfg_free(&running);
 	for (size_t i = 0; i < m->count; i++)
 		if (m->workers[i].generation != m->generation)
 			master__stop_worker(m, &m->workers[i]);
@@ -324,20 +417,14 @@ master__reload(struct master *m, const char *config_path)
 }
 
 static void
-master__init_cursor_key(const struct cfg *cfg)
+master__init_cursor_key(struct master *m)
 {
-	unsigned char key[CURSOR_KEY_SIZE];
-
-	if (cfg->cursor_secret[0] != '\0') {
-		cursor_set_secret(cfg->cursor_secret);
-		return;
-	}
-	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
+	if (getrandom(m->cursor_key, sizeof m->cursor_key, 0) != (ssize_t)sizeof m->cursor_key) {
 		/* Never fatal: cursors stay verifiable, only guessable. */
 		log_warn("getrandom failed; cursor key derived from time and pid");
-		snprintf((char *)key, sizeof key, "%lx%lx", (long)time(NULL), (long)getpid());
+		snprintf((char *)m->cursor_key, sizeof m->cursor_key, "%lx%lx", (long)time(NULL), (long)getpid());
 	}
-	cursor_set_key(key);
+	master__apply_cursor_key(m);
 }
 
 int
@@ -346,7 +433,7 @@ master_run(const char *config_path, struct cfg *cfg)
 	static struct master m; /* large; static keeps it off the stack */
 	sigset_t set;
 	char err[512];
-	int exit_status = 0;
+	int exit_status = 0, ready_pipe[2];
 
 	log_set_role("master");
 	m.cfg = *cfg;
@@ -358,12 +445,18 @@ master_run(const char *config_path, struct cfg *cfg)
 		cfg_free(&m.cfg);
 		return 1;
 	}
-	if (!fcgi_library_init()) {
-		log_error("cannot initialise libfcgi");
+	if (!fcgi_library_init() || pipe2(ready_pipe, O_CLOEXEC) != 0 ||
+	    fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK) != 0) {
+		log_error("cannot initialise libfcgi or the workers' pipe");
+		close(m.listen_fd);
+		if (master__is_unix(m.cfg.listen))
+			unlink(m.cfg.listen); /* nothing is left behind by a failed start */
 		cfg_free(&m.cfg);
 		return 1;
 	}
-	master__init_cursor_key(&m.cfg);
+	m.ready_rd = ready_pipe[0];
+	m.ready_wr = ready_pipe[1];
+	master__init_cursor_key(&m);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
@@ -372,8 +465,7 @@ master_run(const char *config_path, struct cfg *cfg)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	m.ready_fd = -1;
-	m.generation = 1;
+	m.generation = m.last_generation = 1;
 	m.nworkers = master__wanted(&m.cfg);
 	master__fill(&m);
 	log_info("listening on %s with %ld workers", m.cfg.listen, m.nworkers);
@@ -407,6 +499,8 @@ master_run(const char *config_path, struct cfg *cfg)
 		master__fill(&m);
 	}
 	close(m.listen_fd);
+	close(m.ready_rd);
+	close(m.ready_wr);
 	if (master__is_unix(m.cfg.listen))
 		unlink(m.cfg.listen);
 	log_info("stopped");

@@ -27,6 +27,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -248,6 +249,46 @@ class Stack:
     def logs(self):
         return _tail(self.log_path, 200)
 
+    def full_log(self):
+        with open(self.log_path, "r", encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def reconfigure(self, lines, timeout=30.0):
+        """Rewrites the config with ``lines`` ({key: YAML value}; None removes the key), reloads (SIGHUP) and
+        waits until a full new generation of workers replaced the old one; returns the new pids."""
+        with open(self.config) as f:
+            kept = [l for l in f.read().splitlines() if l.split(":", 1)[0] not in lines]
+        with open(self.config, "w") as f:
+            f.write("\n".join(kept + ["%s: %s" % (k, v) for k, v in lines.items() if v is not None]) + "\n")
+        old = set(self.worker_pids())
+        reloads = self.full_log().count("configuration reloaded")
+        os.kill(self.master_pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = set(self.worker_pids())
+            if self.full_log().count("configuration reloaded") > reloads and pids and not pids & old:
+                return sorted(pids)
+            time.sleep(0.05)
+        raise RuntimeError("no new generation within %gs:\n%s" % (timeout, self.logs()))
+
+    def served_by(self, since, count, timeout=15.0):
+        """The pids of the workers that logged the ``count`` request lines (log_level debug: "GET /uri 200")
+        written to the log after byte offset ``since``; waits until that many are there (a worker logs a request
+        right after answering it)."""
+        pattern = re.compile(r" romtrack\[(\d+)\] worker \d+ debug: [A-Z]+ /\S* \d{3}$")
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, "rb") as f:
+                f.seek(since)
+                text = f.read().decode("utf-8", "replace")
+            pids = [int(m.group(1)) for m in map(pattern.search, text.splitlines()) if m]
+            if len(pids) >= count or time.monotonic() > deadline:
+                return pids
+            time.sleep(0.02)
+
+    def log_size(self):
+        return os.path.getsize(self.log_path)
+
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self):
@@ -299,7 +340,8 @@ class Stack:
             f.write("database: %s\n" % _yaml_str(
                 "host=127.0.0.1 port=%d dbname=romtrack user=romtrack" % self.pg_port))
             f.write("listen: %s\n" % _yaml_str(self.socket_path))
-            f.write('socket_mode: "0666"\n')
+            # the default socket_mode (0660) and group (romtrack's own): script/nginx-conf runs nginx's workers as
+            # the user who runs it, root included
             f.write("workers: %d\n" % self.settings.get("workers", 2))
             f.write("migrations: %s\n" % _yaml_str(os.path.join(REPO, "sql")))
             f.write("openapi: %s\n" % _yaml_str(os.path.join(REPO, "openapi.yaml")))

@@ -1,12 +1,17 @@
-"""The worker pool under signals: a killed worker is replaced, SIGHUP reloads without failing a request,
-SIGTERM lets the request in hand finish."""
+"""The worker pool under signals: a killed worker is replaced, SIGHUP reloads without failing a request (and a
+reload whose workers cannot get ready is abandoned), workers recycle themselves after max_requests, SIGTERM lets the
+request in hand finish. The module runs at log_level debug: each worker logs every request it answers with its pid,
+which is how a test shows which workers it reached (Stack.served_by)."""
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
+
+import pytest
 
 import conftest
 
@@ -64,6 +69,18 @@ class Load:
             t.join()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def debug_log(stack):
+    stack.reconfigure({"log_level": "debug"})
+    yield
+    if stack.serve_proc.poll() is None:  # the last test stops the server
+        stack.reconfigure({"log_level": None})
+
+
+def reloads(stack):
+    return stack.full_log().count("configuration reloaded")
+
+
 def test_pool_has_configured_workers(stack):
     assert len(wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())) == 2
 
@@ -77,23 +94,24 @@ def test_killed_worker_is_replaced(stack):
     assert after and victim not in after and len(after) == 2
     for path in PATHS:
         assert stack.get(path)[0] == 200
-    assert "killed by signal 9" in stack.logs()
+    assert "killed by signal 9" in stack.full_log()
 
 
 def test_sighup_under_load_fails_no_request(stack):
     before = set(stack.worker_pids())
+    offset = stack.log_size()
     with Load(stack) as load:
-        time.sleep(0.5)
+        # the load reaches every worker of the first generation, then of the last (the log says who answered)
+        assert wait_for(lambda: before <= set(stack.served_by(offset, 0))), "every old worker answered"
         for _ in range(3):
+            done, ok = reloads(stack), load.ok
             os.kill(stack.master_pid, signal.SIGHUP)
-            time.sleep(0.7)
-        time.sleep(0.5)
+            assert wait_for(lambda: reloads(stack) > done and load.ok >= ok + 20), "reloaded under load"
+        after = set(wait_for(lambda: len(stack.worker_pids()) == 2 and not set(stack.worker_pids()) & before
+                             and stack.worker_pids()) or [])
+        assert wait_for(lambda: after <= set(stack.served_by(offset, 0))), "every new worker answered"
     assert load.failures == []
-    assert load.ok > 50, "the load must actually have run during the reloads"
-    after = wait_for(lambda: len(stack.worker_pids()) == 2 and not (set(stack.worker_pids()) & before)
-                     and stack.worker_pids())
-    assert after and not set(after) & before, "every worker was replaced"
-    assert stack.logs().count("configuration reloaded") >= 3
+    assert len(after) == 2 and not after & before, "every worker was replaced"
 
 
 def run_wrk(stack, seconds, during):
@@ -111,18 +129,23 @@ def run_wrk(stack, seconds, during):
 
 def test_sighup_under_saturating_load_fails_no_request(stack):
     """With the backlog never empty, old workers must still notice SIGTERM and leave."""
-    def reload_three_times():
-        time.sleep(1)
-        for _ in range(3):
-            os.kill(stack.master_pid, signal.SIGHUP)
-            time.sleep(1)
+    offset = stack.log_size()
 
-    report = run_wrk(stack, 5, reload_three_times)
+    def reload_three_times():
+        assert len(stack.served_by(offset, 100)) >= 100, "wrk is running"
+        for _ in range(3):
+            done = reloads(stack)
+            os.kill(stack.master_pid, signal.SIGHUP)
+            assert wait_for(lambda: reloads(stack) > done)
+        since = stack.log_size()
+        assert len(stack.served_by(since, 100)) >= 100, "wrk was still running after the reloads"
+
+    report = run_wrk(stack, 12, reload_three_times)
     requests = int(re.search(r"(\d+) requests in", report).group(1))
     assert requests > 500, report
     assert "Non-2xx" not in report and "Socket errors" not in report, report
-    assert "did not stop in" not in stack.logs()
-    assert "ended abnormally" not in stack.logs()
+    assert "did not stop in" not in stack.full_log()
+    assert "ended abnormally" not in stack.full_log()
 
 
 def test_sighup_applies_new_configuration(stack):
@@ -144,8 +167,8 @@ def test_sighup_applies_new_configuration(stack):
         with open(stack.config, "w") as f:
             f.write(original.replace("workers: 2", "workers: lots"))
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: "reload refused" in stack.logs())
-        assert "workers must be an integer" in stack.logs()
+        assert wait_for(lambda: "reload refused" in stack.full_log())
+        assert "workers must be an integer" in stack.full_log()
         assert len(stack.worker_pids()) == 3
         assert stack.get("/api/health")[0] == 200
     finally:
@@ -154,6 +177,94 @@ def test_sighup_applies_new_configuration(stack):
         old = set(stack.worker_pids())
         os.kill(stack.master_pid, signal.SIGHUP)
         assert wait_for(lambda: replaced(old, 2))
+
+
+def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):
+    """Ready means connected with statements prepared: workers that cannot reach their database never replace
+    the ones that serve; after shutdown_timeout (10 s in conftest) the reload is abandoned, with a reason."""
+    with open(stack.config) as f:
+        original = f.read()
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    before = stack.worker_pids()
+    try:
+        with open(stack.config, "w") as f:
+            f.write(re.sub(r"port=\d+", "port=%d" % dead_port, original))
+        os.kill(stack.master_pid, signal.SIGHUP)
+        assert wait_for(lambda: "not ready: database not reachable" in stack.full_log())
+        for path in PATHS:  # meanwhile the running generation answers
+            assert stack.get(path)[0] == 200
+        assert wait_for(lambda: "reload abandoned" in stack.full_log(), timeout=40)
+        assert "only 0 of 2 new workers got ready" in stack.full_log()
+        assert wait_for(lambda: stack.worker_pids() == before), "the running workers stay, the new ones leave"
+        for path in PATHS:
+            assert stack.get(path)[0] == 200
+    finally:
+        with open(stack.config, "w") as f:
+            f.write(original)
+    done = reloads(stack)
+    os.kill(stack.master_pid, signal.SIGHUP)  # the right database again: an ordinary reload
+    assert wait_for(lambda: reloads(stack) > done and len(stack.worker_pids()) == 2
+                    and not set(stack.worker_pids()) & set(before), timeout=30)
+    assert stack.get("/api/health")[0] == 200
+
+
+def test_workers_are_recycled_after_max_requests(stack):
+    n = 5  # below 10, max_requests gets no random extra (a tenth of it)
+    stack.reconfigure({"max_requests": n})
+    try:
+        offset = stack.log_size()
+        for i in range(40):
+            assert stack.get(PATHS[i % len(PATHS)])[0] == 200
+        served = stack.served_by(offset, 40)
+        assert len(served) == 40
+        per_worker = {pid: served.count(pid) for pid in set(served)}
+        assert max(per_worker.values()) <= n, per_worker
+        assert len(per_worker) >= 40 // n, "each worker left after n requests and was replaced"
+        assert wait_for(lambda: stack.full_log().count("recycled itself") >= 40 // n - 2)
+        assert "died before it was ready" not in stack.full_log()
+    finally:
+        stack.reconfigure({"max_requests": None})
+
+
+def test_recycling_under_load_fails_no_request(stack):
+    stack.reconfigure({"max_requests": 20})
+    try:
+        offset = stack.log_size()
+        with Load(stack, threads=4, seconds=60) as load:
+            assert wait_for(lambda: load.ok >= 600 or load.failures, timeout=60)
+        assert load.failures == []
+        served = stack.served_by(offset, load.ok)
+        assert len(set(served)) >= 600 // 22, "workers were recycled under load"
+    finally:
+        stack.reconfigure({"max_requests": None})
+
+
+def test_only_workers_that_die_before_they_are_ready_are_braked(stack):
+    """A worker killed while ready (in a request, say) is replaced at once; one that dies before it is ready
+    (here: while PostgreSQL is down, so it cannot connect) is replaced after a 1 s brake, which the log says."""
+
+    def kill_and_replace(victim):
+        """SIGKILLs victim; returns the pid of its replacement."""
+        others = set(stack.worker_pids()) - {victim}
+        os.kill(victim, signal.SIGKILL)
+        assert wait_for(lambda: len(stack.worker_pids()) == 2 and victim not in stack.worker_pids())
+        (replacement,) = set(stack.worker_pids()) - others
+        return replacement
+
+    kill_and_replace(stack.worker_pids()[0])
+    assert "died before it was ready" not in stack.full_log()
+    stack.pg_stop()
+    try:
+        warned = stack.full_log().count("database not reachable yet")
+        unready = kill_and_replace(stack.worker_pids()[0])  # cannot connect: serves 503, is not ready
+        assert wait_for(lambda: stack.full_log().count("database not reachable yet") > warned)
+        kill_and_replace(unready)
+        assert "died before it was ready" in stack.full_log()
+    finally:
+        stack.pg_start()
+    assert wait_for(lambda: stack.get("/api/health", contract=False)[0] == 200, timeout=30)
 
 
 def test_sigterm_finishes_the_request_in_hand(stack):
@@ -175,7 +286,8 @@ def test_sigterm_finishes_the_request_in_hand(stack):
     assert wait_for(lambda: stack.psql(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0][0] == "1")
     stack.serve_proc.send_signal(signal.SIGTERM)
-    time.sleep(1.0)
+    # the idle worker leaves at once; the busy one stays, and so does the master
+    assert wait_for(lambda: "SIGTERM: stopping" in stack.full_log() and len(stack.worker_pids()) == 1)
     assert stack.serve_proc.poll() is None, "the master waits for the worker holding a request"
     locker.stdin.write("COMMIT;\n")
     locker.stdin.close()

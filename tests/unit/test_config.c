@@ -34,10 +34,12 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	const char *openapi = strncmp(c->openapi, file, dirlen) == 0 ? c->openapi + dirlen : c->openapi;
 
 	snprintf(out, len,
-		 "database=%s\nlisten=%s\nsocket_mode=%04o\nbacklog=%ld\nworkers=%ld\nmigrations=%s\nopenapi=%s\n"
-		 "log_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s\nresponse_cache_mb=%ld",
-		 c->database, listen, c->socket_mode, c->backlog, c->workers, migrations, openapi, (int)c->log_level,
-		 c->shutdown_timeout, c->request_timeout, c->cursor_secret, c->response_cache_mb);
+		 "database=%s\nlisten=%s\nsocket_mode=%04o\nsocket_group=%s\nbacklog=%ld\nworkers=%ld\nmigrations=%s\n"
+		 "openapi=%s\nlog_level=%d\nshutdown_timeout=%ld\nrequest_timeout=%ld\ncursor_secret=%s\n"
+		 "response_cache_mb=%ld\nmax_requests=%ld\nmax_rss_growth_mb=%ld",
+		 c->database, listen, c->socket_mode, c->socket_group, c->backlog, c->workers, migrations, openapi,
+		 (int)c->log_level, c->shutdown_timeout, c->request_timeout, c->cursor_secret, c->response_cache_mb,
+		 c->max_requests, c->max_rss_growth_mb);
 	snprintf(out + strlen(out), len - strlen(out), "\npublic_url=%s\nrelease_page_url=%s\ncache_max_age=%ld",
 		 c->public_url, c->release_page_url, c->cache_max_age);
 	snprintf(out + strlen(out), len - strlen(out), "\ndatabase_timeout=%ld", c->database_timeout);
