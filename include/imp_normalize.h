@@ -29,7 +29,8 @@ void imp_version_sort_key(const char *version, char *out, size_t outlen);
 bool imp_filename_from_link(const char *link, char *out, size_t outlen);
 /* The 10 hex digits of an MD5 prefix embedded in a package file name, or false. */
 bool imp_filename_md5_prefix(const char *filename, char out[11]);
-/* The size below which a package cannot be a ROM (error pages are a few hundred bytes). */
+/* The size below which a package cannot be a ROM (error pages are a few hundred bytes). The
+ * database's column offerable (sql/008) draws the same line; e2e.client_api checks they agree. */
 #define IMP_MIN_PLAUSIBLE_SIZE 1000000LL
 
 /* The Android version written in a package file name ("..._6.0.zip", "-user-15.0-..."). */

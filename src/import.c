@@ -542,7 +542,7 @@ static const char imp__merge_copies[] =
 	"  FROM stage_release, unnest(warnings) AS kind GROUP BY filename),"
 	" merged AS (SELECT filename,"
 	/* the variant: a declared one the file name names, else the one an export names, else
-	 * one declared under the display name, else one made up (sql/008) */
+	 * one declared under the display name, else one made up (sql/007) */
 	"  (array_agg(coalesce(file_variant, variant) ORDER BY evidence DESC, seq DESC))[1] AS variant,"
 	"  max(evidence) AS variant_evidence,"
 	"  (array_agg(version ORDER BY seq DESC))[1] AS version,"
@@ -594,7 +594,7 @@ static const char *const imp__columns[] = {
 /* What each release becomes, with what the database already holds taken into account:
  * a known value is never replaced by an unknown one, Stable is never demoted. A stored
  * release changes variant only on stronger evidence than it was placed on (the file name
- * over a declared variant over a made-up one, sql/008), never because an input knows less. */
+ * over a declared variant over a made-up one, sql/007), never because an input knows less. */
 static const char imp__final[] =
 	"CREATE TEMP TABLE stage_final ON COMMIT DROP AS"
 	" SELECT r.id AS existing_id,"

@@ -113,7 +113,7 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/* $1 variant id, $2 region, $3 branch, $4 type, $5 the families of the current version's
 	 * line, $6 1 for HyperOS, $7 the version's numbers, $8 its device code (NULL for weekly and
 	 * beta versions, which have none): the newer offerable releases of the variant the device
-	 * runs, newest first (the index of "latest", sql/007). The device code keeps a phone to its
+	 * runs, newest first (the index of "latest", sql/008). The device code keeps a phone to its
 	 * own builds where XFU lists a sibling under the same variant. */
 	[DB_STMT_DEVICE_UPDATES] = {"device_updates",
 		"SELECT " RELEASE_COLUMNS
@@ -167,7 +167,7 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	/* $1 always NULL (keeps the filters at $2..$4), $5..$7 keyset (variant, branch, type),
 	 * $8 page size: the newest offerable release of every variant, branch and type. A page of
 	 * groups is cut first, then each group's newest release comes from the index of that order
-	 * (sql/007). */
+	 * (sql/008). */
 	[DB_STMT_RELEASES_LATEST] = {"releases_latest",
 		"SELECT " RELEASE_COLUMNS
 		" FROM (SELECT g.variant_id, g.branch, g.type, v.codename FROM"

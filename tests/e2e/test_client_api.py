@@ -570,6 +570,18 @@ def test_packages_that_cannot_be_roms_are_never_newest(api, stack):
     assert all("size-implausible" in r["warnings"] for r in kept)
 
 
+def test_the_database_and_the_importer_draw_one_line_between_rom_and_error_page(stack):
+    """The importer warns below IMP_MIN_PLAUSIBLE_SIZE (include/imp_normalize.h); the database's generated column
+    offerable (sql/008) must draw the same line, or a package could be offered that the import called implausible."""
+    header = open(os.path.join(conftest.REPO, "include", "imp_normalize.h")).read()
+    limit = int(re.search(r"#define IMP_MIN_PLAUSIBLE_SIZE (\d+)LL", header).group(1))
+    # the column's expression, evaluated on both sides of the line on a row changed and rolled back
+    for size, expected in ((limit - 1, "f"), (limit, "t")):
+        got = stack.psql("BEGIN; UPDATE release SET size_bytes = %d WHERE id = (SELECT min(id) FROM release)"
+                         " RETURNING offerable; ROLLBACK" % size)
+        assert got == [(expected,)], (size, got)
+
+
 def test_latest_shows_both_variants_of_one_region(api, stack):
     """cancro and cancro_lte_ct are both China: two phones, each with its newest release."""
     import_entries(stack, "tlte.yml", [
@@ -603,6 +615,8 @@ def test_last_modified_follows_every_change_made_in_psql(api, stack):
         # each change a later second, even several within one second (the time then runs ahead of the clock)
         assert email.utils.parsedate_to_datetime(headers["last-modified"]) > email.utils.parsedate_to_datetime(seen)
         seen = headers["last-modified"]
-    # nothing changed: the time stays, and a copy of it revalidates
+    # nothing a client sees changed: the time stays, and a copy of it revalidates. How strongly the importer holds
+    # the release's variant (variant_evidence) is bookkeeping the API never serves, so changing it is no change.
+    stack.psql("UPDATE release SET variant_evidence = 3 - variant_evidence WHERE id = %s" % rid)
     status, headers, _, _ = api(path, headers={"If-Modified-Since": seen})
     assert status == 304 and headers["last-modified"] == seen

@@ -35,6 +35,8 @@ BEGIN
     -- stored generated columns are not computed yet in a BEFORE trigger; they follow the others
     probe.sort_date := OLD.sort_date;
     probe.offerable := OLD.offerable;
+    -- how strongly the variant is settled (sql/007) is the importer's bookkeeping, not part of the release
+    probe.variant_evidence := OLD.variant_evidence;
     IF probe IS NOT DISTINCT FROM OLD AND NEW.modified_at IS NOT DISTINCT FROM OLD.modified_at THEN
         RETURN NEW;
     END IF;
