@@ -18,10 +18,14 @@ and may change settings of the test configuration with a module-level dict (``wo
 
     SETTINGS = {"workers": 1, "response_cache_mb": 8}
 
+``"log_level": "debug"`` there makes each worker log every request it answers with its pid, which is what
+``Stack.every_worker_answers`` reads to prove that requests reached every worker.
+
 ctest runs every module in its own pytest process; modules run together in one session must agree on IMPORT_FILES
 and SETTINGS.
 """
 
+import collections
 import ctypes
 import gzip
 import http.client
@@ -34,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -99,6 +104,24 @@ def _process_state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
+
+
+# ppoll(2)'s number: a worker waits for a connection in ppoll() on the listening socket alone, with no timeout
+# (src/worker.c), the only ppoll() call of that shape
+_PPOLL_SYSCALL = {"x86_64": 271, "aarch64": 73}.get(os.uname().machine)
+
+
+def _waits_for_connection(pid):
+    """Whether the worker is blocked in its wait for a connection (/proc/PID/syscall: "number fds nfds timeout ...",
+    the arguments in hexadecimal)."""
+    assert _PPOLL_SYSCALL is not None, "ppoll's system call number on %s is not known" % os.uname().machine
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    return (len(fields) >= 4 and fields[0] == str(_PPOLL_SYSCALL) and int(fields[2], 16) == 1
+            and int(fields[3], 16) == 0)
 
 
 _CONTRACT = []
@@ -289,6 +312,81 @@ class Stack:
     def log_size(self):
         return os.path.getsize(self.log_path)
 
+    def every_worker_answers(self, send, per_worker=1, at_least=1, good=None, max_requests=400, timeout=30.0):
+        """Proves that requests reached every live worker: calls ``send()`` (which makes exactly one request that a
+        worker answers, and returns what the test needs of it) until each pid of worker_pids() has answered
+        ``per_worker`` of the requests and ``at_least`` were sent. With ``good``, a round in which some
+        ``good(result)`` is false starts the count over (the workers must then all answer good ones again).
+
+        The requests go in rounds, two per live worker at once (at most 8): sent one at a time, hundreds in a row
+        can go to the same worker. Each worker logs every request it answers with its pid (log_level debug); the
+        first round waits until every worker waits for a connection (no earlier request's line is still to come),
+        each next one until the log holds the lines of all requests sent before. Returns (pids, results) since the
+        last start over: the pids in the order of the log, the results in the order the answers came (a claim about
+        the next answer of every worker checks every result: the first answer of each worker is among them).
+        Raises AssertionError, naming who answered, when ``max_requests`` or ``timeout`` runs out first."""
+        self._wait_workers_idle(timeout)
+        since = self.log_size()
+        sent, counted = 0, 0  # requests sent, and those sent before the current run started
+        pids, results = [], []
+        deadline = time.monotonic() + timeout
+        while True:
+            live = self.worker_pids()
+            run = collections.Counter(pids)
+            if live and sent - counted >= at_least and all(run[pid] >= per_worker for pid in live):
+                return pids, results
+            if sent >= max_requests or time.monotonic() > deadline:
+                raise AssertionError(
+                    "%d requests in %gs did not reach every live worker %d times: live %s, answered by %s\n%s"
+                    % (sent, timeout, per_worker, live, dict(run), self.logs()))
+            round_results, errors = self._send_together(send, min(8, 2 * max(1, len(live))))
+            if errors:
+                raise errors[0]
+            sent += len(round_results)
+            lines = self.served_by(since, sent, timeout=max(1.0, deadline - time.monotonic()))
+            assert len(lines) == sent, "%d requests left %d request lines in the log (is log_level debug?)" % (
+                sent, len(lines))
+            if good is not None and not all(good(r) for r in round_results):
+                counted, pids, results = sent, [], []
+            else:
+                pids.extend(lines[sent - len(round_results):])
+                results.extend(round_results)
+
+    def _wait_workers_idle(self, timeout):
+        """Waits until every live worker waits for a connection, so that the log holds the line of every request
+        answered so far (a worker logs a request after answering it, before it waits for the next one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = [pid for pid in self.worker_pids() if not _waits_for_connection(pid)]
+            if not busy:
+                return
+            assert time.monotonic() < deadline, "workers %s did not come back to wait for a connection" % busy
+            time.sleep(0.01)
+
+    @staticmethod
+    def _send_together(send, n):
+        """Calls send() from n threads released at once; returns (results, exceptions)."""
+        barrier, lock = threading.Barrier(n), threading.Lock()
+        results, errors = [], []
+
+        def run():
+            try:
+                barrier.wait(10)
+                result = send()
+            except BaseException as e:  # re-raised in the calling thread
+                with lock:
+                    errors.append(e)
+                return
+            with lock:
+                results.append(result)
+
+        threads = [threading.Thread(target=run) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results, errors
+
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self):
@@ -345,11 +443,11 @@ class Stack:
             f.write("workers: %d\n" % self.settings.get("workers", 2))
             f.write("migrations: %s\n" % _yaml_str(os.path.join(REPO, "sql")))
             f.write("openapi: %s\n" % _yaml_str(os.path.join(REPO, "openapi.yaml")))
-            f.write("log_level: info\n")
+            f.write("log_level: %s\n" % self.settings.get("log_level", "info"))
             f.write("shutdown_timeout: 10\n")
             f.write("cursor_secret: %s\n" % _yaml_str(CURSOR_SECRET))
             for name, value in self.settings.items():
-                if name != "workers":
+                if name not in ("workers", "log_level"):
                     f.write("%s: %s\n" % (name, json.dumps(value)))
 
     def _start_nginx(self):

@@ -15,8 +15,9 @@ import time
 
 IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]
 # One worker: every request reaches the cache under test. A small bound, so that what the old cache did (keep every
-# search, and empty itself when full) happens many times over within the flood below.
-SETTINGS = {"workers": 1, "response_cache_mb": 8}
+# search, and empty itself when full) happens many times over within the flood below. Each worker logs every request
+# it answers with its pid: how bump_version() shows that its GETs reached every worker.
+SETTINGS = {"workers": 1, "response_cache_mb": 8, "log_level": "debug"}
 
 SEARCHES = 100_000
 ONE_OFF_DATES = 2_000  # /api/releases?since=<date>: cacheable, each asked once (about 140 MB of answers)
@@ -34,10 +35,11 @@ def bump_version(stack):
     """An ordinary change (triggers fire): every worker's cache is invalid from the next request on. Then two GETs
     of one URL: a worker learns the new version on its first hit (a miss asks nothing), and until then a stored
     answer is filed under the old one and dropped at that hit. The second GET finds the first one's entry, so the
-    worker's cache belongs to the current version afterwards."""
+    worker's cache belongs to the current version afterwards. The GETs go on until every live worker has answered
+    two of them (the log says who answered)."""
     stack.psql("UPDATE release SET md5 = md5 WHERE id = (SELECT min(id) FROM release)")
-    for _ in range(2):
-        assert stack.get("/api/regions")[0] == 200
+    _, statuses = stack.every_worker_answers(lambda: stack.get("/api/regions")[0], per_worker=2)
+    assert statuses == [200] * len(statuses)
 
 
 def change_behind_the_cache(stack, tag):

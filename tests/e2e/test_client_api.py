@@ -20,6 +20,9 @@ from contract import Contract
 
 IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml", "tests/data/pages/valid"]
 
+# Each worker logs every request it answers with its pid: how the test of every worker shows it reached them all.
+SETTINGS = {"log_level": "debug"}
+
 CONTRACT = Contract()
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -324,17 +327,27 @@ def test_a_change_of_data_changes_the_etag(api, stack):
 def test_a_change_by_hand_is_answered_at_once_by_every_worker(api, stack):
     """Workers cache whole responses and hear of changes through LISTEN/NOTIFY (sql/005). Each request first
     synchronises with PostgreSQL, so no answer predates a commit acknowledged before the request: a change made in
-    psql, a writer romtrack knows nothing of, is in the very next answer of every worker."""
+    psql, a writer romtrack knows nothing of, is in the very next answer of every worker. The log says which workers
+    answered (Stack.every_worker_answers): every worker holds the page before the change, and after it every answer
+    is fresh while each worker answers at least once, so each one's first answer after the change is fresh."""
     path = "/api/devices/cancro/releases?limit=1"
     _, _, _, doc = api(path)
     release_id, size = doc["data"][0]["id"], doc["data"][0]["size"]
+
+    def answered_size():
+        status, _, _, doc = api(path)
+        assert status == 200, (path, status, doc)
+        return doc["data"][0]["size"]
+
     try:
         for step in range(1, 16):
-            for _ in range(4):  # both workers (conftest's stack has 2) hold the page in their caches
-                api(path)
+            # every worker holds the page in its cache (each one has answered it)
+            _, held = stack.every_worker_answers(answered_size)
+            assert held == [size + step - 1] * len(held), "a stale answer before step %d: %s" % (step, held)
             stack.psql("UPDATE release SET size_bytes = size_bytes + 1 WHERE id = %d" % release_id)
-            status, _, _, doc = api(path)
-            assert status == 200 and doc["data"][0]["size"] == size + step, "a stale answer after step %d" % step
+            pids, answers = stack.every_worker_answers(answered_size)
+            assert answers == [size + step] * len(answers), "a stale answer after step %d (workers %s): %s" % (
+                step, sorted(set(pids)), answers)
     finally:
         stack.psql("UPDATE release SET size_bytes = %d WHERE id = %d" % (size, release_id))
     assert api(path)[3]["data"][0]["size"] == size

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -35,33 +34,39 @@ URN_RE = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]:(?:[A-Za-z0-
 
 # --- the configuration, changed for some tests with a reload -----------------------------------------------
 
-def reconfigure(stack, extra, ready):
-    """Rewrites the test config with the extra "key: value" lines, reloads (SIGHUP) and waits, bounded, until
-    ready() holds for several answers in a row (both workers of the new generation)."""
-    with open(stack.config) as f:
-        base = f.read().split("# --- test_clients\n")[0]
-    with open(stack.config, "w") as f:
-        f.write(base + "# --- test_clients\n" + "".join("%s: %s\n" % kv for kv in extra.items()))
-    os.kill(stack.master_pid, signal.SIGHUP)
-    deadline, in_a_row = time.monotonic() + RELOAD_TIMEOUT, 0
-    while in_a_row < 6:
-        assert time.monotonic() < deadline, "the reload with %s did not take effect\n%s" % (extra, stack.logs())
-        in_a_row = in_a_row + 1 if ready() else 0
-        time.sleep(0.05)
+# Each worker logs every request it answers with its pid: how reconfigure() shows that every worker of the new
+# generation answers with the new settings (Stack.every_worker_answers).
+SETTINGS = {"log_level": "debug"}
 
 
-def default_configuration(stack):
-    return (stack.get("/api/regions")[1]["cache-control"].startswith("public, max-age=60,")
-            and b"api.example.org" not in stack.get("/api/feed.atom?limit=1")[2])
+def reconfigure(stack, extra, probes):
+    """Sets the "key: YAML value" pairs of ``extra`` (None removes a key) in the test config, reloads (SIGHUP),
+    waits (bounded) until a whole new generation of workers replaced the old one, then asks each probe's path until
+    every worker of the new generation has answered it: each of those answers must satisfy the probe's
+    ``holds(status, headers, body)``."""
+    pids = stack.reconfigure(extra, timeout=RELOAD_TIMEOUT)
+    for path, holds in probes:
+        answered, held = stack.every_worker_answers(lambda: holds(*stack.get(path)[:3]), timeout=RELOAD_TIMEOUT)
+        assert all(held), "the new generation %s (answered: %s) answers %s without %s: %s" % (
+            pids, sorted(set(answered)), path, extra, held)
+
+
+DEFAULT_CONFIGURATION = [
+    ("/api/regions", lambda status, headers, body: headers["cache-control"].startswith("public, max-age=60,")),
+    ("/api/feed.atom?limit=1", lambda status, headers, body: b"api.example.org" not in body),
+]
 
 
 @pytest.fixture
 def configured(stack):
     """reconfigure() for one test; the test config comes back afterwards."""
-    def apply(extra, ready):
-        reconfigure(stack, extra, ready)
+    keys = []
+
+    def apply(extra, probes):
+        keys.extend(extra)
+        reconfigure(stack, extra, probes)
     yield apply
-    reconfigure(stack, {}, lambda: default_configuration(stack))
+    reconfigure(stack, {key: None for key in keys}, DEFAULT_CONFIGURATION)
 
 
 def get_with_host(stack, path, host):
@@ -198,7 +203,8 @@ def test_public_url_and_release_page_url(stack, configured):
     """public_url wins over any Host; release_page_url makes the alternate link the website's page."""
     template = "https://roms.example.org/miui/{codename}/{branch}/{version}/?v={variant}&r={region}&t={type}&id={id}"
     configured({"public_url": '"https://api.example.org/romtrack/"', "release_page_url": '"%s"' % template},
-               lambda: b"https://api.example.org/romtrack/api/" in stack.get("/api/feed.atom?limit=1")[2])
+               [("/api/feed.atom?limit=1", lambda status, headers, body:
+                 b"https://api.example.org/romtrack/api/" in body)])
     status, body = get_with_host(stack, "/api/devices/apollo/feed.atom?limit=5", "other.example")
     assert status == 200
     feed = ET.fromstring(body)
@@ -423,7 +429,8 @@ def test_varnish_serves_a_correction_after_the_ttl(stack, configured):
     first, and the corrected body once the TTL it assigned (here cache_max_age: 2, grace 1) has run out.
     The wait is bounded generously: a hang fails, no speed is asserted."""
     configured({"cache_max_age": 2},
-               lambda: stack.get("/api/regions")[1]["cache-control"].startswith("public, max-age=2,"))
+               [("/api/regions", lambda status, headers, body:
+                 headers["cache-control"].startswith("public, max-age=2,"))])
     rid, md5 = stack.psql("SELECT id, md5 FROM release WHERE md5 IS NOT NULL ORDER BY id LIMIT 1")[0]
     corrected = "0123456789abcdef0123456789abcdef"
     path = "/api/releases/" + rid
