@@ -210,6 +210,139 @@ def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):
     assert stack.get("/api/health")[0] == 200
 
 
+def new_workers(stack, old, count, timeout=15.0):
+    """The pids of count workers that are not in old (a new generation's), once that many run."""
+    return wait_for(lambda: len(set(stack.worker_pids()) - old) >= count and sorted(set(stack.worker_pids()) - old),
+                    timeout=timeout) or []
+
+
+def test_a_reload_whose_workers_die_before_they_are_ready_is_abandoned_at_once(stack):
+    """A reload waits up to shutdown_timeout (600 s here) for its workers to get ready, but not for workers that are
+    dead: once a new one dies unready the reload cannot complete (it is not replaced), and it is abandoned there and then. Meanwhile the
+    master keeps the running generation whole: an old worker that dies during the wait is replaced."""
+    with open(stack.config) as f:
+        original = f.read()
+    with socket.socket() as s:  # a port nobody listens on: the new workers wait for their database
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    old = set(wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids()))
+    abandoned = stack.full_log().count("reload abandoned")
+    try:
+        with open(stack.config, "w") as f:
+            f.write(re.sub(r"port=\d+", "port=%d" % dead_port, original)
+                    .replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
+        os.kill(stack.master_pid, signal.SIGHUP)
+        new = set(new_workers(stack, old, 2))
+        assert len(new) == 2, stack.logs()
+        # an old worker dies while the master waits: it is replaced, and its replacement serves
+        victim = sorted(old)[0]
+        os.kill(victim, signal.SIGKILL)
+        replacement = set(new_workers(stack, old | new, 1))
+        assert len(replacement) == 1, "the old worker was replaced during the reload's wait:\n" + stack.logs()
+        offset = stack.log_size()
+        for i in range(200):  # until the replacement answered (two workers share the requests)
+            assert stack.get(PATHS[i % len(PATHS)])[0] == 200
+            if replacement & set(stack.served_by(offset, i + 1)):
+                break
+        assert replacement & set(stack.served_by(offset, 0)), "the replacement serves"
+        # a new worker dies before it is ready (as workers that exit at once would): the reload cannot complete,
+        # and the master stops the other one itself
+        os.kill(sorted(new)[0], signal.SIGKILL)
+        assert wait_for(lambda: stack.full_log().count("reload abandoned") > abandoned, timeout=30), \
+            "abandoned well before shutdown_timeout:\n" + stack.logs()
+        assert "died before they were ready" in stack.full_log()
+        kept = (old - {victim}) | replacement
+        assert wait_for(lambda: set(stack.worker_pids()) == kept), "the running pool stays"
+        for path in PATHS:
+            assert stack.get(path)[0] == 200
+    finally:
+        with open(stack.config, "w") as f:
+            f.write(original)
+    done = reloads(stack)
+    os.kill(stack.master_pid, signal.SIGHUP)  # and the next reload is an ordinary one
+    assert wait_for(lambda: reloads(stack) > done, timeout=30), stack.logs()
+
+
+def test_sigterm_during_a_reload_stops_the_server(stack):
+    """SIGTERM while a reload waits for workers that cannot get ready (a wrong database, shutdown_timeout 600 s):
+    the reload is abandoned and the server stops at once. A server of its own, so that the stack keeps serving."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    tmp = os.path.join(stack.tmpdir, "sigterm-during-reload")
+    os.makedirs(tmp, exist_ok=True)
+    config = os.path.join(tmp, "romtrack.yaml")
+    sock = os.path.join(tmp, "romtrack.sock")
+    log_path = os.path.join(tmp, "romtrack.log")
+    with open(stack.config) as f:
+        original = f.read()
+    settings = re.sub(r"(?m)^listen: .*$", "listen: %s" % conftest._yaml_str(sock), original)
+    with open(config, "w") as f:
+        f.write(settings)
+
+    def log():
+        with open(log_path, errors="replace") as f:
+            return f.read()
+
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", config, "serve"], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, env=conftest._child_env(), cwd=tmp,
+                                preexec_fn=conftest._die_with_parent)
+    try:
+        assert wait_for(lambda: len(re.findall(r" worker \d+ debug: ready$", log(), re.M)) == 2), log()
+        with open(config, "w") as f:
+            f.write(re.sub(r"port=\d+", "port=%d" % dead_port, settings)
+                    .replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "not ready: database not reachable" in log()), log()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log()
+        assert "reload abandoned: SIGTERM came" in log()
+        assert not os.path.exists(sock), "the socket file is removed on exit"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_worker_out_of_file_descriptors_waits_rather_than_exits(stack):
+    """accept failing with EMFILE (the worker's RLIMIT_NOFILE lowered to its open descriptors) is transient: the
+    worker logs it, pauses and tries again, and serves once the limit is raised; it neither exits (the master
+    would fork a replacement with a new database connection, in a loop) nor fills the log."""
+    import resource
+
+    workers = wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
+    assert len(workers) == 2
+    limits = {}
+    for pid in workers:
+        fds = {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+        lowest_free = min(set(range(len(fds) + 1)) - fds)
+        limits[pid] = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, limits[pid][1]))  # the soft limit only
+    warned = stack.full_log().count("FastCGI accept failed: Too many open files")
+    result = {}
+
+    def request():
+        result["response"] = stack.get("/api/health", timeout=60)
+
+    t = threading.Thread(target=request)
+    t.start()
+    try:
+        assert wait_for(lambda: stack.full_log().count("FastCGI accept failed: Too many open files") > warned), \
+            stack.logs()
+        time.sleep(1)  # ten more failed attempts, one every 100 ms: logged once, and nobody leaves
+        assert stack.worker_pids() == workers, stack.logs()
+        assert stack.full_log().count("FastCGI accept failed") - warned <= 2, "once per worker"
+    finally:
+        for pid, limit in limits.items():
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, limit)
+        t.join(60)
+    assert result["response"][0] == 200
+    assert wait_for(lambda: "FastCGI accept works again" in stack.full_log())
+    assert stack.worker_pids() == workers
+    assert "exited with status" not in stack.full_log()
+
+
 def test_workers_are_recycled_after_max_requests(stack):
     n = 5  # below 10, max_requests gets no random extra (a tenth of it)
     stack.reconfigure({"max_requests": n})
