@@ -263,46 +263,107 @@ def test_a_reload_whose_workers_die_before_they_are_ready_is_abandoned_at_once(s
     assert wait_for(lambda: reloads(stack) > done, timeout=30), stack.logs()
 
 
+class OwnServer:
+    """A romtrack serve of its own (its socket, its log; the stack's database and settings with edits), for tests
+    that stop the master or load it with hundreds of workers while the stack keeps serving."""
+
+    def __init__(self, stack, name, edit=lambda text: text):
+        tmp = os.path.join(stack.tmpdir, name)
+        os.makedirs(tmp, exist_ok=True)
+        self.config = os.path.join(tmp, "romtrack.yaml")
+        self.socket = os.path.join(tmp, "romtrack.sock")
+        self.log_path = os.path.join(tmp, "romtrack.log")
+        with open(stack.config) as f:
+            self.settings = edit(re.sub(r"(?m)^listen: .*$", "listen: %s" % conftest._yaml_str(self.socket),
+                                        f.read()))
+        with open(self.config, "w") as f:
+            f.write(self.settings)
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", self.config, "serve"],
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                         env=conftest._child_env(), cwd=tmp, preexec_fn=conftest._die_with_parent)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def children(self):
+        """The pids of the master's live children."""
+        pids = set()
+        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+            with open("/proc/%d/task/%s/children" % (self.proc.pid, tid)) as f:
+                pids.update(int(p) for p in f.read().split())
+        return {p for p in pids if conftest._process_state(p) not in (None, "Z", "X")}
+
+    def rewrite(self, edit):
+        with open(self.config, "w") as f:
+            f.write(edit(self.settings))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def dead_database(text):
+    """The configuration with a database port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return re.sub(r"port=\d+", "port=%d" % s.getsockname()[1], text)
+
+
 def test_sigterm_during_a_reload_stops_the_server(stack):
     """SIGTERM while a reload waits for workers that cannot get ready (a wrong database, shutdown_timeout 600 s):
     the reload is abandoned and the server stops at once. A server of its own, so that the stack keeps serving."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead_port = s.getsockname()[1]
-    tmp = os.path.join(stack.tmpdir, "sigterm-during-reload")
-    os.makedirs(tmp, exist_ok=True)
-    config = os.path.join(tmp, "romtrack.yaml")
-    sock = os.path.join(tmp, "romtrack.sock")
-    log_path = os.path.join(tmp, "romtrack.log")
-    with open(stack.config) as f:
-        original = f.read()
-    settings = re.sub(r"(?m)^listen: .*$", "listen: %s" % conftest._yaml_str(sock), original)
-    with open(config, "w") as f:
-        f.write(settings)
-
-    def log():
-        with open(log_path, errors="replace") as f:
-            return f.read()
-
-    with open(log_path, "ab") as out:
-        proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", config, "serve"], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, env=conftest._child_env(), cwd=tmp,
-                                preexec_fn=conftest._die_with_parent)
+    server = OwnServer(stack, "sigterm-during-reload")
     try:
-        assert wait_for(lambda: len(re.findall(r" worker \d+ debug: ready$", log(), re.M)) == 2), log()
-        with open(config, "w") as f:
-            f.write(re.sub(r"port=\d+", "port=%d" % dead_port, settings)
-                    .replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
-        proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: "not ready: database not reachable" in log()), log()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0, log()
-        assert "reload abandoned: SIGTERM came" in log()
-        assert not os.path.exists(sock), "the socket file is removed on exit"
+        assert wait_for(lambda: len(re.findall(r" worker \d+ debug: ready$", server.log(), re.M)) == 2), server.log()
+        server.rewrite(lambda text: dead_database(text).replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "not ready: database not reachable" in server.log()), server.log()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(30) == 0, server.log()
+        assert "reload abandoned: SIGTERM came" in server.log()
+        assert not os.path.exists(server.socket), "the socket file is removed on exit"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        server.close()
+
+
+def test_a_reload_that_would_overfill_the_worker_table_is_refused(stack):
+    """The master supervises at most 512 workers: two generations of 256 (the most `workers` allows). A SIGHUP
+    that comes while an earlier reload's workers are still stopping would need more: it is refused, with a line
+    saying why, rather than starting a generation with workers missing. Here: 256 workers serving without a
+    database, a reload to the same (its new workers cannot get ready: abandoned after shutdown_timeout, 2 s), and
+    a second SIGHUP during that wait, taken once the first reload is over, while one of its workers is held
+    (SIGSTOP) so that it is still stopping."""
+    server = OwnServer(stack, "worker-table", lambda text: dead_database(text)
+                       .replace("workers: 2", "workers: 256").replace("shutdown_timeout: 10", "shutdown_timeout: 2")
+                       + "response_cache_mb: 0\n")
+    held = None
+    try:
+        first = set(wait_for(lambda: len(server.children()) == 256 and server.children(), timeout=120) or [])
+        assert len(first) == 256, server.log()[-3000:]
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: len(server.children() - first) == 256, timeout=120), server.log()[-3000:]
+        held = min(server.children() - first)
+        os.kill(held, signal.SIGSTOP)
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "reload refused" in server.log(), timeout=60), server.log()[-3000:]
+        log = server.log()
+        assert "reload abandoned" in log and log.index("reload abandoned") < log.index("reload refused")
+        assert re.search(r"reload refused, keeping the running configuration: \d+ workers of an earlier "
+                         r"generation are still stopping", log), log[-3000:]
+        assert "cannot start worker" not in log
+        assert wait_for(lambda: server.children() == first, timeout=60), "the running generation stays"
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(60) == 0, server.log()[-3000:]
+    finally:
+        if held is not None:
+            try:
+                os.kill(held, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        server.close()
 
 
 def test_a_worker_out_of_file_descriptors_waits_rather_than_exits(stack):
