@@ -20,6 +20,10 @@
 
 /* After the response, the peer's end of the stream is awaited this long at most. */
 #define FCGI__DRAIN_MS 2000
+/* Out of descriptors or memory, accept is tried again after this pause... */
+#define FCGI__STARVED_PAUSE_MS 100
+/* ...and the failures are logged once per this interval, with their count (as db.c does). */
+#define FCGI__STARVED_REPORT_MS 10000
 
 struct fcgi_conn {
 	FCGX_Request request;
@@ -27,6 +31,10 @@ struct fcgi_conn {
 	long request_timeout;     /* seconds, for the whole connection */
 	struct timespec deadline; /* of the connection in hand (CLOCK_MONOTONIC) */
 	bool active;              /* a request is accepted and not yet finished */
+	/* accept failing for want of descriptors or memory: since when, last report, count */
+	bool starved;
+	int64_t starved_since_ms, reported_ms;
+	unsigned failed_total, failed_since_report;
 	unsigned char head[FCGI_HEAD_MAX_BYTES]; /* what the peer sent first, peeked */
 };
 
@@ -152,6 +160,52 @@ fcgi__await_head(struct fcgi_conn *c, int fd)
 	}
 }
 
+static int64_t
+fcgi__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* accept failed for want of a resource (errno): the connection stays in the backlog for
+ * another worker or for later. Logged at the first failure, then once per interval with a
+ * count; a pause keeps the worker from spinning on a socket that stays readable. */
+static void
+fcgi__accept_starved(struct fcgi_conn *c)
+{
+	int64_t now = fcgi__now_ms();
+	struct timespec pause = {.tv_sec = 0, .tv_nsec = FCGI__STARVED_PAUSE_MS * 1000000L};
+
+	c->failed_total++;
+	if (!c->starved) {
+		c->starved = true;
+		c->starved_since_ms = c->reported_ms = now;
+		c->failed_since_report = 0;
+		log_warn("FastCGI accept failed: %s; trying again every %d ms", strerror(errno),
+			 FCGI__STARVED_PAUSE_MS);
+	} else if (++c->failed_since_report, now - c->reported_ms >= FCGI__STARVED_REPORT_MS) {
+		log_warn("FastCGI accept still failing: %s (%u times in the last %lld s)", strerror(errno),
+			 c->failed_since_report, (long long)((now - c->reported_ms + 500) / 1000));
+		c->failed_since_report = 0;
+		c->reported_ms = now;
+	}
+	nanosleep(&pause, NULL);
+}
+
+/* A connection was accepted: ends a shortage, if there was one. */
+static void
+fcgi__accept_fed(struct fcgi_conn *c)
+{
+	if (!c->starved)
+		return;
+	log_info("FastCGI accept works again after %u failures in %lld s", c->failed_total,
+		 (long long)((fcgi__now_ms() - c->starved_since_ms + 500) / 1000));
+	c->starved = false;
+	c->failed_total = 0;
+}
+
 enum fcgi_accept_result
 fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 {
@@ -170,11 +224,20 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 		case EPROTO:
 		case EPERM:
 			return FCGI_AGAIN; /* another worker took it, or it went away */
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* Transient: a worker that left would be replaced at once by one that
+			 * fails the same way, with a new database connection each time. */
+			fcgi__accept_starved(c);
+			return FCGI_AGAIN;
 		default:
 			log_error("FastCGI accept failed: %s", strerror(errno));
 			return FCGI_FAILED;
 		}
 	}
+	fcgi__accept_fed(c);
 	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
 	c->deadline.tv_sec += c->request_timeout;
 	why = fcgi__arm_timeouts(c, fd) ? fcgi__await_head(c, fd) : strerror(errno);
@@ -189,6 +252,11 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	 * flag is read from BEGIN_REQUEST. */
 	c->request.ipcFd = fd;
 	c->request.keepConnection = 1;
+	/* Detached, libfcgi's every close of it is a plain close: attached, it would first wait
+	 * for the peer's end of the stream, 2 s at a time and again after each byte, for ever
+	 * (its FCGX_Accept_r closes that way when it cannot read the request). fcgi_respond
+	 * drains within bounds itself. */
+	FCGX_Detach(&c->request);
 	rc = FCGX_Accept_r(&c->request);
 	if (rc < 0) {
 		/* Not expected after the check; libfcgi has closed the connection. */

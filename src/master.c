@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -43,7 +44,12 @@ struct master {
 	long nworkers; /* wanted per generation */
 	struct master__worker workers[MASTER__MAX_WORKERS];
 	int ready_rd, ready_wr; /* a pipe on which each worker writes its pid once ready */
-	bool spawn_waits;       /* new workers wait for their database before serving (a reload) */
+	/* SIGCHLD, SIGTERM and SIGINT, as a file a reload's wait polls with the pipe (a SIGHUP
+	 * meanwhile stays pending: the main loop takes it once the reload is over) */
+	int reload_sigfd;
+	unsigned reload_generation; /* the one a reload waits for; 0 outside a reload */
+	long reload_lost;           /* its workers that died before they were ready */
+	int stop_signal;            /* SIGTERM or SIGINT taken during a reload's wait */
 	unsigned char cursor_key[CURSOR_KEY_SIZE]; /* random, for when no cursor_secret is set */
 	size_t count;
 	time_t respawn_after; /* crash-loop brake */
@@ -54,6 +60,17 @@ static bool
 master__is_unix(const char *listen)
 {
 	return strchr(listen, '/') != NULL || strchr(listen, ':') == NULL;
+}
+
+/* Closes the listening socket (when fd >= 0) and removes its file: a stop, or a start that
+ * failed after the bind, leaves nothing behind. */
+static void
+master__close_listener(const struct cfg *cfg, int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	if (master__is_unix(cfg->listen))
+		unlink(cfg->listen);
 }
 
 /* mkdir -p of the directory that will hold the socket. */
@@ -154,8 +171,8 @@ fail:
 	snprintf(err, errlen, "%s: %s", cfg->listen, strerror(errno));
 fail_quiet:
 	if (bound)
-		unlink(cfg->listen); /* nothing is left behind by a failed start */
-	if (fd >= 0)
+		master__close_listener(cfg, fd);
+	else if (fd >= 0)
 		close(fd);
 	return -1;
 }
@@ -197,9 +214,7 @@ master_listen(const struct cfg *cfg, char *err, size_t errlen)
 	 * (Each accepted connection gets its own timeouts: fcgi_adapter.c.) */
 	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "%s: %s", cfg->listen, strerror(errno));
-		close(fd);
-		if (master__is_unix(cfg->listen))
-			unlink(cfg->listen);
+		master__close_listener(cfg, fd);
 		return -1;
 	}
 	return fd;
@@ -219,14 +234,20 @@ master__wanted(const struct cfg *cfg)
 	return n < 1 ? 1 : n > 256 ? 256 : n;
 }
 
+/* Forks worker index of generation, running cfg; wait_for_database: it takes no connection
+ * before it is ready (a reload's new generation). */
 static void
-master__spawn(struct master *m, int index)
+master__spawn(struct master *m, const struct cfg *cfg, unsigned generation, int index, bool wait_for_database)
 {
 	struct master__worker *w;
 	pid_t pid;
 
-	if (m->count == MASTER__MAX_WORKERS)
+	if (m->count == MASTER__MAX_WORKERS) {
+		/* master__reload keeps this from happening: a reload that would not fit is refused */
+		log_error("cannot start worker %d of generation %u: the master already supervises %d workers",
+			  index, generation, MASTER__MAX_WORKERS);
 		return;
+	}
 	/* Nothing buffered may be written twice, by the master and by the child. */
 	fflush(NULL);
 	pid = fork();
@@ -237,27 +258,36 @@ master__spawn(struct master *m, int index)
 	/* exit(), not _exit(): the sanitizers' leak check runs in every worker too. */
 	if (pid == 0) {
 		close(m->ready_rd);
-		exit(worker_run(&m->cfg, m->listen_fd, index, m->ready_wr, m->spawn_waits));
+		close(m->reload_sigfd);
+		exit(worker_run(cfg, m->listen_fd, index, m->ready_wr, wait_for_database));
 	}
 	w = &m->workers[m->count++];
-	*w = (struct master__worker){.pid = pid, .index = index, .generation = m->generation};
-	log_debug("started worker %d (pid %ld, generation %u)", index, (long)pid, m->generation);
+	*w = (struct master__worker){.pid = pid, .index = index, .generation = generation};
+	log_debug("started worker %d (pid %ld, generation %u)", index, (long)pid, generation);
 }
 
-/* Starts the workers the current generation lacks. */
+/* Starts the workers that generation (nworkers of cfg) lacks. */
 static void
-master__fill(struct master *m)
+master__fill_generation(struct master *m, const struct cfg *cfg, unsigned generation, long nworkers,
+			bool wait_for_database)
 {
 	bool present[257] = {false};
 
 	if (m->shutting_down || time(NULL) < m->respawn_after)
 		return;
 	for (size_t i = 0; i < m->count; i++)
-		if (m->workers[i].generation == m->generation && !m->workers[i].stopping)
+		if (m->workers[i].generation == generation && !m->workers[i].stopping)
 			present[m->workers[i].index] = true;
-	for (int i = 1; i <= m->nworkers; i++)
+	for (int i = 1; i <= nworkers; i++)
 		if (!present[i])
-			master__spawn(m, i);
+			master__spawn(m, cfg, generation, i, wait_for_database);
+}
+
+/* Starts the workers the serving generation lacks. */
+static void
+master__fill(struct master *m)
+{
+	master__fill_generation(m, &m->cfg, m->generation, m->nworkers, false);
 }
 
 static void
@@ -268,6 +298,22 @@ master__stop_worker(struct master *m, struct master__worker *w)
 	w->stopping = true;
 	w->kill_at = time(NULL) + m->cfg.shutdown_timeout;
 	kill(w->pid, SIGTERM);
+}
+
+/* SIGKILLs the stopping workers that outlived shutdown_timeout. */
+static void
+master__kill_overdue(struct master *m)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < m->count; i++) {
+		if (m->workers[i].stopping && now >= m->workers[i].kill_at) {
+			log_warn("worker %d (pid %ld) did not stop in %lds; killing it", m->workers[i].index,
+				 (long)m->workers[i].pid, m->cfg.shutdown_timeout);
+			kill(m->workers[i].pid, SIGKILL);
+			m->workers[i].kill_at = now + 3600;
+		}
+	}
 }
 
 /* Reads the pids of workers that became ready. */
@@ -285,9 +331,21 @@ master__read_ready(struct master *m)
 	}
 }
 
+/* "exited with status N" or "killed by signal N", for the log. */
+static const char *
+master__how_it_ended(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	return buf;
+}
+
 static void
 master__reap(struct master *m)
 {
+	char how[64];
 	int status;
 	pid_t pid;
 
@@ -300,13 +358,14 @@ master__reap(struct master *m)
 				continue;
 			if (!w->stopping && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RECYCLE) {
 				log_info("worker %d (pid %ld) recycled itself; replacing it", w->index, (long)pid);
+			} else if (!w->stopping && !w->ready && w->generation == m->reload_generation) {
+				/* not replaced: the reload is abandoned (master__start_generation) */
+				log_warn("new worker %d (pid %ld) %s before it was ready", w->index, (long)pid,
+					 master__how_it_ended(status, how, sizeof how));
+				m->reload_lost++;
 			} else if (!w->stopping) {
-				if (WIFSIGNALED(status))
-					log_warn("worker %d (pid %ld) killed by signal %d; restarting it",
-						 w->index, (long)pid, WTERMSIG(status));
-				else
-					log_warn("worker %d (pid %ld) exited with status %d; restarting it",
-						 w->index, (long)pid, WEXITSTATUS(status));
+				log_warn("worker %d (pid %ld) %s; restarting it", w->index, (long)pid,
+					 master__how_it_ended(status, how, sizeof how));
 				/* One that dies before it is ready would otherwise be forked in a tight
 				 * loop; one that died in a request is replaced at once. */
 				if (!w->ready) {
@@ -325,33 +384,66 @@ master__reap(struct master *m)
 	}
 }
 
-/* Starts the new generation and waits (bounded by shutdown_timeout) until every one of its
- * workers is ready; returns how many are. */
-static long
-master__start_generation(struct master *m)
-{
-	struct timespec start, now;
-	long ready = 0;
+enum master__reload_wait {
+	MASTER__RELOAD_READY,   /* every new worker is ready */
+	MASTER__RELOAD_TIMEOUT, /* shutdown_timeout passed first */
+	MASTER__RELOAD_LOST,    /* a new worker died before it was ready: it cannot get ready */
+	MASTER__RELOAD_STOP,    /* SIGTERM or SIGINT came (m->stop_signal) */
+};
 
-	m->spawn_waits = true;
-	master__fill(m);
-	m->spawn_waits = false;
+/* Takes the signals of the reload's wait: SIGCHLD (reaped by the caller) and a stop request. */
+static void
+master__take_reload_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->reload_sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && m->stop_signal == 0)
+			m->stop_signal = (int)si.ssi_signo;
+}
+
+/* Starts the new generation and waits (bounded by shutdown_timeout) until every one of its
+ * workers is ready; *ready: how many are. Meanwhile the pool is supervised as usual: dead
+ * workers are reaped, the running generation (running, running_generation) is kept whole,
+ * overdue ones are killed. */
+static enum master__reload_wait
+master__start_generation(struct master *m, const struct cfg *running, unsigned running_generation, long *ready)
+{
+	long running_workers = master__wanted(running);
+	struct timespec start, now;
+
+	m->reload_generation = m->generation;
+	m->reload_lost = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		struct pollfd pfd = {.fd = m->ready_rd, .events = POLLIN};
-		long waited;
+		struct pollfd pfd[2] = {{.fd = m->ready_rd, .events = POLLIN},
+					{.fd = m->reload_sigfd, .events = POLLIN}};
+		long waited, left;
 
-		master__read_ready(m);
-		ready = 0;
+		master__take_reload_signals(m);
+		master__reap(m);
+		if (m->stop_signal != 0)
+			return MASTER__RELOAD_STOP;
+		if (m->reload_lost > 0)
+			return MASTER__RELOAD_LOST;
+		master__kill_overdue(m);
+		master__fill_generation(m, running, running_generation, running_workers, false);
+		/* a new worker that was ready and then left (recycled, say) is replaced */
+		master__fill_generation(m, &m->cfg, m->generation, m->nworkers, true);
+		*ready = 0;
 		for (size_t i = 0; i < m->count; i++)
 			if (m->workers[i].generation == m->generation && !m->workers[i].stopping &&
 			    m->workers[i].ready)
-				ready++;
+				(*ready)++;
+		if (*ready >= m->nworkers)
+			return MASTER__RELOAD_READY;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (ready >= m->nworkers || waited >= m->cfg.shutdown_timeout * 1000L)
-			return ready;
-		poll(&pfd, 1, (int)(m->cfg.shutdown_timeout * 1000L - waited));
+		left = m->cfg.shutdown_timeout * 1000L - waited;
+		if (left <= 0)
+			return MASTER__RELOAD_TIMEOUT;
+		/* at most a second: overdue workers and the restart brake are looked at each tick */
+		poll(pfd, 2, (int)(left < 1000 ? left : 1000));
 	}
 }
 
@@ -370,11 +462,26 @@ master__reload(struct master *m, const char *config_path)
 {
 	struct cfg fresh, running;
 	unsigned running_generation = m->generation;
+	enum master__reload_wait outcome;
 	char err[512];
-	long ready;
+	long ready = 0, wanted, stopping = 0;
 
 	if (!cfg_load(&fresh, config_path, err, sizeof err)) {
 		log_error("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	wanted = master__wanted(&fresh);
+	for (size_t i = 0; i < m->count; i++)
+		if (m->workers[i].generation != m->generation || m->workers[i].stopping)
+			stopping++;
+	/* During the reload the master supervises the stopping workers (an earlier reload's),
+	 * the running generation and the new one. */
+	if (stopping + m->nworkers + wanted > MASTER__MAX_WORKERS) {
+		log_error("reload refused, keeping the running configuration: %ld workers of an earlier generation "
+			  "are still stopping, and with the %ld running and %ld new ones the master would supervise "
+			  "more than %d; send SIGHUP again once they have left (within shutdown_timeout, %lds)",
+			  stopping, m->nworkers, wanted, MASTER__MAX_WORKERS, m->cfg.shutdown_timeout);
+		cfg_free(&fresh);
 		return;
 	}
 	if (strcmp(fresh.listen, m->cfg.listen) != 0)
@@ -385,19 +492,28 @@ master__reload(struct master *m, const char *config_path)
 	m->cfg = fresh;
 	master__apply_cursor_key(m);
 	log_set_level(m->cfg.log_level); /* the new workers inherit it */
-	m->nworkers = master__wanted(&m->cfg);
+	m->nworkers = wanted;
 	m->generation = ++m->last_generation;
 	m->respawn_after = 0;
 	/* New workers first, then the old ones finish what they hold and leave:
 	 * the shared socket always has someone accepting. */
-	ready = master__start_generation(m);
-	if (ready < m->nworkers) {
+	outcome = master__start_generation(m, &running, running_generation, &ready);
+	m->reload_generation = 0;
+	if (outcome != MASTER__RELOAD_READY) {
 		/* Abandoned: the running generation, which serves, is worth more than one
 		 * that cannot (a wrong database, say). */
-		log_error("reload abandoned, keeping the running configuration and workers: only %ld of %ld "
-			  "new workers got ready (connected to the database, statements prepared) within "
-			  "shutdown_timeout (%lds); their log lines say why",
-			  ready, m->nworkers, m->cfg.shutdown_timeout);
+		if (outcome == MASTER__RELOAD_TIMEOUT)
+			log_error("reload abandoned, keeping the running configuration and workers: only %ld of %ld "
+				  "new workers got ready (connected to the database, statements prepared) within "
+				  "shutdown_timeout (%lds); their log lines say why",
+				  ready, m->nworkers, m->cfg.shutdown_timeout);
+		else if (outcome == MASTER__RELOAD_LOST)
+			log_error("reload abandoned, keeping the running configuration and workers: %ld new "
+				  "worker(s) died before they were ready (see above; their own log lines say why)",
+				  m->reload_lost);
+		else
+			log_error("reload abandoned: %s came while the new workers were getting ready",
+				  m->stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
 		for (size_t i = 0; i < m->count; i++)
 			if (m->workers[i].generation == m->generation)
 				master__stop_worker(m, &m->workers[i]);
@@ -431,7 +547,7 @@ int
 master_run(const char *config_path, struct cfg *cfg)
 {
 	static struct master m; /* large; static keeps it off the stack */
-	sigset_t set;
+	sigset_t set, reload_set;
 	char err[512];
 	int exit_status = 0, ready_pipe[2];
 
@@ -445,25 +561,25 @@ master_run(const char *config_path, struct cfg *cfg)
 		cfg_free(&m.cfg);
 		return 1;
 	}
+	sigemptyset(&reload_set);
+	sigaddset(&reload_set, SIGCHLD);
+	sigaddset(&reload_set, SIGTERM);
+	sigaddset(&reload_set, SIGINT);
+	set = reload_set;
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (!fcgi_library_init() || pipe2(ready_pipe, O_CLOEXEC) != 0 ||
-	    fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK) != 0) {
-		log_error("cannot initialise libfcgi or the workers' pipe");
-		close(m.listen_fd);
-		if (master__is_unix(m.cfg.listen))
-			unlink(m.cfg.listen); /* nothing is left behind by a failed start */
+	    fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    (m.reload_sigfd = signalfd(-1, &reload_set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		log_error("cannot initialise libfcgi, the workers' pipe or the signals' file: %s", strerror(errno));
+		master__close_listener(&m.cfg, m.listen_fd);
 		cfg_free(&m.cfg);
 		return 1;
 	}
 	m.ready_rd = ready_pipe[0];
 	m.ready_wr = ready_pipe[1];
 	master__init_cursor_key(&m);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	m.generation = m.last_generation = 1;
 	m.nworkers = master__wanted(&m.cfg);
@@ -473,36 +589,29 @@ master_run(const char *config_path, struct cfg *cfg)
 	for (;;) {
 		struct timespec tick = {.tv_sec = 1};
 		int sig = sigtimedwait(&set, NULL, &tick);
-		time_t now;
 
 		if (sig == SIGHUP && !m.shutting_down) {
 			log_info("SIGHUP: reloading %s", config_path);
 			master__reload(&m, config_path);
-		} else if ((sig == SIGTERM || sig == SIGINT) && !m.shutting_down) {
+			if (m.stop_signal != 0)
+				sig = m.stop_signal; /* it came during the reload: stop now */
+		}
+		if ((sig == SIGTERM || sig == SIGINT) && !m.shutting_down) {
 			log_info("%s: stopping after in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			m.shutting_down = true;
 			for (size_t i = 0; i < m.count; i++)
 				master__stop_worker(&m, &m.workers[i]);
 		}
 		master__reap(&m);
-		now = time(NULL);
-		for (size_t i = 0; i < m.count; i++) {
-			if (m.workers[i].stopping && now >= m.workers[i].kill_at) {
-				log_warn("worker %d (pid %ld) did not stop in %lds; killing it",
-					 m.workers[i].index, (long)m.workers[i].pid, m.cfg.shutdown_timeout);
-				kill(m.workers[i].pid, SIGKILL);
-				m.workers[i].kill_at = now + 3600;
-			}
-		}
+		master__kill_overdue(&m);
 		if (m.shutting_down && m.count == 0)
 			break;
 		master__fill(&m);
 	}
-	close(m.listen_fd);
+	master__close_listener(&m.cfg, m.listen_fd);
 	close(m.ready_rd);
 	close(m.ready_wr);
-	if (master__is_unix(m.cfg.listen))
-		unlink(m.cfg.listen);
+	close(m.reload_sigfd);
 	log_info("stopped");
 	cfg_free(&m.cfg);
 	return exit_status;

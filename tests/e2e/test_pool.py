@@ -210,6 +210,200 @@ def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):
     assert stack.get("/api/health")[0] == 200
 
 
+def new_workers(stack, old, count, timeout=15.0):
+    """The pids of count workers that are not in old (a new generation's), once that many run."""
+    return wait_for(lambda: len(set(stack.worker_pids()) - old) >= count and sorted(set(stack.worker_pids()) - old),
+                    timeout=timeout) or []
+
+
+def test_a_reload_whose_workers_die_before_they_are_ready_is_abandoned_at_once(stack):
+    """A reload waits up to shutdown_timeout (600 s here) for its workers to get ready, but not for workers that are
+    dead: once a new one dies unready the reload cannot complete (it is not replaced), and it is abandoned there and then. Meanwhile the
+    master keeps the running generation whole: an old worker that dies during the wait is replaced."""
+    with open(stack.config) as f:
+        original = f.read()
+    with socket.socket() as s:  # a port nobody listens on: the new workers wait for their database
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    old = set(wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids()))
+    abandoned = stack.full_log().count("reload abandoned")
+    try:
+        with open(stack.config, "w") as f:
+            f.write(re.sub(r"port=\d+", "port=%d" % dead_port, original)
+                    .replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
+        os.kill(stack.master_pid, signal.SIGHUP)
+        new = set(new_workers(stack, old, 2))
+        assert len(new) == 2, stack.logs()
+        # an old worker dies while the master waits: it is replaced, and its replacement serves
+        victim = sorted(old)[0]
+        os.kill(victim, signal.SIGKILL)
+        replacement = set(new_workers(stack, old | new, 1))
+        assert len(replacement) == 1, "the old worker was replaced during the reload's wait:\n" + stack.logs()
+        offset = stack.log_size()
+        for i in range(200):  # until the replacement answered (two workers share the requests)
+            assert stack.get(PATHS[i % len(PATHS)])[0] == 200
+            if replacement & set(stack.served_by(offset, i + 1)):
+                break
+        assert replacement & set(stack.served_by(offset, 0)), "the replacement serves"
+        # a new worker dies before it is ready (as workers that exit at once would): the reload cannot complete,
+        # and the master stops the other one itself
+        os.kill(sorted(new)[0], signal.SIGKILL)
+        assert wait_for(lambda: stack.full_log().count("reload abandoned") > abandoned, timeout=30), \
+            "abandoned well before shutdown_timeout:\n" + stack.logs()
+        assert "died before they were ready" in stack.full_log()
+        kept = (old - {victim}) | replacement
+        assert wait_for(lambda: set(stack.worker_pids()) == kept), "the running pool stays"
+        for path in PATHS:
+            assert stack.get(path)[0] == 200
+    finally:
+        with open(stack.config, "w") as f:
+            f.write(original)
+    done = reloads(stack)
+    os.kill(stack.master_pid, signal.SIGHUP)  # and the next reload is an ordinary one
+    assert wait_for(lambda: reloads(stack) > done, timeout=30), stack.logs()
+
+
+class OwnServer:
+    """A romtrack serve of its own (its socket, its log; the stack's database and settings with edits), for tests
+    that stop the master or load it with hundreds of workers while the stack keeps serving."""
+
+    def __init__(self, stack, name, edit=lambda text: text):
+        tmp = os.path.join(stack.tmpdir, name)
+        os.makedirs(tmp, exist_ok=True)
+        self.config = os.path.join(tmp, "romtrack.yaml")
+        self.socket = os.path.join(tmp, "romtrack.sock")
+        self.log_path = os.path.join(tmp, "romtrack.log")
+        with open(stack.config) as f:
+            self.settings = edit(re.sub(r"(?m)^listen: .*$", "listen: %s" % conftest._yaml_str(self.socket),
+                                        f.read()))
+        with open(self.config, "w") as f:
+            f.write(self.settings)
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", self.config, "serve"],
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                         env=conftest._child_env(), cwd=tmp, preexec_fn=conftest._die_with_parent)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def children(self):
+        """The pids of the master's live children."""
+        pids = set()
+        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+            with open("/proc/%d/task/%s/children" % (self.proc.pid, tid)) as f:
+                pids.update(int(p) for p in f.read().split())
+        return {p for p in pids if conftest._process_state(p) not in (None, "Z", "X")}
+
+    def rewrite(self, edit):
+        with open(self.config, "w") as f:
+            f.write(edit(self.settings))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def dead_database(text):
+    """The configuration with a database port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return re.sub(r"port=\d+", "port=%d" % s.getsockname()[1], text)
+
+
+def test_sigterm_during_a_reload_stops_the_server(stack):
+    """SIGTERM while a reload waits for workers that cannot get ready (a wrong database, shutdown_timeout 600 s):
+    the reload is abandoned and the server stops at once. A server of its own, so that the stack keeps serving."""
+    server = OwnServer(stack, "sigterm-during-reload")
+    try:
+        assert wait_for(lambda: len(re.findall(r" worker \d+ debug: ready$", server.log(), re.M)) == 2), server.log()
+        server.rewrite(lambda text: dead_database(text).replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "not ready: database not reachable" in server.log()), server.log()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(30) == 0, server.log()
+        assert "reload abandoned: SIGTERM came" in server.log()
+        assert not os.path.exists(server.socket), "the socket file is removed on exit"
+    finally:
+        server.close()
+
+
+def test_a_reload_that_would_overfill_the_worker_table_is_refused(stack):
+    """The master supervises at most 512 workers: two generations of 256 (the most `workers` allows). A SIGHUP
+    that comes while an earlier reload's workers are still stopping would need more: it is refused, with a line
+    saying why, rather than starting a generation with workers missing. Here: 256 workers serving without a
+    database, a reload to the same (its new workers cannot get ready: abandoned after shutdown_timeout, 2 s), and
+    a second SIGHUP during that wait, taken once the first reload is over, while one of its workers is held
+    (SIGSTOP) so that it is still stopping."""
+    server = OwnServer(stack, "worker-table", lambda text: dead_database(text)
+                       .replace("workers: 2", "workers: 256").replace("shutdown_timeout: 10", "shutdown_timeout: 2")
+                       + "response_cache_mb: 0\n")
+    held = None
+    try:
+        first = set(wait_for(lambda: len(server.children()) == 256 and server.children(), timeout=120) or [])
+        assert len(first) == 256, server.log()[-3000:]
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: len(server.children() - first) == 256, timeout=120), server.log()[-3000:]
+        held = min(server.children() - first)
+        os.kill(held, signal.SIGSTOP)
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "reload refused" in server.log(), timeout=60), server.log()[-3000:]
+        log = server.log()
+        assert "reload abandoned" in log and log.index("reload abandoned") < log.index("reload refused")
+        assert re.search(r"reload refused, keeping the running configuration: \d+ workers of an earlier "
+                         r"generation are still stopping", log), log[-3000:]
+        assert "cannot start worker" not in log
+        assert wait_for(lambda: server.children() == first, timeout=60), "the running generation stays"
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(60) == 0, server.log()[-3000:]
+    finally:
+        if held is not None:
+            try:
+                os.kill(held, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        server.close()
+
+
+def test_a_worker_out_of_file_descriptors_waits_rather_than_exits(stack):
+    """accept failing with EMFILE (the worker's RLIMIT_NOFILE lowered to its open descriptors) is transient: the
+    worker logs it, pauses and tries again, and serves once the limit is raised; it neither exits (the master
+    would fork a replacement with a new database connection, in a loop) nor fills the log."""
+    import resource
+
+    workers = wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
+    assert len(workers) == 2
+    limits = {}
+    for pid in workers:
+        fds = {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+        lowest_free = min(set(range(len(fds) + 1)) - fds)
+        limits[pid] = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, limits[pid][1]))  # the soft limit only
+    warned = stack.full_log().count("FastCGI accept failed: Too many open files")
+    result = {}
+
+    def request():
+        result["response"] = stack.get("/api/health", timeout=60)
+
+    t = threading.Thread(target=request)
+    t.start()
+    try:
+        assert wait_for(lambda: stack.full_log().count("FastCGI accept failed: Too many open files") > warned), \
+            stack.logs()
+        time.sleep(1)  # ten more failed attempts, one every 100 ms: logged once, and nobody leaves
+        assert stack.worker_pids() == workers, stack.logs()
+        assert stack.full_log().count("FastCGI accept failed") - warned <= 2, "once per worker"
+    finally:
+        for pid, limit in limits.items():
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, limit)
+        t.join(60)
+    assert result["response"][0] == 200
+    assert wait_for(lambda: "FastCGI accept works again" in stack.full_log())
+    assert stack.worker_pids() == workers
+    assert "exited with status" not in stack.full_log()
+
+
 def test_workers_are_recycled_after_max_requests(stack):
     n = 5  # below 10, max_requests gets no random extra (a tenth of it)
     stack.reconfigure({"max_requests": n})
