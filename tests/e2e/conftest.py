@@ -89,6 +89,18 @@ def _yaml_str(s):
     return json.dumps(str(s))  # a JSON string is a valid YAML double-quoted scalar
 
 
+def wait_for(predicate, timeout=15.0, step=0.05):
+    """Calls predicate until it returns something true (returned) or ``timeout`` seconds pass (then its last
+    value); every wait in the tests is bounded this way."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
 def _tail(path, lines=80):
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as f:

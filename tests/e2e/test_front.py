@@ -119,16 +119,6 @@ def get_status(port, path, timeout=15):
     return parse_response(data)[0] if data else None
 
 
-def wait_for(predicate, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
 # --- a private nginx, rendered by a script/nginx-conf ----------------------------------------------------------------
 
 class Front:
@@ -330,7 +320,7 @@ def test_failed_attempts_are_retried_for_idempotent_methods_only(workdir):
             else:
                 assert_problem(data, 502, method)
             assert fake.count() == attempts, "%s: %d attempts" % (method, fake.count())
-            line = wait_for(lambda: [x for x in front.access_log() if '"%s /api/health' % method in x])[-1]
+            line = conftest.wait_for(lambda: [x for x in front.access_log() if '"%s /api/health' % method in x])[-1]
             assert len(_upstream_attempts(line)) == attempts, line
     finally:
         front.stop()
@@ -363,12 +353,12 @@ def test_gets_survive_workers_killed_under_load(stack):
     try:
         time.sleep(1)
         for i in range(kills):
-            workers = wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
+            workers = conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
             assert workers, "the pool did not come back to 2 workers"
             victim = workers[i % 2]
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
-            assert wait_for(lambda: victim not in stack.worker_pids()), "worker %d still there" % victim
+            assert conftest.wait_for(lambda: victim not in stack.worker_pids()), "worker %d still there" % victim
             time.sleep(0.15)
     finally:
         wrk.send_signal(signal.SIGINT)  # wrk stops and prints its report
@@ -507,7 +497,7 @@ def test_one_address_holds_at_most_its_share(stack):
         for s in held:
             s.close()
     # Closed clients give their places back.
-    assert wait_for(lambda: get_status(stack.port, "/api/health") == 200, timeout=10, step=0.1)
+    assert conftest.wait_for(lambda: get_status(stack.port, "/api/health") == 200, timeout=10, step=0.1)
 
 
 def test_nginx_conf_takes_the_per_address_limit(workdir):
@@ -568,13 +558,13 @@ def test_checkout_under_a_private_folder_is_served_without_chmod(stack):
             serve = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", config, "serve"], stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, env=conftest._child_env(), cwd=clone,
                                      preexec_fn=conftest._die_with_parent)
-        assert wait_for(lambda: os.path.exists(sock), timeout=20), conftest._tail(os.path.join(clone, "serve.log"))
+        assert conftest.wait_for(lambda: os.path.exists(sock), timeout=20), conftest._tail(os.path.join(clone, "serve.log"))
         front = Front(os.path.join(clone, ".local", "nginx"), "unix:" + sock,
                       nginx_conf=os.path.join(clone, "script", "nginx-conf"))
         assert "chmod" not in front.conf_stderr, front.conf_stderr
         for path in ("/api/docs/", "/api/docs/init.js", "/api/docs/assets/swagger-ui-bundle.js", "/api/health",
                      "/api/devices/alioth"):
-            if not wait_for(lambda: get_status(front.port, path) == 200, timeout=10):
+            if not conftest.wait_for(lambda: get_status(front.port, path) == 200, timeout=10):
                 pytest.fail("%s: %s\n%s" % (path, get_status(front.port, path),
                                             conftest._tail(os.path.join(clone, ".local", "nginx", "error.log"))))
         assert stat.S_IMODE(os.stat(private).st_mode) == 0o700, "the private folder's mode was changed"

@@ -20,16 +20,6 @@ IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]
 PATHS = ["/api/health", "/api/devices?limit=5", "/api/devices/cancro", "/api/devices/alioth/releases?limit=20"]
 
 
-def wait_for(predicate, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
 class Load:
     """A bounded stream of requests from a few threads; counts every answer that is not a 200."""
 
@@ -82,14 +72,14 @@ def reloads(stack):
 
 
 def test_pool_has_configured_workers(stack):
-    assert len(wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())) == 2
+    assert len(conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())) == 2
 
 
 def test_killed_worker_is_replaced(stack):
-    before = wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
+    before = conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
     victim = before[0]
     os.kill(victim, signal.SIGKILL)
-    after = wait_for(lambda: len(stack.worker_pids()) == 2 and victim not in stack.worker_pids()
+    after = conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and victim not in stack.worker_pids()
                      and stack.worker_pids())
     assert after and victim not in after and len(after) == 2
     for path in PATHS:
@@ -102,14 +92,14 @@ def test_sighup_under_load_fails_no_request(stack):
     offset = stack.log_size()
     with Load(stack) as load:
         # the load reaches every worker of the first generation, then of the last (the log says who answered)
-        assert wait_for(lambda: before <= set(stack.served_by(offset, 0))), "every old worker answered"
+        assert conftest.wait_for(lambda: before <= set(stack.served_by(offset, 0))), "every old worker answered"
         for _ in range(3):
             done, ok = reloads(stack), load.ok
             os.kill(stack.master_pid, signal.SIGHUP)
-            assert wait_for(lambda: reloads(stack) > done and load.ok >= ok + 20), "reloaded under load"
-        after = set(wait_for(lambda: len(stack.worker_pids()) == 2 and not set(stack.worker_pids()) & before
+            assert conftest.wait_for(lambda: reloads(stack) > done and load.ok >= ok + 20), "reloaded under load"
+        after = set(conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and not set(stack.worker_pids()) & before
                              and stack.worker_pids()) or [])
-        assert wait_for(lambda: after <= set(stack.served_by(offset, 0))), "every new worker answered"
+        assert conftest.wait_for(lambda: after <= set(stack.served_by(offset, 0))), "every new worker answered"
     assert load.failures == []
     assert len(after) == 2 and not after & before, "every worker was replaced"
 
@@ -136,7 +126,7 @@ def test_sighup_under_saturating_load_fails_no_request(stack):
         for _ in range(3):
             done = reloads(stack)
             os.kill(stack.master_pid, signal.SIGHUP)
-            assert wait_for(lambda: reloads(stack) > done)
+            assert conftest.wait_for(lambda: reloads(stack) > done)
         since = stack.log_size()
         assert len(stack.served_by(since, 100)) >= 100, "wrk was still running after the reloads"
 
@@ -162,12 +152,12 @@ def test_sighup_applies_new_configuration(stack):
             f.write(original.replace("workers: 2", "workers: 3"))
         old = set(stack.worker_pids())
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: replaced(old, 3))
+        assert conftest.wait_for(lambda: replaced(old, 3))
         # a broken file is refused and the running configuration stays
         with open(stack.config, "w") as f:
             f.write(original.replace("workers: 2", "workers: lots"))
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: "reload refused" in stack.full_log())
+        assert conftest.wait_for(lambda: "reload refused" in stack.full_log())
         assert "workers must be an integer" in stack.full_log()
         assert len(stack.worker_pids()) == 3
         assert stack.get("/api/health")[0] == 200
@@ -176,7 +166,7 @@ def test_sighup_applies_new_configuration(stack):
             f.write(original)
         old = set(stack.worker_pids())
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: replaced(old, 2))
+        assert conftest.wait_for(lambda: replaced(old, 2))
 
 
 def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):
@@ -192,12 +182,12 @@ def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):
         with open(stack.config, "w") as f:
             f.write(re.sub(r"port=\d+", "port=%d" % dead_port, original))
         os.kill(stack.master_pid, signal.SIGHUP)
-        assert wait_for(lambda: "not ready: database not reachable" in stack.full_log())
+        assert conftest.wait_for(lambda: "not ready: database not reachable" in stack.full_log())
         for path in PATHS:  # meanwhile the running generation answers
             assert stack.get(path)[0] == 200
-        assert wait_for(lambda: "reload abandoned" in stack.full_log(), timeout=40)
+        assert conftest.wait_for(lambda: "reload abandoned" in stack.full_log(), timeout=40)
         assert "only 0 of 2 new workers got ready" in stack.full_log()
-        assert wait_for(lambda: stack.worker_pids() == before), "the running workers stay, the new ones leave"
+        assert conftest.wait_for(lambda: stack.worker_pids() == before), "the running workers stay, the new ones leave"
         for path in PATHS:
             assert stack.get(path)[0] == 200
     finally:
@@ -205,14 +195,14 @@ def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):
             f.write(original)
     done = reloads(stack)
     os.kill(stack.master_pid, signal.SIGHUP)  # the right database again: an ordinary reload
-    assert wait_for(lambda: reloads(stack) > done and len(stack.worker_pids()) == 2
+    assert conftest.wait_for(lambda: reloads(stack) > done and len(stack.worker_pids()) == 2
                     and not set(stack.worker_pids()) & set(before), timeout=30)
     assert stack.get("/api/health")[0] == 200
 
 
 def new_workers(stack, old, count, timeout=15.0):
     """The pids of count workers that are not in old (a new generation's), once that many run."""
-    return wait_for(lambda: len(set(stack.worker_pids()) - old) >= count and sorted(set(stack.worker_pids()) - old),
+    return conftest.wait_for(lambda: len(set(stack.worker_pids()) - old) >= count and sorted(set(stack.worker_pids()) - old),
                     timeout=timeout) or []
 
 
@@ -225,7 +215,7 @@ def test_a_reload_whose_workers_die_before_they_are_ready_is_abandoned_at_once(s
     with socket.socket() as s:  # a port nobody listens on: the new workers wait for their database
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    old = set(wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids()))
+    old = set(conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids()))
     abandoned = stack.full_log().count("reload abandoned")
     try:
         with open(stack.config, "w") as f:
@@ -248,11 +238,11 @@ def test_a_reload_whose_workers_die_before_they_are_ready_is_abandoned_at_once(s
         # a new worker dies before it is ready (as workers that exit at once would): the reload cannot complete,
         # and the master stops the other one itself
         os.kill(sorted(new)[0], signal.SIGKILL)
-        assert wait_for(lambda: stack.full_log().count("reload abandoned") > abandoned, timeout=30), \
+        assert conftest.wait_for(lambda: stack.full_log().count("reload abandoned") > abandoned, timeout=30), \
             "abandoned well before shutdown_timeout:\n" + stack.logs()
         assert "died before they were ready" in stack.full_log()
         kept = (old - {victim}) | replacement
-        assert wait_for(lambda: set(stack.worker_pids()) == kept), "the running pool stays"
+        assert conftest.wait_for(lambda: set(stack.worker_pids()) == kept), "the running pool stays"
         for path in PATHS:
             assert stack.get(path)[0] == 200
     finally:
@@ -260,7 +250,7 @@ def test_a_reload_whose_workers_die_before_they_are_ready_is_abandoned_at_once(s
             f.write(original)
     done = reloads(stack)
     os.kill(stack.master_pid, signal.SIGHUP)  # and the next reload is an ordinary one
-    assert wait_for(lambda: reloads(stack) > done, timeout=30), stack.logs()
+    assert conftest.wait_for(lambda: reloads(stack) > done, timeout=30), stack.logs()
 
 
 class OwnServer:
@@ -317,10 +307,10 @@ def test_sigterm_during_a_reload_stops_the_server(stack):
     the reload is abandoned and the server stops at once. A server of its own, so that the stack keeps serving."""
     server = OwnServer(stack, "sigterm-during-reload")
     try:
-        assert wait_for(lambda: len(re.findall(r" worker \d+ debug: ready$", server.log(), re.M)) == 2), server.log()
+        assert conftest.wait_for(lambda: len(re.findall(r" worker \d+ debug: ready$", server.log(), re.M)) == 2), server.log()
         server.rewrite(lambda text: dead_database(text).replace("shutdown_timeout: 10", "shutdown_timeout: 600"))
         server.proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: "not ready: database not reachable" in server.log()), server.log()
+        assert conftest.wait_for(lambda: "not ready: database not reachable" in server.log()), server.log()
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(30) == 0, server.log()
         assert "reload abandoned: SIGTERM came" in server.log()
@@ -341,20 +331,20 @@ def test_a_reload_that_would_overfill_the_worker_table_is_refused(stack):
                        + "response_cache_mb: 0\n")
     held = None
     try:
-        first = set(wait_for(lambda: len(server.children()) == 256 and server.children(), timeout=120) or [])
+        first = set(conftest.wait_for(lambda: len(server.children()) == 256 and server.children(), timeout=120) or [])
         assert len(first) == 256, server.log()[-3000:]
         server.proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: len(server.children() - first) == 256, timeout=120), server.log()[-3000:]
+        assert conftest.wait_for(lambda: len(server.children() - first) == 256, timeout=120), server.log()[-3000:]
         held = min(server.children() - first)
         os.kill(held, signal.SIGSTOP)
         server.proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: "reload refused" in server.log(), timeout=60), server.log()[-3000:]
+        assert conftest.wait_for(lambda: "reload refused" in server.log(), timeout=60), server.log()[-3000:]
         log = server.log()
         assert "reload abandoned" in log and log.index("reload abandoned") < log.index("reload refused")
         assert re.search(r"reload refused, keeping the running configuration: \d+ workers of an earlier "
                          r"generation are still stopping", log), log[-3000:]
         assert "cannot start worker" not in log
-        assert wait_for(lambda: server.children() == first, timeout=60), "the running generation stays"
+        assert conftest.wait_for(lambda: server.children() == first, timeout=60), "the running generation stays"
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(60) == 0, server.log()[-3000:]
     finally:
@@ -372,7 +362,7 @@ def test_a_worker_out_of_file_descriptors_waits_rather_than_exits(stack):
     would fork a replacement with a new database connection, in a loop) nor fills the log."""
     import resource
 
-    workers = wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
+    workers = conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and stack.worker_pids())
     assert len(workers) == 2
     limits = {}
     for pid in workers:
@@ -389,7 +379,7 @@ def test_a_worker_out_of_file_descriptors_waits_rather_than_exits(stack):
     t = threading.Thread(target=request)
     t.start()
     try:
-        assert wait_for(lambda: stack.full_log().count("FastCGI accept failed: Too many open files") > warned), \
+        assert conftest.wait_for(lambda: stack.full_log().count("FastCGI accept failed: Too many open files") > warned), \
             stack.logs()
         time.sleep(1)  # ten more failed attempts, one every 100 ms: logged once, and nobody leaves
         assert stack.worker_pids() == workers, stack.logs()
@@ -399,7 +389,7 @@ def test_a_worker_out_of_file_descriptors_waits_rather_than_exits(stack):
             resource.prlimit(pid, resource.RLIMIT_NOFILE, limit)
         t.join(60)
     assert result["response"][0] == 200
-    assert wait_for(lambda: "FastCGI accept works again" in stack.full_log())
+    assert conftest.wait_for(lambda: "FastCGI accept works again" in stack.full_log())
     assert stack.worker_pids() == workers
     assert "exited with status" not in stack.full_log()
 
@@ -416,7 +406,7 @@ def test_workers_are_recycled_after_max_requests(stack):
         per_worker = {pid: served.count(pid) for pid in set(served)}
         assert max(per_worker.values()) <= n, per_worker
         assert len(per_worker) >= 40 // n, "each worker left after n requests and was replaced"
-        assert wait_for(lambda: stack.full_log().count("recycled itself") >= 40 // n - 2)
+        assert conftest.wait_for(lambda: stack.full_log().count("recycled itself") >= 40 // n - 2)
         assert "died before it was ready" not in stack.full_log()
     finally:
         stack.reconfigure({"max_requests": None})
@@ -427,7 +417,7 @@ def test_recycling_under_load_fails_no_request(stack):
     try:
         offset = stack.log_size()
         with Load(stack, threads=4, seconds=60) as load:
-            assert wait_for(lambda: load.ok >= 600 or load.failures, timeout=60)
+            assert conftest.wait_for(lambda: load.ok >= 600 or load.failures, timeout=60)
         assert load.failures == []
         served = stack.served_by(offset, load.ok)
         assert len(set(served)) >= 600 // 22, "workers were recycled under load"
@@ -443,7 +433,7 @@ def test_only_workers_that_die_before_they_are_ready_are_braked(stack):
         """SIGKILLs victim; returns the pid of its replacement."""
         others = set(stack.worker_pids()) - {victim}
         os.kill(victim, signal.SIGKILL)
-        assert wait_for(lambda: len(stack.worker_pids()) == 2 and victim not in stack.worker_pids())
+        assert conftest.wait_for(lambda: len(stack.worker_pids()) == 2 and victim not in stack.worker_pids())
         (replacement,) = set(stack.worker_pids()) - others
         return replacement
 
@@ -453,12 +443,12 @@ def test_only_workers_that_die_before_they_are_ready_are_braked(stack):
     try:
         warned = stack.full_log().count("database not reachable yet")
         unready = kill_and_replace(stack.worker_pids()[0])  # cannot connect: serves 503, is not ready
-        assert wait_for(lambda: stack.full_log().count("database not reachable yet") > warned)
+        assert conftest.wait_for(lambda: stack.full_log().count("database not reachable yet") > warned)
         kill_and_replace(unready)
         assert "died before it was ready" in stack.full_log()
     finally:
         stack.pg_start()
-    assert wait_for(lambda: stack.get("/api/health", contract=False)[0] == 200, timeout=30)
+    assert conftest.wait_for(lambda: stack.get("/api/health", contract=False)[0] == 200, timeout=30)
 
 
 def test_sigterm_finishes_the_request_in_hand(stack):
@@ -477,11 +467,11 @@ def test_sigterm_finishes_the_request_in_hand(stack):
 
     t = threading.Thread(target=request)
     t.start()
-    assert wait_for(lambda: stack.psql(
+    assert conftest.wait_for(lambda: stack.psql(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0][0] == "1")
     stack.serve_proc.send_signal(signal.SIGTERM)
     # the idle worker leaves at once; the busy one stays, and so does the master
-    assert wait_for(lambda: "SIGTERM: stopping" in stack.full_log() and len(stack.worker_pids()) == 1)
+    assert conftest.wait_for(lambda: "SIGTERM: stopping" in stack.full_log() and len(stack.worker_pids()) == 1)
     assert stack.serve_proc.poll() is None, "the master waits for the worker holding a request"
     locker.stdin.write("COMMIT;\n")
     locker.stdin.close()
