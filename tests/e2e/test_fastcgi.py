@@ -280,13 +280,19 @@ def test_a_failed_start_leaves_no_socket_behind(stack):
     run.mkdir()
     os.chmod(run, 0o777)
     sock = run / "romtrack.sock"
+    # the program and what it reads, copied where that user can reach them (the clone may sit in a 0700 folder)
+    program = tmp_path / "romtrack"
+    shutil.copy(conftest.ROMTRACK_BIN, program)
+    shutil.copy(os.path.join(conftest.REPO, "openapi.yaml"), tmp_path / "openapi.yaml")
+    shutil.copytree(os.path.join(conftest.REPO, "sql"), tmp_path / "sql")
+    for path in [program, tmp_path / "openapi.yaml", tmp_path / "sql", *(tmp_path / "sql").iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() or path == program else 0o644)
     config = tmp_path / "romtrack.yaml"
     config.write_text("database: \"host=127.0.0.1 port=%d dbname=romtrack user=romtrack\"\nlisten: %s\n"
-                      "socket_group: root\nworkers: 1\nmigrations: %s\nopenapi: %s\n"
-                      % (stack.pg_port, sock, os.path.join(conftest.REPO, "sql"),
-                         os.path.join(conftest.REPO, "openapi.yaml")))
+                      "socket_group: root\nworkers: 1\nmigrations: sql\nopenapi: openapi.yaml\n"
+                      % (stack.pg_port, sock))
     os.chmod(config, 0o644)
-    argv = [conftest.ROMTRACK_BIN, "-c", str(config), "serve"]
+    argv = [str(program), "-c", str(config), "serve"]
     if os.geteuid() == 0:
         argv = ["runuser", "-u", "nobody", "--"] + argv  # root could give the socket to any group
     else:
