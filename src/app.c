@@ -84,14 +84,6 @@ app__not_acceptable(struct arena *a, enum route_id id)
 	return arena_printf(a, "%s answers with %s only, which Accept excludes", route_pattern(id), types);
 }
 
-/* Whether the route's 200s may go through the response cache (which also asks
- * resp_cache_admits): not a feed whose links name the Host the request came with. */
-static bool
-app__cacheable(enum route_id id)
-{
-	return !(app__host_in_feeds && (id == ROUTE_FEED || id == ROUTE_DEVICE_FEED));
-}
-
 /* Routes, checks and answers the request; the caller adds the common headers.
  * *content_type: the negotiated media type, once known. */
 static enum route_id
@@ -144,8 +136,13 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	/* keyed by what the request means, not how it is spelled; the body is the same under
 	 * each label negotiation may give it (app_handle relabels it), so the route's first
 	 * media type stands for all */
-	if (app__cacheable(match.id) && resp_cache_admits(&match, &params))
+	if (resp_cache_admits(&match, &params)) {
 		cache_key = resp_cache_key(req->arena, &match, &params, route_media(match.id)->types[0]);
+		/* without public_url a feed's links name the Host it was asked under: one entry per
+		 * host (the key's values are percent-encoded, so the space cannot be forged) */
+		if (app__host_in_feeds && (match.id == ROUTE_FEED || match.id == ROUTE_DEVICE_FEED))
+			cache_key = arena_printf(req->arena, "%s %s", cache_key, http_request_base_url(req));
+	}
 	if (cache_key != NULL && app__cached(db, cache_key, res))
 		return match.id;
 	app__handlers[match.id](&ctx);
