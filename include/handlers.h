@@ -15,11 +15,10 @@ struct handler_ctx {
 	const struct http_request *req;
 	struct http_response *res;
 	const struct route_match *match;
+	const struct route_path *path; /* the checked path captures: &match->path */
 	const struct params *params;
 	struct arena *arena;
 };
-
-typedef void (*handler_fn)(struct handler_ctx *ctx);
 
 void h_health(struct handler_ctx *ctx);
 void h_device_list(struct handler_ctx *ctx);
@@ -63,8 +62,6 @@ void h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, con
 /* Runs a statement; on failure sends the problem and returns NULL. The result
  * is freed with the request's arena. */
 PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params);
-/* The route's {codename}, or NULL after a 400 when it is not a codename. */
-const char *h_codename(struct handler_ctx *ctx);
 /* The 404 for a codename no device has. */
 void h_device_not_found(struct handler_ctx *ctx, const char *codename);
 /* Whether a device has the codename; false after sending its 404 (or a database problem). */

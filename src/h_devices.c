@@ -74,12 +74,10 @@ h_device_list(struct handler_ctx *ctx)
 void
 h_device_get(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	PGresult *res;
 	struct jw *w;
 
-	if (codename == NULL)
-		return;
 	res = h_query(ctx, DB_STMT_DEVICE_GET, (const char *const[]){codename});
 	if (res == NULL)
 		return;

@@ -243,11 +243,9 @@ h_feed(struct handler_ctx *ctx)
 void
 h_device_feed(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	PGresult *res;
 
-	if (codename == NULL)
-		return;
 	res = feed__rows(ctx, arena_printf(ctx->arena, "{%s}", codename));
 	if (res == NULL)
 		return;

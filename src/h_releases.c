@@ -129,14 +129,14 @@ static const int releases__by_date[3] = {RELCOL_SORT_DATE, RELCOL_VERSION_SORT, 
 void
 h_device_releases(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	const char *const *v = ctx->params->value;
 	const char *scope = h_cursor_scope(ctx);
 	const char *key[3] = {NULL, NULL, NULL};
 	long limit = ctx->params->limit;
 	PGresult *res;
 
-	if (codename == NULL || !h_cursor(ctx, scope, key, 3))
+	if (!h_cursor(ctx, scope, key, 3))
 		return;
 	if (releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
 							   PARAM_ANDROID, PARAM_SINCE, PARAM_UNTIL},
@@ -161,22 +161,10 @@ h_device_releases(struct handler_ctx *ctx)
 void
 h_device_version(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx), *branch = ctx->match->captures[1];
-	const char *version = ctx->match->captures[2];
+	const char *codename = ctx->path->codename, *branch = dom_branch_name(ctx->path->branch);
+	const char *version = ctx->path->version;
 	PGresult *res;
 
-	if (codename == NULL)
-		return;
-	if (dom_branch_parse(branch) == DOM_BRANCH__MAX) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "branch must be one of %s", dom_branch_list()), "branch");
-		return;
-	}
-	if (!params_version_valid(version)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "version must be 1 to 64 letters, digits, '.', '_' or '-'", "version");
-		return;
-	}
 	res = h_query(ctx, DB_STMT_DEVICE_VERSION, (const char *const[]){codename, branch, version});
 	if (res == NULL)
 		return;
@@ -259,40 +247,24 @@ release_one(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const c
 void
 h_release_get(struct handler_ctx *ctx)
 {
-	const char *id = ctx->match->captures[0];
-	char *end;
-	long long n = strtoll(id, &end, 10);
+	const char *id = arena_printf(ctx->arena, "%lld", ctx->path->id);
 
-	if (id[0] < '1' || id[0] > '9' || *end != '\0' || strlen(id) > 18 || n <= 0) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER, "id must be a positive integer", "id");
-		return;
-	}
 	release_one(ctx, DB_STMT_RELEASE_BY_ID, id, "id");
 }
 
 void
 h_release_by_filename(struct handler_ctx *ctx)
 {
-	const char *filename = ctx->match->captures[0];
-
-	if (strlen(filename) > 255 || strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-						       "0123456789._-") != strlen(filename)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "filename must be 1 to 255 letters, digits, '.', '_' or '-'", "filename");
-		return;
-	}
-	release_one(ctx, DB_STMT_RELEASE_BY_FILENAME, filename, "file name");
+	release_one(ctx, DB_STMT_RELEASE_BY_FILENAME, ctx->path->filename, "file name");
 }
 
 void
 h_device_latest(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	const char *const *v = ctx->params->value;
 	PGresult *res;
 
-	if (codename == NULL)
-		return;
 	res = h_query(ctx, DB_STMT_DEVICE_LATEST,
 		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE]});
 	if (res == NULL)

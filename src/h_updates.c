@@ -175,7 +175,7 @@ updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *c
 void
 h_device_updates(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	const char *current = ctx->params->value[PARAM_CURRENT], *numbers = "{";
 	PGresult *known, *res;
 	struct updates_current settled;
@@ -183,21 +183,7 @@ h_device_updates(struct handler_ctx *ctx)
 	int incremental = -1;
 	struct ver cur;
 
-	if (codename == NULL)
-		return;
-	if (current == NULL) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER, "current (the version the device runs) is required",
-			  "current");
-		return;
-	}
-	ver_parse(current, &cur);
-	if (cur.family == VER_OTHER) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "current: %s is not a MIUI, HyperOS, weekly or public beta version",
-				       current),
-			  "current");
-		return;
-	}
+	ver_parse(current, &cur); /* required, and of a known grammar (params.c) */
 	for (size_t i = 0; i < cur.nnumbers; i++)
 		numbers = arena_printf(ctx->arena, "%s%s%ld", numbers, i ? "," : "", cur.numbers[i]);
 	numbers = arena_printf(ctx->arena, "%s}", numbers);

@@ -20,32 +20,12 @@ h_send(struct handler_ctx *ctx, struct jw *w)
 	http_set_body(ctx->res, 200, "application/json", jw_text(w, NULL));
 }
 
-/* The request's path in canonical form: the route's template with its captures
- * encoded again ("/api/devices/%61lioth/releases" becomes "/api/devices/alioth/releases"). */
-static const char *
-h__canonical_path(struct handler_ctx *ctx)
-{
-	const char *t = route_pattern(ctx->match->id), *out = "";
-	size_t capture = 0;
-
-	while (*t != '\0') {
-		const char *open = strchr(t, '{'), *close;
-
-		if (open == NULL || (close = strchr(open, '}')) == NULL || capture == ctx->match->ncaptures)
-			return arena_printf(ctx->arena, "%s%s", out, t);
-		out = arena_printf(ctx->arena, "%s%.*s%s", out, (int)(open - t), t,
-				   http_encode(ctx->arena, ctx->match->captures[capture++]));
-		t = close + 1;
-	}
-	return out;
-}
-
 const char *
 h_next_url(struct handler_ctx *ctx, const char *cursor)
 {
 	const char *filters = params_filter_query(ctx->params, ctx->arena);
 
-	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", h__canonical_path(ctx), filters,
+	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", ctx->match->canonical_path, filters,
 			    filters[0] ? "&" : "", ctx->params->limit, cursor);
 }
 
@@ -56,13 +36,13 @@ h_self_url(struct handler_ctx *ctx)
 
 	if (ctx->params->limit != PARAM_LIMIT_DEFAULT)
 		query = arena_printf(ctx->arena, "%s%slimit=%ld", query, query[0] ? "&" : "", ctx->params->limit);
-	return arena_printf(ctx->arena, "%s%s%s", h__canonical_path(ctx), query[0] ? "?" : "", query);
+	return arena_printf(ctx->arena, "%s%s%s", ctx->match->canonical_path, query[0] ? "?" : "", query);
 }
 
 const char *
 h_cursor_scope(struct handler_ctx *ctx)
 {
-	const char *scope = route_pattern(ctx->match->id);
+	const char *scope = ctx->match->route->pattern;
 
 	for (size_t i = 0; i < ctx->match->ncaptures; i++)
 		scope = arena_printf(ctx->arena, "%s|%s", scope, ctx->match->captures[i]);
@@ -122,17 +102,6 @@ h_json_column_write(struct jw *w, const PGresult *res, int row, int col)
 		jw_null(w);
 	else
 		jw_raw(w, PQgetvalue(res, row, col));
-}
-
-const char *
-h_codename(struct handler_ctx *ctx)
-{
-	const char *codename = ctx->match->captures[0];
-
-	if (params_codename_valid(codename))
-		return codename;
-	h_problem(ctx, RT_ERR_INVALID_PARAMETER, "codename must be 1 to 64 letters, digits or '_'", "codename");
-	return NULL;
 }
 
 void

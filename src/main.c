@@ -274,10 +274,10 @@ cmd_routes(struct cmd_ctx *ctx)
 	if (ctx->argc != 0)
 		return cmd__usage(stderr, 2);
 	/* HEAD is GET without a body; OpenAPI documents GET and OPTIONS */
-	for (int id = 0; id < ROUTE__MAX; id++) {
-		printf("GET %s\n", route_pattern((enum route_id)id));
-		if (route_method_allowed((enum route_id)id, "OPTIONS"))
-			printf("OPTIONS %s\n", route_pattern((enum route_id)id));
+	for (size_t i = 0; i < route_count(); i++) {
+		printf("GET %s\n", route_at(i)->pattern);
+		if (route_method_allowed(route_at(i), "OPTIONS"))
+			printf("OPTIONS %s\n", route_at(i)->pattern);
 	}
 	return 0;
 }
