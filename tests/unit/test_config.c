@@ -4,23 +4,22 @@
 
 #include <stdlib.h>
 
+#include "buf.h"
 #include "config.h"
 
+/* The expected text of a case, without its trailing newlines; NULL when it cannot be read. */
 static char *
-slurp(const char *path)
+expected(const char *path, struct buf *b)
 {
-	FILE *f = fopen(path, "rb");
-	static char buf[4096];
-	size_t n;
+	char err[512];
 
-	if (f == NULL)
+	if (!buf_read_file(b, path, 65536, err, sizeof err)) {
+		fprintf(stderr, "%s\n", err);
 		return NULL;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return buf;
+	}
+	while (b->len > 0 && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	return b->data;
 }
 
 /* The loaded configuration as "key=value" lines; paths shown relative to the file's directory. */
@@ -48,6 +47,7 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 int
 main(int argc, char **argv)
 {
+	struct buf want_text = {0};
 	struct cfg c;
 	char err[512], got[2048];
 	const char *want;
@@ -57,7 +57,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	unsetenv("ROMTRACK_DATABASE_URL");
-	want = slurp(argv[2]);
+	want = expected(argv[2], &want_text);
 	CHECK(want != NULL);
 	if (want == NULL)
 		CHECK_DONE();
@@ -75,5 +75,6 @@ main(int argc, char **argv)
 		CHECK(strncmp(err, argv[1], strlen(argv[1])) == 0);
 		CHECK_STR(err + strlen(argv[1]), want);
 	}
+	buf_free(&want_text);
 	CHECK_DONE();
 }
