@@ -443,7 +443,8 @@ cfg_keep_restart_keys(struct cfg *fresh, const struct cfg *running,
 		if (key->effect != CFG__RESTART || cfg__same(fresh, running, key))
 			continue;
 		if (kept != NULL)
-			kept(key->name, cfg__format(running, key, was, sizeof was), cfg__format(fresh, key, now, sizeof now));
+			kept(key->name, cfg__format(running, key, was, sizeof was),
+			     cfg__format(fresh, key, now, sizeof now));
 		cfg__copy(fresh, running, key);
 		n++;
 	}
@@ -457,13 +458,16 @@ cfg__describe_type(const struct cfg__key *key, char *buf, size_t len)
 	switch (key->type) {
 	case CFG__STRING:
 		if (key->min > 1)
-			snprintf(buf, len, "Text of at least %ld characters%s", key->min, key->empty_ok ? ", or empty" : "");
+			snprintf(buf, len, "Text of at least %ld characters%s", key->min,
+				 key->empty_ok ? ", or empty" : "");
 		else
 			snprintf(buf, len, "Text%s", key->empty_ok ? ", or empty" : ", not empty");
 		return;
 	case CFG__PATH: snprintf(buf, len, "A path (a relative one is relative to this file's folder)"); return;
 	case CFG__INT: snprintf(buf, len, "An integer, %ld..%ld", key->min, key->max); return;
-	case CFG__MODE: snprintf(buf, len, "An octal permission in quotes, at most \"%04lo\"", (unsigned long)key->max); return;
+	case CFG__MODE:
+		snprintf(buf, len, "An octal permission in quotes, at most \"%04lo\"", (unsigned long)key->max);
+		return;
 	case CFG__LOG_LEVEL: snprintf(buf, len, "One of error, warn, info, debug"); return;
 	case CFG__URL: snprintf(buf, len, "An absolute http(s) URL without query or fragment, or empty"); return;
 	case CFG__URL_TEMPLATE:
