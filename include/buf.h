@@ -6,8 +6,9 @@
 #include <stddef.h>
 
 /* Bytes appended at the end, growing as needed; {0} is an empty buffer (data NULL). Once
- * anything was appended or reserved, data[len] is a NUL, so text is a C string. Out of memory
- * aborts, as arena_alloc does: in a worker, the master replaces it. */
+ * anything was appended or reserved, data[len] is a NUL, so text is a C string (setting len to 0
+ * empties it and keeps the memory for what comes next). Out of memory aborts, as arena_alloc
+ * does: in a worker, the master replaces it. */
 struct buf {
 	char *data;
 	size_t len, cap;
