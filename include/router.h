@@ -29,6 +29,7 @@ struct route {
 	int max_age; /* seconds at most a 200 may be cached (0: revalidate every time); the
 		      * configured cache_max_age may lower it */
 	unsigned flags; /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS */
+	size_t keyset;  /* fields of its cursor, the key of a page's last row (routes with PARAM_CURSOR) */
 };
 
 #define ROUTE_GET 1u
@@ -36,6 +37,7 @@ struct route {
 #define ROUTE_OPTIONS 4u /* CORS preflight */
 
 #define ROUTE_MAX_CAPTURES 4
+#define ROUTE_MAX_KEYSET 3
 
 /* The path's captures, checked by the table of route.c and typed: what a handler reads. A
  * member is set when the route's pattern has that capture. */

@@ -123,6 +123,8 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
 		return route;
 	}
+	if (!h_cursor(&ctx))
+		return route;
 	/* keyed by what the request means, not how it is spelled; the body is the same under
 	 * each label negotiation may give it (app_handle relabels it), so the route's first
 	 * media type stands for all */

@@ -189,15 +189,19 @@ h_device_updates(struct handler_ctx *ctx)
 	numbers = arena_printf(ctx->arena, "%s}", numbers);
 
 	known = h_query(ctx, DB_STMT_DEVICE_UPDATES_CURRENT,
-			(const char *const[]){codename, current, updates_families(cur.family),
-					      cur.device_code[0] ? cur.device_code : NULL,
-					      cur.region_code[0] ? cur.region_code : NULL, cur.suffix[0] ? cur.suffix : NULL});
+			&(struct db_args){.codename = codename, .current = current,
+					  .families = updates_families(cur.family),
+					  .device_code = cur.device_code[0] ? cur.device_code : NULL,
+					  .region_code = cur.region_code[0] ? cur.region_code : NULL,
+					  .suffix = cur.suffix[0] ? cur.suffix : NULL});
 	if (known == NULL || !updates_settle(ctx, known, &cur, current, codename, &settled))
 		return;
 	res = h_query(ctx, DB_STMT_DEVICE_UPDATES,
-		      (const char *const[]){settled.variant_id, settled.region, settled.branch, settled.type,
-					    updates_families(cur.family), strncmp(current, "OS", 2) == 0 ? "1" : "0",
-					    numbers, cur.device_code[0] ? cur.device_code : NULL});
+		      &(struct db_args){.variant_id = settled.variant_id, .region = settled.region,
+					.branch = settled.branch, .type = settled.type,
+					.families = updates_families(cur.family),
+					.hyperos = strncmp(current, "OS", 2) == 0 ? "1" : "0", .numbers = numbers,
+					.device_code = cur.device_code[0] ? cur.device_code : NULL});
 	if (res == NULL)
 		return;
 	w = jw_new(ctx->arena);

@@ -79,10 +79,10 @@ h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, const ch
 }
 
 PGresult *
-h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params)
+h_query(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args)
 {
 	PGresult *res = NULL;
-	enum rt_err err = db_exec(ctx->db, stmt, params, &res);
+	enum rt_err err = db_exec(ctx->db, stmt, args, &res);
 
 	if (err != RT_OK) {
 		h_problem(ctx, err,
@@ -112,11 +112,12 @@ h_device_not_found(struct handler_ctx *ctx, const char *codename)
 }
 
 bool
-h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size_t n)
+h_cursor(struct handler_ctx *ctx)
 {
 	const char *cursor = ctx->params->value[PARAM_CURSOR];
 
-	if (cursor == NULL || cursor_decode(ctx->arena, scope, cursor, key, n))
+	if (cursor == NULL ||
+	    cursor_decode(ctx->arena, h_cursor_scope(ctx), cursor, ctx->after, ctx->match->route->keyset))
 		return true;
 	h_problem(ctx, RT_ERR_INVALID_CURSOR, "the cursor is malformed, altered, or was issued for other filters",
 		  "cursor");
@@ -145,7 +146,7 @@ h_last_modified(struct handler_ctx *ctx, const char *iso)
 bool
 h_device_exists(struct handler_ctx *ctx, const char *codename)
 {
-	PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
+	PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, &(struct db_args){.codename = codename});
 
 	if (exists == NULL)
 		return false;
