@@ -31,7 +31,7 @@ fuzz__param_accepts(const char *token)
 
 	req.query[0].name = "cursor";
 	req.query[0].value = token;
-	return params_parse(&req, PARAM_BIT(PARAM_CURSOR), &p, &perr);
+	return params_parse(&req, PARAM_BIT(PARAM_CURSOR), 0, &p, &perr);
 }
 
 /*

@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request req;
 	struct params p, again;
 	struct params_error perr = {0};
-	unsigned allowed = (1u << PARAM__MAX) - 1;
+	unsigned allowed = (1u << PARAM__MAX) - 1, required = 0;
 	const char *query;
 
 	if (fuzz__arena == NULL)
@@ -67,6 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the first two bytes choose the parameters the route allows, the rest is the query */
 	if (size >= 2) {
 		allowed &= ~((unsigned)data[0] | (unsigned)data[1] << 8);
+		/* the updates route's required parameter, when the first bit says so */
+		required = (data[0] & 1) ? allowed & PARAM_BIT(PARAM_CURRENT) : 0;
 		data += 2;
 		size -= 2;
 	}
@@ -82,13 +84,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!fuzz__request(&req, query))
 		goto out;
-	if (!params_parse(&req, allowed, &p, &perr)) {
+	if (!params_parse(&req, allowed, required, &p, &perr)) {
 		fuzz__problem(&perr);
 		goto out;
 	}
 	FUZZ_CHECK(p.limit >= 1 && p.limit <= PARAM_LIMIT_MAX);
-	for (int id = 0; id < PARAM__MAX; id++)
+	for (int id = 0; id < PARAM__MAX; id++) {
 		FUZZ_CHECK(p.value[id] == NULL || (allowed & PARAM_BIT(id)));
+		FUZZ_CHECK(p.value[id] != NULL || !(required & PARAM_BIT(id)));
+	}
 	if (p.value[PARAM_CODENAME] != NULL) {
 		const char *arr = params_codename_array(&p, fuzz__arena);
 
@@ -100,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *filters = params_filter_query(&p, fuzz__arena);
 
 		FUZZ_CHECK(fuzz__request(&req, filters));
-		FUZZ_CHECK(params_parse(&req, allowed, &again, &perr));
+		FUZZ_CHECK(params_parse(&req, allowed, required, &again, &perr));
 		for (int id = 0; id < PARAM__MAX; id++) {
 			if (id == PARAM_LIMIT || id == PARAM_CURSOR)
 				continue;

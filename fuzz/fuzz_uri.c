@@ -6,6 +6,8 @@
 
 #include "arena.h"
 #include "http.h"
+#include "params.h"
+#include "router.h"
 
 static struct arena *fuzz__arena;
 
@@ -28,6 +30,38 @@ fuzz__round_trip(const char *s)
 		FUZZ_CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%", *p) != NULL);
 	dec = http_decode(fuzz__arena, enc, strlen(enc), true);
 	FUZZ_CHECK(dec != NULL && strcmp(dec, s) == 0);
+}
+
+/* The path's segments and its route: a matched path's canonical form routes to the same route with
+ * the same captures, and captures that pass their validators are typed as they say. */
+static void
+fuzz__route(const struct http_request *req)
+{
+	struct route_match m, again;
+	struct params_error perr;
+	struct http_request canon = {.arena = fuzz__arena, .method = "GET"};
+	const char *detail;
+	size_t slashes = 0;
+
+	for (const char *c = req->path; *c; c++)
+		slashes += *c == '/';
+	FUZZ_CHECK(req->nsegments == slashes);
+	for (size_t i = 0; i < req->nsegments; i++)
+		FUZZ_CHECK(fuzz_utf8_valid((const unsigned char *)req->segments[i], strlen(req->segments[i])));
+	if (!route_match(req, fuzz__arena, &m))
+		return;
+	canon.uri = m.canonical_path;
+	FUZZ_CHECK(http_parse_uri(&canon, &detail) == RT_OK && route_match(&canon, fuzz__arena, &again));
+	FUZZ_CHECK(again.route == m.route && again.ncaptures == m.ncaptures);
+	for (size_t i = 0; i < m.ncaptures; i++)
+		FUZZ_CHECK(strcmp(again.captures[i], m.captures[i]) == 0);
+	if (route_check_path(&m, fuzz__arena, &perr)) {
+		FUZZ_CHECK(m.path.codename == NULL || params_codename_valid(m.path.codename));
+		FUZZ_CHECK(m.path.version == NULL || params_version_valid(m.path.version));
+		FUZZ_CHECK(m.path.id >= 0);
+	} else {
+		FUZZ_CHECK(perr.err == RT_ERR_INVALID_PARAMETER && perr.parameter != NULL && perr.detail != NULL);
+	}
 }
 
 int
@@ -64,6 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strncmp(req.path, text, strlen(req.path)) == 0);
 		FUZZ_CHECK(req.nquery <= HTTP_MAX_QUERY_PARAMS);
 		FUZZ_CHECK(q != NULL || req.nquery == 0);
+		fuzz__route(&req);
 		for (size_t i = 0; i < req.nquery; i++) {
 			const struct http_query_param *qp = &req.query[i];
 
