@@ -450,11 +450,10 @@ db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PG
 {
 	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
-	size_t n;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-		n = strlen(err);
+		size_t n = strlen(err);
 		while (n > 0 && err[n - 1] == '\n')
 			err[--n] = '\0';
 		PQclear(res);

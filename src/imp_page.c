@@ -140,11 +140,11 @@ static xmlChar *
 page__button_url(xmlNode *button)
 {
 	xmlChar *onclick = xmlGetProp(button, BAD_CAST "onclick"), *url = NULL;
-	const char *start, *end;
+	const char *start;
 
 	if (onclick != NULL && (start = strstr((const char *)onclick, "window.open('")) != NULL) {
 		start += strlen("window.open('");
-		end = strchr(start, '\'');
+		const char *end = strchr(start, '\'');
 		if (end != NULL)
 			url = xmlStrndup(BAD_CAST start, (int)(end - start));
 	}
