@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "log.h"
 
@@ -41,5 +42,17 @@ bool cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
 /* The path used when neither -c nor $ROMTRACK_CONFIG is given. */
 const char *cfg_default_path(void);
+
+/* Writes every key with its default, what it means, the values it takes and whether a reload
+ * applies it, as a YAML configuration file (comments and values) that cfg_load reads back to
+ * the defaults. The key table in config.c is the one place defaults are kept. */
+void cfg_print_defaults(FILE *out);
+
+/* A reload: for each key that serve only applies on a restart and whose value in fresh differs
+ * from running's, calls kept(key, running value, fresh value) (as written in a file, strings
+ * quoted) and gives fresh running's value back, so that fresh says what is in effect. Returns
+ * how many keys it kept. */
+size_t cfg_keep_restart_keys(struct cfg *fresh, const struct cfg *running,
+			     void (*kept)(const char *key, const char *running_value, const char *fresh_value));
 
 #endif

@@ -42,12 +42,13 @@ PGconn *db_conn(struct db *db);
 /* Last connection or server error, for logs and CLI messages. */
 const char *db_error(struct db *db);
 
-/* Runs a prepared statement with text parameters (NULL = SQL NULL). On success
+/* Runs a prepared statement with its named arguments (NULL = SQL NULL; args may be NULL for a
+ * statement without any). On success
  * *res holds the tuples (the caller PQclear()s it). A lost connection is
  * re-established and the statement retried once (every API statement is read-only).
  * A server silent for the timeout gives RT_ERR_DB_UNAVAILABLE at once: the connection is
  * dropped (its late answer is never read) and counts as a failed attempt. */
-enum rt_err db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res);
+enum rt_err db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res);
 
 /* Runs one statement of fixed SQL text with its parameters passed apart (the CLI's
  * migrate and import use it). On failure returns false with "what: server message"

@@ -15,11 +15,11 @@ struct handler_ctx {
 	const struct http_request *req;
 	struct http_response *res;
 	const struct route_match *match;
+	const struct route_path *path; /* the checked path captures: &match->path */
 	const struct params *params;
+	const char *after[ROUTE_MAX_KEYSET]; /* the cursor's key fields (route keyset), NULL without one */
 	struct arena *arena;
 };
-
-typedef void (*handler_fn)(struct handler_ctx *ctx);
 
 void h_health(struct handler_ctx *ctx);
 void h_device_list(struct handler_ctx *ctx);
@@ -62,15 +62,14 @@ const char *h_cursor_scope(struct handler_ctx *ctx);
 void h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, const char *parameter);
 /* Runs a statement; on failure sends the problem and returns NULL. The result
  * is freed with the request's arena. */
-PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params);
-/* The route's {codename}, or NULL after a 400 when it is not a codename. */
-const char *h_codename(struct handler_ctx *ctx);
+PGresult *h_query(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args);
 /* The 404 for a codename no device has. */
 void h_device_not_found(struct handler_ctx *ctx, const char *codename);
 /* Whether a device has the codename; false after sending its 404 (or a database problem). */
 bool h_device_exists(struct handler_ctx *ctx, const char *codename);
-/* Decodes the cursor parameter, if any, into n key fields; false after a 400. */
-bool h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size_t n);
+/* Decodes the cursor parameter, if any, into ctx->after (the route's keyset fields); false after
+ * a 400. app.c calls it before the handler. */
+bool h_cursor(struct handler_ctx *ctx);
 /* Adds Last-Modified from an ISO time "YYYY-MM-DDTHH:MM:SSZ". */
 void h_last_modified(struct handler_ctx *ctx, const char *iso);
 /* One release row (a statement using RELEASE_COLUMNS) as the API's Release object. */

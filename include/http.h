@@ -21,6 +21,8 @@ struct http_request {
 	const char *method;
 	const char *uri;         /* raw REQUEST_URI */
 	const char *path;        /* raw path (before '?'), still percent-encoded */
+	const char **segments;   /* the path's segments between '/', each percent-decoded once */
+	size_t nsegments;
 	const char *if_none_match;
 	const char *if_modified_since;
 	const char *accept;
@@ -50,8 +52,8 @@ struct http_response {
 	const char *etag; /* of the body, once computed (or as cached) */
 };
 
-/* Parses request->uri into path and query (percent-decoded, UTF-8 checked).
- * On error returns RT_ERR_URI_TOO_LONG or RT_ERR_BAD_REQUEST with *detail set. */
+/* Parses request->uri into path, its decoded segments and the query (percent-decoded, UTF-8
+ * checked). On error returns RT_ERR_URI_TOO_LONG or RT_ERR_BAD_REQUEST with *detail set. */
 enum rt_err http_parse_uri(struct http_request *req, const char **detail);
 
 /* Percent-decodes src[0..len) into an arena string; plus_is_space for query

@@ -9,6 +9,8 @@ void log_set_level(enum log_level level);
 void log_set_role(const char *role);
 /* Parses "error", "warn", "info", "debug"; returns LOG__MAX when unknown. */
 enum log_level log_level_parse(const char *name);
+/* "error", "warn", "info", "debug"; "?" for anything else. */
+const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -29,12 +29,20 @@ struct params_error {
 	const char *parameter; /* name of the offending parameter */
 };
 
+/* What a value must be, completing "<name> must be ...": shared by the query parameters and the
+ * path captures of the same name (router.c). */
+#define PARAMS_EXPECT_CODENAME "a codename of 1 to 64 letters, digits or '_'"
+#define PARAMS_EXPECT_BRANCH "one of stable, stable-beta, weekly, public-beta"
+#define PARAMS_EXPECT_VERSION "a version of 1 to 64 letters, digits, '.', '_' or '-'"
+
 const char *param_name(enum param_id id);
 
 /* Validates every query parameter of req against the allowed set (PARAM_BIT mask).
- * Unknown, repeated or invalid parameters fail with a 400 error in *perr. */
-bool params_parse(const struct http_request *req, unsigned allowed, struct params *out,
+ * Unknown, repeated, invalid or missing required parameters fail with a 400 error in *perr. */
+bool params_parse(const struct http_request *req, unsigned allowed, unsigned required, struct params *out,
 		  struct params_error *perr);
+/* A client's value as an error message may quote it: at most 40 bytes, cut on a UTF-8 boundary. */
+const char *params_echo(struct arena *a, const char *value);
 
 /* False when a parameter whose value space a client controls without bound (q, version) was
  * given: the response cache must not keep the answer. */

@@ -2,6 +2,9 @@
 #ifndef QUERIES_H
 #define QUERIES_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum db_stmt {
 	DB_STMT_PING,
 	DB_STMT_DEVICE_LIST,
@@ -24,10 +27,30 @@ enum db_stmt {
 	DB_STMT__MAX
 };
 
+/*
+ * Statements name their arguments: the SQL text says ":codename" where it takes one (a ":" that is
+ * not part of a "::" cast nor inside a string literal), and a caller fills the member of that name
+ * of struct db_args. db.c numbers the names into $1..$n when it prepares a statement and binds each
+ * number from its member, so the text and the caller cannot disagree on what a position means. A
+ * name that is not a member of struct db_args fails the statement table's check (unit.queries, and
+ * every connection's preparation); a member the statement does not name is not sent.
+ */
+#define DB_ARG_LIST(X)                                                                                   \
+	X(q) X(codename) X(codenames) X(region) X(branch) X(type) X(version) X(android) X(family) X(since) \
+	X(until) X(current) X(families) X(hyperos) X(numbers) X(device_code) X(region_code) X(suffix)     \
+	X(variant_id) X(id) X(filename) X(after_date) X(after_version) X(after_id) X(after_codename)      \
+	X(after_branch) X(after_type) X(limit)
+
+/* Text values, NULL for SQL NULL: what a statement reads by name. */
+struct db_args {
+#define DB_ARG__MEMBER(name) const char *name;
+	DB_ARG_LIST(DB_ARG__MEMBER)
+#undef DB_ARG__MEMBER
+};
+
 struct db_stmt_def {
 	const char *name;
-	const char *sql;
-	int nparams;
+	const char *sql; /* with :named arguments */
 };
 
 extern const struct db_stmt_def db_stmts[DB_STMT__MAX];
@@ -36,25 +59,79 @@ extern const struct db_stmt_def db_stmts[DB_STMT__MAX];
  * (sql/005_data_version_notify.sql); what DB_STMT_DATA_VERSION returns. */
 #define DB_DATA_VERSION_CHANNEL "romtrack_data_version"
 
-/* The columns of a release row (RELCOL_*), for the benchmark's design ceiling. */
+/* The columns of a release row (the select list RELEASE_COLUMNS), for the benchmark's design ceiling. */
 extern const char db_release_columns[];
 
-/* Column order of the rows DB_STMT_DEVICE_LIST and DB_STMT_DEVICE_GET return. */
-enum { DEVCOL_DEVICE, DEVCOL_VARIANT, DEVCOL_REGION, DEVCOL_NAMES };
+/*
+ * Column lists: each row names a column and the SQL that yields it, once. A list gives the enum the
+ * code reads a result by and the select list a statement writes (the first column without a comma).
+ */
+#define DB_COL__ENUM(id, sql) id,
+#define DB_COL__FIRST(id, sql) sql
+#define DB_COL__NEXT(id, sql) ", " sql
 
-/* Column order of release rows. */
-enum {
-	RELCOL_ID, RELCOL_DEVICE, RELCOL_VARIANT, RELCOL_REGION, RELCOL_NAMES, RELCOL_VERSION,
-	RELCOL_BRANCH, RELCOL_TYPE, RELCOL_ANDROID, RELCOL_SIZE, RELCOL_MD5, RELCOL_FILENAME,
-	RELCOL_DATE, RELCOL_CHANGELOG, RELCOL_LINKS, RELCOL_INC_FROM, RELCOL_INC_TO,
-	RELCOL_INC_FILENAME, RELCOL_INC_URL, RELCOL_WARNINGS, RELCOL_SORT_DATE, RELCOL_VERSION_SORT,
-	RELCOL_MODIFIED
-};
+/* A release row. */
+#define DB_RELEASE_COLUMNS(FIRST, NEXT)                                                                  \
+	FIRST(RELCOL_ID, "r.id")                                                                         \
+	NEXT(RELCOL_DEVICE, "d.codename")                                                                \
+	NEXT(RELCOL_VARIANT, "v.codename")                                                               \
+	NEXT(RELCOL_REGION, "r.region::text")                                                            \
+	NEXT(RELCOL_NAMES, "coalesce((SELECT array_to_json(array_agg(DISTINCT n.name ORDER BY n.name))"  \
+			   " FROM release_name rn JOIN display_name n ON n.id = rn.display_name_id"      \
+			   " WHERE rn.release_id = r.id), '[]')::text")                                  \
+	NEXT(RELCOL_VERSION, "r.version")                                                                \
+	NEXT(RELCOL_BRANCH, "r.branch::text")                                                            \
+	NEXT(RELCOL_TYPE, "r.type::text")                                                                \
+	NEXT(RELCOL_ANDROID, "r.android")                                                                \
+	NEXT(RELCOL_SIZE, "r.size_bytes")                                                                \
+	NEXT(RELCOL_MD5, "r.md5")                                                                        \
+	NEXT(RELCOL_FILENAME, "r.filename")                                                              \
+	NEXT(RELCOL_DATE, "to_char(r.release_date, 'YYYY-MM-DD')")                                       \
+	NEXT(RELCOL_CHANGELOG, "r.changelog")                                                            \
+	NEXT(RELCOL_LINKS, "array_to_json(r.links)::text")                                               \
+	NEXT(RELCOL_INC_FROM, "r.incremental_from")                                                      \
+	NEXT(RELCOL_INC_TO, "r.incremental_to")                                                          \
+	NEXT(RELCOL_INC_FILENAME, "r.incremental_filename")                                              \
+	NEXT(RELCOL_INC_URL, "r.incremental_url")                                                        \
+	NEXT(RELCOL_WARNINGS, "array_to_json(r.warnings)::text")                                         \
+	NEXT(RELCOL_SORT_DATE, "to_char(r.sort_date, 'YYYY-MM-DD')")                                     \
+	NEXT(RELCOL_VERSION_SORT, "r.version_sort")                                                      \
+	NEXT(RELCOL_MODIFIED, "to_char(r.modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+enum { DB_RELEASE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) RELCOL__MAX };
 
-/* Columns of DB_STMT_DEVICE_UPDATES_CURRENT. */
-enum { CURCOL_VARIANT_ID, CURCOL_VARIANT, CURCOL_REGION, CURCOL_BRANCH, CURCOL_EXACT, CURCOL_SAME_SUFFIX };
+/* A device's variant (DB_STMT_DEVICE_LIST, DB_STMT_DEVICE_GET). */
+#define DB_DEVICE_COLUMNS(FIRST, NEXT)                                                                   \
+	FIRST(DEVCOL_DEVICE, "p.codename")                                                               \
+	NEXT(DEVCOL_VARIANT, "v.codename")                                                               \
+	NEXT(DEVCOL_REGION, "v.region::text")                                                            \
+	NEXT(DEVCOL_NAMES, "coalesce((SELECT array_to_json(array_agg(n.name ORDER BY n.name))"           \
+			   " FROM display_name n WHERE n.variant_id = v.id), '[]')::text")
+enum { DB_DEVICE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DEVCOL__MAX };
 
-/* Columns of DB_STMT_REGIONS and DB_STMT_BRANCHES. */
-enum { ENUMCOL_VALUE, ENUMCOL_DEVICES, ENUMCOL_RELEASES };
+/* What romtrack knows of the version a device runs (DB_STMT_DEVICE_UPDATES_CURRENT). */
+#define DB_CURRENT_COLUMNS(FIRST, NEXT)                                                                  \
+	FIRST(CURCOL_VARIANT_ID, "v.id")                                                                 \
+	NEXT(CURCOL_VARIANT, "v.codename")                                                               \
+	NEXT(CURCOL_REGION, "r.region::text")                                                            \
+	NEXT(CURCOL_BRANCH, "r.branch::text")                                                            \
+	NEXT(CURCOL_EXACT, "r.version = :current::text")                                                 \
+	NEXT(CURCOL_SAME_SUFFIX, "bool_or(r.version_suffix = :suffix::text)")
+enum { DB_CURRENT_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CURCOL__MAX };
+
+/* A value of an enumeration with its devices and releases (DB_STMT_REGIONS, DB_STMT_BRANCHES). */
+#define DB_ENUM_COLUMNS(FIRST, NEXT)                                                                     \
+	FIRST(ENUMCOL_VALUE, "e.value::text")                                                            \
+	NEXT(ENUMCOL_DEVICES, "count(DISTINCT r.device_id)")                                             \
+	NEXT(ENUMCOL_RELEASES, "count(r.id)")
+enum { DB_ENUM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) ENUMCOL__MAX };
+
+/* The select list of a column list, e.g. DB_SELECT_LIST(DB_RELEASE_COLUMNS). */
+#define DB_SELECT_LIST(list) list(DB_COL__FIRST, DB_COL__NEXT)
+
+/* Numbers a statement's :named arguments. On success *sql is the text with $1..$n, and offsets[0..*n)
+ * are the offsets in struct db_args of the arguments $1..$n (malloc'ed text, kept for the process).
+ * False with a message in err for a name struct db_args lacks, a positional $n, or more than max. */
+bool db_stmt_number(const char *named, char **sql, size_t *offsets, int *n, int max, char *err,
+		    size_t errlen);
 
 #endif

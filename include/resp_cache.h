@@ -17,14 +17,14 @@ bool resp_cache_enabled(void);
 /* Empties the cache when version differs from the one its entries belong to. */
 void resp_cache_set_version(const char *version);
 
-/* The cache key of a decoded, validated request: the route, its decoded captures, the
+/* The cache key of a decoded, validated request: its canonical path (route_match), the
  * parameters in table order (limit as the number it parsed to, its default when absent) and
  * the media type of the answer, each value percent-encoded so that the separators stay
  * unambiguous. Two spellings of one request have one key. */
 const char *resp_cache_key(struct arena *a, const struct route_match *m, const struct params *p,
 			   const char *media_type);
 /* Whether the answer to the request may be kept: its route and every parameter it was given
- * allow it (route_cacheable, params_cacheable). */
+ * allow it (not a ROUTE_LIVE route, params_cacheable). */
 bool resp_cache_admits(const struct route_match *m, const struct params *p);
 
 /* Fills res from the cache (body and headers point into the cache, valid until the next

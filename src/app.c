@@ -12,32 +12,13 @@
 static int app__max_age = 60;      /* cache_max_age: a route's own max age is a ceiling */
 static bool app__host_in_feeds;    /* no public_url: feeds name the Host of each request */
 
-static const handler_fn app__handlers[ROUTE__MAX] = {
-	[ROUTE_HEALTH] = h_health,
-	[ROUTE_DEVICES] = h_device_list,
-	[ROUTE_DEVICE] = h_device_get,
-	[ROUTE_DEVICE_RELEASES] = h_device_releases,
-	[ROUTE_DEVICE_VERSION] = h_device_version,
-	[ROUTE_DEVICE_LATEST] = h_device_latest,
-	[ROUTE_DEVICE_UPDATES] = h_device_updates,
-	[ROUTE_DEVICE_FEED] = h_device_feed,
-	[ROUTE_RELEASES] = h_releases,
-	[ROUTE_RELEASES_LATEST] = h_releases_latest,
-	[ROUTE_RELEASE] = h_release_get,
-	[ROUTE_RELEASE_BY_FILENAME] = h_release_by_filename,
-	[ROUTE_REGIONS] = h_regions,
-	[ROUTE_BRANCHES] = h_branches,
-	[ROUTE_FEED] = h_feed,
-	[ROUTE_OPENAPI] = h_openapi,
-};
-
 /* A CORS preflight: which methods and headers a cross-origin page may use. */
 static void
-app__preflight(struct http_response *res, enum route_id id)
+app__preflight(struct http_response *res, const struct route *route)
 {
 	res->status = 204;
-	http_add_header(res, "Allow", route_allow(id));
-	http_add_header(res, "Access-Control-Allow-Methods", route_allow(id));
+	http_add_header(res, "Allow", route_allow(route));
+	http_add_header(res, "Access-Control-Allow-Methods", route_allow(route));
 	http_add_header(res, "Access-Control-Allow-Headers", HTTP_CORS_ALLOW_HEADERS);
 	http_add_header(res, "Access-Control-Max-Age", "86400");
 }
@@ -74,94 +55,105 @@ app__cached(struct db *db, const char *key, struct http_response *res)
 
 /* The detail of a 406: what the route can send. */
 static const char *
-app__not_acceptable(struct arena *a, enum route_id id)
+app__not_acceptable(struct arena *a, const struct route *route)
 {
-	const struct http_media *media = route_media(id);
+	const struct http_media *media = route->media;
 	const char *types = media->types[0];
 
 	for (size_t i = 1; media->types[i] != NULL; i++)
 		types = arena_printf(a, "%s%s%s", types, media->types[i + 1] ? ", " : " or ", media->types[i]);
-	return arena_printf(a, "%s answers with %s only, which Accept excludes", route_pattern(id), types);
+	return arena_printf(a, "%s answers with %s only, which Accept excludes", route->pattern, types);
 }
 
-/* Routes, checks and answers the request; the caller adds the common headers.
- * *content_type: the negotiated media type, once known. */
-static enum route_id
+/* "/" and the decoded segments: the path as a message may quote it. */
+static const char *
+app__path_text(const struct http_request *req)
+{
+	const char *text = "";
+
+	for (size_t i = 0; i < req->nsegments; i++)
+		text = arena_printf(req->arena, "%s/%s", text, req->segments[i]);
+	return text;
+}
+
+/* Routes, checks and answers the request; the caller adds the common headers. Returns the
+ * route (NULL when none matched). *content_type: the negotiated media type, once known. */
+static const struct route *
 app__dispatch(struct db *db, struct http_request *req, struct http_response *res, const char **content_type)
 {
 	struct route_match match;
 	struct params params;
 	struct params_error perr;
 	struct handler_ctx ctx = {
-		.db = db, .req = req, .res = res, .match = &match, .params = &params,
+		.db = db, .req = req, .res = res, .match = &match, .path = &match.path, .params = &params,
 		.arena = req->arena,
 	};
+	const struct route *route;
 	const char *detail = NULL, *cache_key = NULL;
 	enum rt_err err;
 
 	err = http_parse_uri(req, &detail);
 	if (err != RT_OK) {
 		http_problem(res, req->arena, err, detail, NULL);
-		return ROUTE__MAX;
+		return NULL;
 	}
-	if (route_match(req->path, req->arena, &match) == ROUTE__MAX) {
-		/* the decoded path: http_parse_uri checked that it is valid UTF-8 */
+	if (!route_match(req, req->arena, &match)) {
 		http_problem(res, req->arena, RT_ERR_NOT_FOUND,
-			     arena_printf(req->arena, "no route matches %s",
-					  http_decode(req->arena, req->path, strlen(req->path), false)),
-			     NULL);
-		return ROUTE__MAX;
+			     arena_printf(req->arena, "no route matches %s", app__path_text(req)), NULL);
+		return NULL;
 	}
-	if (!route_method_allowed(match.id, req->method)) {
+	route = match.route;
+	if (!route_method_allowed(route, req->method)) {
 		http_problem(res, req->arena, RT_ERR_METHOD_NOT_ALLOWED,
-			     arena_printf(req->arena, "%s accepts only %s", route_pattern(match.id),
-					  route_allow(match.id)),
-			     NULL);
-		http_add_header(res, "Allow", route_allow(match.id));
-		return match.id;
+			     arena_printf(req->arena, "%s accepts only %s", route->pattern, route_allow(route)), NULL);
+		http_add_header(res, "Allow", route_allow(route));
+		return route;
 	}
 	if (strcmp(req->method, "OPTIONS") == 0) {
-		app__preflight(res, match.id);
-		return match.id;
+		app__preflight(res, route);
+		return route;
 	}
-	*content_type = http_negotiate(req->accept, route_media(match.id));
+	*content_type = http_negotiate(req->accept, route->media);
 	if (*content_type == NULL) {
-		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE, app__not_acceptable(req->arena, match.id), NULL);
-		return match.id;
+		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE, app__not_acceptable(req->arena, route), NULL);
+		return route;
 	}
-	if (!params_parse(req, route_params(match.id), &params, &perr)) {
+	if (!params_parse(req, route->params, route->required, &params, &perr) ||
+	    !route_check_path(&match, req->arena, &perr)) {
 		http_problem(res, req->arena, perr.err, perr.detail, perr.parameter);
-		return match.id;
+		return route;
 	}
+	if (!h_cursor(&ctx))
+		return route;
 	/* keyed by what the request means, not how it is spelled; the body is the same under
 	 * each label negotiation may give it (app_handle relabels it), so the route's first
 	 * media type stands for all */
 	if (resp_cache_admits(&match, &params)) {
-		cache_key = resp_cache_key(req->arena, &match, &params, route_media(match.id)->types[0]);
+		cache_key = resp_cache_key(req->arena, &match, &params, route->media->types[0]);
 		/* without public_url a feed's links name the Host it was asked under: one entry per
 		 * host (the key's values are percent-encoded, so the space cannot be forged) */
-		if (app__host_in_feeds && (match.id == ROUTE_FEED || match.id == ROUTE_DEVICE_FEED))
+		if (app__host_in_feeds && (route->flags & ROUTE_ABSOLUTE_LINKS))
 			cache_key = arena_printf(req->arena, "%s %s", cache_key, http_request_base_url(req));
 	}
 	if (cache_key != NULL && app__cached(db, cache_key, res))
-		return match.id;
-	app__handlers[match.id](&ctx);
-	if (match.id != ROUTE_HEALTH && res->status == 200)
+		return route;
+	route->handler(&ctx);
+	if (!(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);
 	if (cache_key != NULL && res->status == 200)
 		resp_cache_store(cache_key, res);
-	return match.id;
+	return route;
 }
 
 void
 app_handle(struct db *db, struct http_request *req, struct http_response *res)
 {
-	enum route_id id;
+	const struct route *route;
 	const char *content_type = NULL;
 	int max_age;
 
 	memset(res, 0, sizeof *res);
-	id = app__dispatch(db, req, res, &content_type);
+	route = app__dispatch(db, req, res, &content_type);
 	/* one body under each of its labels: the label the client asked for, and, as another
 	 * representation, an entity tag of its own (RFC 9110, 8.8.3) */
 	if (res->status == 200 && content_type != NULL && res->content_type != NULL &&
@@ -176,7 +168,7 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 	/* Every 503 (the database is unavailable): by then each worker has tried to reconnect. */
 	if (res->status == 503)
 		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
-	max_age = route_max_age(id) < app__max_age ? route_max_age(id) : app__max_age;
+	max_age = route == NULL ? 0 : route->max_age < app__max_age ? route->max_age : app__max_age;
 	http_finish(req, res, max_age);
 }
 

@@ -17,6 +17,17 @@
 
 enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL, CFG__URL, CFG__URL_TEMPLATE };
 
+/* When a changed value takes effect in `romtrack serve` (as PgBouncer's CF_NO_RELOAD). On a
+ * reload the master forks a new generation of workers with the whole new configuration and
+ * keeps its listening socket: what the socket was made with stays until a restart. */
+enum cfg__effect {
+	CFG__RELOAD,    /* a SIGHUP applies it (the master and the new workers run with it) */
+	CFG__RESTART,   /* serve keeps the value it started with until it is restarted */
+	CFG__UNSERVED,  /* serve does not use it; each run of the command that does reads the file */
+};
+
+/* The one list of keys: type, field, limits, default, when a change takes effect, and what the
+ * key means (`romtrack config defaults` prints them). */
 static const struct cfg__key {
 	const char *name;
 	enum cfg__type type;
@@ -24,27 +35,69 @@ static const struct cfg__key {
 	long min, max;       /* CFG__INT: range; CFG__STRING, CFG__PATH: min length */
 	const char *fallback; /* default, as it would be written in the file */
 	bool empty_ok;       /* "" is allowed whatever min says ("not set") */
+	enum cfg__effect effect;
+	const char *doc;
 } cfg__keys[] = {
 	{"database", CFG__STRING, offsetof(struct cfg, database), 1, 0,
-	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false},
-	{"database_timeout", CFG__INT, offsetof(struct cfg, database_timeout), 1, 300, "5", false},
-	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false},
-	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0660", false},
-	{"socket_group", CFG__STRING, offsetof(struct cfg, socket_group), 1, 0, "", true},
-	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false},
-	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0", false},
-	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 1, 0, "../sql", false},
-	{"openapi", CFG__PATH, offsetof(struct cfg, openapi), 1, 0, "../openapi.yaml", false},
-	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false},
-	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30", false},
-	{"request_timeout", CFG__INT, offsetof(struct cfg, request_timeout), 1, 3600, "30", false},
-	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, "", true},
-	{"response_cache_mb", CFG__INT, offsetof(struct cfg, response_cache_mb), 0, 65536, "48", false},
-	{"public_url", CFG__URL, offsetof(struct cfg, public_url), 0, 0, "", true},
-	{"release_page_url", CFG__URL_TEMPLATE, offsetof(struct cfg, release_page_url), 0, 0, "", true},
-	{"cache_max_age", CFG__INT, offsetof(struct cfg, cache_max_age), 0, 60, "60", false},
-	{"max_requests", CFG__INT, offsetof(struct cfg, max_requests), 0, 1000000000, "1000000", false},
-	{"max_rss_growth_mb", CFG__INT, offsetof(struct cfg, max_rss_growth_mb), 0, 65536, "0", false},
+	 "postgresql://romtrack@127.0.0.1:15432/romtrack", false, CFG__RELOAD,
+	 "libpq connection string or URL; $ROMTRACK_DATABASE_URL overrides it. The default is the "
+	 "project-local PostgreSQL of script/server."},
+	{"database_timeout", CFG__INT, offsetof(struct cfg, database_timeout), 1, 300, "5", false, CFG__RELOAD,
+	 "Seconds: the longest the API waits on PostgreSQL in any one step (connecting, a statement, the "
+	 "cache's Sync) before it answers 503 and drops the connection."},
+	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false,
+	 CFG__RESTART, "The FastCGI socket nginx talks to: a unix socket path, or HOST:PORT."},
+	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0660", false, CFG__RESTART,
+	 "A unix socket's permissions, set from its creation on: only nginx's workers (and root) may open "
+	 "it."},
+	{"socket_group", CFG__STRING, offsetof(struct cfg, socket_group), 1, 0, "", true, CFG__RESTART,
+	 "A unix socket's group (a name or a number): the group nginx's workers run as (www-data for "
+	 "Debian's nginx; script/nginx-conf runs them as the user who runs it, so empty fits). Empty: "
+	 "romtrack's own group. romtrack must be root or a member of the group."},
+	{"backlog", CFG__INT, offsetof(struct cfg, backlog), 1, 65535, "128", false, CFG__RESTART,
+	 "The listening socket's backlog: connections the kernel queues until a worker accepts them."},
+	{"workers", CFG__INT, offsetof(struct cfg, workers), 0, 256, "0", false, CFG__RELOAD,
+	 "Worker processes; 0 = two per CPU."},
+	{"migrations", CFG__PATH, offsetof(struct cfg, migrations), 1, 0, "../sql", false, CFG__UNSERVED,
+	 "The folder of the migration files (NNN_name.sql) that `romtrack migrate` applies."},
+	{"openapi", CFG__PATH, offsetof(struct cfg, openapi), 1, 0, "../openapi.yaml", false, CFG__RELOAD,
+	 "The OpenAPI document /api/openapi.yaml serves, read when a worker starts."},
+	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false, CFG__RELOAD,
+	 "What is logged: error, warn, info or debug (debug logs every request)."},
+	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30", false, CFG__RELOAD,
+	 "Seconds a worker may take to finish its request when stopping, and a reload's new workers to get "
+	 "ready (connected to the database); a reload whose workers are not ready by then is abandoned."},
+	{"request_timeout", CFG__INT, offsetof(struct cfg, request_timeout), 1, 3600, "30", false, CFG__RELOAD,
+	 "Seconds a FastCGI connection may last, from accept to close (reading the request, writing the "
+	 "response)."},
+	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, "", true, CFG__RELOAD,
+	 "Signs pagination cursors. Empty: a random key per start of `romtrack serve` (cursors then stop "
+	 "working across restarts)."},
+	{"response_cache_mb", CFG__INT, offsetof(struct cfg, response_cache_mb), 0, 65536, "48", false,
+	 CFG__RELOAD,
+	 "Each worker's cache of whole responses, in MB (emptied whenever the data changes); 0 = none."},
+	{"public_url", CFG__URL, offsetof(struct cfg, public_url), 0, 0, "", true, CFG__RELOAD,
+	 "The address clients reach romtrack at, behind any proxy (e.g. \"https://roms.example.org\", a path "
+	 "allowed): the feeds' links start with it. Empty: from each request's Host header, when it is a "
+	 "plain host[:port] (X-Forwarded-* ignored)."},
+	{"release_page_url", CFG__URL_TEMPLATE, offsetof(struct cfg, release_page_url), 0, 0, "", true,
+	 CFG__RELOAD,
+	 "A website's page for a release, the link of each feed entry, e.g. "
+	 "\"https://site/miui/{codename}/{branch}/{version}/\". Empty: the entry links to the package's "
+	 "download."},
+	{"cache_max_age", CFG__INT, offsetof(struct cfg, cache_max_age), 0, 60, "60", false, CFG__RELOAD,
+	 "Seconds any cache (Varnish, a CDN, a browser) may keep a data response before revalidating "
+	 "(Cache-Control max-age; 0 = no-cache): releases are corrected after publication. Responses also "
+	 "allow serving stale for half as long while revalidating."},
+	{"max_requests", CFG__INT, offsetof(struct cfg, max_requests), 0, 1000000000, "1000000", false,
+	 CFG__RELOAD,
+	 "A worker leaves between two requests, and the master replaces it, after this many requests "
+	 "(plus up to a tenth); 0 = never."},
+	{"max_rss_growth_mb", CFG__INT, offsetof(struct cfg, max_rss_growth_mb), 0, 65536, "0", false,
+	 CFG__RELOAD,
+	 "A worker leaves between two requests, and the master replaces it, once its resident size grew by "
+	 "this many MB since it was ready (the response cache counts: set it above response_cache_mb); "
+	 "0 = never."},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -313,4 +366,173 @@ cfg_free(struct cfg *cfg)
 	free(cfg->public_url);
 	free(cfg->release_page_url);
 	memset(cfg, 0, sizeof *cfg);
+}
+
+/* Whether a and b hold the same value of key. */
+static bool
+cfg__same(const struct cfg *a, const struct cfg *b, const struct cfg__key *key)
+{
+	const void *x = (const char *)a + key->offset, *y = (const char *)b + key->offset;
+
+	switch (key->type) {
+	case CFG__STRING:
+	case CFG__PATH:
+	case CFG__URL:
+	case CFG__URL_TEMPLATE:
+		return strcmp(*(char *const *)x, *(char *const *)y) == 0;
+	case CFG__INT:
+		return *(const long *)x == *(const long *)y;
+	case CFG__MODE:
+		return *(const unsigned *)x == *(const unsigned *)y;
+	case CFG__LOG_LEVEL:
+		return *(const enum log_level *)x == *(const enum log_level *)y;
+	}
+	return false;
+}
+
+/* Gives dst src's value of key. */
+static void
+cfg__copy(struct cfg *dst, const struct cfg *src, const struct cfg__key *key)
+{
+	void *x = (char *)dst + key->offset;
+	const void *y = (const char *)src + key->offset;
+
+	switch (key->type) {
+	case CFG__STRING:
+	case CFG__PATH:
+	case CFG__URL:
+	case CFG__URL_TEMPLATE:
+		free(*(char **)x);
+		if ((*(char **)x = strdup(*(char *const *)y)) == NULL)
+			abort(); /* as at any allocation of the master: nothing sensible is left to do */
+		return;
+	case CFG__INT: *(long *)x = *(const long *)y; return;
+	case CFG__MODE: *(unsigned *)x = *(const unsigned *)y; return;
+	case CFG__LOG_LEVEL: *(enum log_level *)x = *(const enum log_level *)y; return;
+	}
+}
+
+/* The value of key in cfg as it would be written in the file (strings quoted), for the log. */
+static const char *
+cfg__format(const struct cfg *cfg, const struct cfg__key *key, char *buf, size_t len)
+{
+	const void *field = (const char *)cfg + key->offset;
+
+	switch (key->type) {
+	case CFG__STRING:
+	case CFG__PATH:
+	case CFG__URL:
+	case CFG__URL_TEMPLATE: snprintf(buf, len, "\"%s\"", *(char *const *)field); break;
+	case CFG__INT: snprintf(buf, len, "%ld", *(const long *)field); break;
+	case CFG__MODE: snprintf(buf, len, "\"%04o\"", *(const unsigned *)field); break;
+	case CFG__LOG_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
+	}
+	return buf;
+}
+
+size_t
+cfg_keep_restart_keys(struct cfg *fresh, const struct cfg *running,
+		      void (*kept)(const char *key, const char *running_value, const char *fresh_value))
+{
+	char was[512], now[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < CFG__NKEYS; i++) {
+		const struct cfg__key *key = &cfg__keys[i];
+
+		if (key->effect != CFG__RESTART || cfg__same(fresh, running, key))
+			continue;
+		if (kept != NULL)
+			kept(key->name, cfg__format(running, key, was, sizeof was),
+			     cfg__format(fresh, key, now, sizeof now));
+		cfg__copy(fresh, running, key);
+		n++;
+	}
+	return n;
+}
+
+/* What values key takes, as a sentence's start ("An integer, 1..300"). */
+static void
+cfg__describe_type(const struct cfg__key *key, char *buf, size_t len)
+{
+	switch (key->type) {
+	case CFG__STRING:
+		if (key->min > 1)
+			snprintf(buf, len, "Text of at least %ld characters%s", key->min,
+				 key->empty_ok ? ", or empty" : "");
+		else
+			snprintf(buf, len, "Text%s", key->empty_ok ? ", or empty" : ", not empty");
+		return;
+	case CFG__PATH: snprintf(buf, len, "A path (a relative one is relative to this file's folder)"); return;
+	case CFG__INT: snprintf(buf, len, "An integer, %ld..%ld", key->min, key->max); return;
+	case CFG__MODE:
+		snprintf(buf, len, "An octal permission in quotes, at most \"%04lo\"", (unsigned long)key->max);
+		return;
+	case CFG__LOG_LEVEL: snprintf(buf, len, "One of error, warn, info, debug"); return;
+	case CFG__URL: snprintf(buf, len, "An absolute http(s) URL without query or fragment, or empty"); return;
+	case CFG__URL_TEMPLATE:
+		snprintf(buf, len, "An absolute http(s) URL with placeholders among {codename}, {variant}, "
+			 "{region}, {branch}, {type}, {version}, {id}, {filename}, or empty");
+		return;
+	}
+}
+
+/* Writes text as "# " comment lines of at most width columns, broken at spaces. */
+static void
+cfg__comment(FILE *out, const char *text, size_t width)
+{
+	while (*text != '\0') {
+		size_t n = strlen(text), cut = n;
+
+		if (n + 2 > width) {
+			cut = width - 2;
+			while (cut > 0 && text[cut] != ' ')
+				cut--;
+			if (cut == 0) /* one word longer than the line */
+				cut = strcspn(text, " ");
+		}
+		fprintf(out, "# %.*s\n", (int)cut, text);
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+void
+cfg_print_defaults(FILE *out)
+{
+	static const char *const effects[] = {
+		[CFG__RELOAD] = "a reload applies a change",
+		[CFG__RESTART] = "a change needs a restart",
+		[CFG__UNSERVED] = "not used by romtrack serve",
+	};
+	char line[512], type[256];
+
+	cfg__comment(out,
+		     "romtrack's configuration keys with their defaults, printed by `romtrack config defaults` from "
+		     "the key table of src/config.c. Every key is optional: a key left out has the value shown. "
+		     "The file is YAML; relative paths are relative to its folder. A reload (SIGHUP to romtrack "
+		     "serve) applies every change but those that need a restart: it logs each of those and keeps "
+		     "the running value.",
+		     100);
+	for (size_t i = 0; i < CFG__NKEYS; i++) {
+		const struct cfg__key *key = &cfg__keys[i];
+
+		cfg__describe_type(key, type, sizeof type);
+		fputc('\n', out);
+		cfg__comment(out, key->doc, 100);
+		snprintf(line, sizeof line, "%s; %s.", type, effects[key->effect]);
+		cfg__comment(out, line, 100);
+		if (key->type == CFG__INT) {
+			fprintf(out, "%s: %s\n", key->name, key->fallback);
+			continue;
+		}
+		fprintf(out, "%s: \"", key->name);
+		for (const char *p = key->fallback; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				fputc('\\', out);
+			fputc(*p, out);
+		}
+		fputs("\"\n", out);
+	}
 }

@@ -269,6 +269,31 @@ db__setup_command(struct db *db, const char *sql, const char *what)
 	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 }
 
+/* The statement table with its arguments numbered (db_stmt_number), once per process. */
+#define DB__MAX_ARGS 16
+static struct {
+	char *sql;
+	size_t offsets[DB__MAX_ARGS];
+	int nargs;
+} db__stmts[DB_STMT__MAX];
+
+static void
+db__number_statements(void)
+{
+	char err[256];
+
+	if (db__stmts[0].sql != NULL)
+		return;
+	for (int i = 0; i < DB_STMT__MAX; i++) {
+		if (!db_stmt_number(db_stmts[i].sql, &db__stmts[i].sql, db__stmts[i].offsets, &db__stmts[i].nargs,
+				    DB__MAX_ARGS, err, sizeof err)) {
+			/* the table is wrong: a bug that unit.queries catches before it gets here */
+			log_error("statement %s: %s", db_stmts[i].name, err);
+			abort();
+		}
+	}
+}
+
 /* Session settings and statements, after each (re)connect. */
 static bool
 db__setup(struct db *db)
@@ -280,11 +305,12 @@ db__setup(struct db *db)
 	/* Fixed text: LISTEN takes no parameters. */
 	if (!db__setup_command(db, "LISTEN " DB_DATA_VERSION_CHANNEL, "listen"))
 		return false;
+	db__number_statements();
 	for (int i = 0; i < DB_STMT__MAX; i++) {
 		PGresult *res;
 		bool ok;
 
-		if (!PQsendPrepare(db->conn, db_stmts[i].name, db_stmts[i].sql, db_stmts[i].nparams, NULL)) {
+		if (!PQsendPrepare(db->conn, db_stmts[i].name, db__stmts[i].sql, db__stmts[i].nargs, NULL)) {
 			db__set_error(db, db_stmts[i].name, PQerrorMessage(db->conn));
 			return false;
 		}
@@ -510,9 +536,14 @@ db__lost(struct db *db)
 }
 
 enum rt_err
-db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **res)
+db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res)
 {
 	const char *name = db_stmts[stmt].name;
+	const char *params[DB__MAX_ARGS];
+
+	db__number_statements();
+	for (int i = 0; i < db__stmts[stmt].nargs; i++)
+		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
 
 	*res = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -528,7 +559,7 @@ db_exec(struct db *db, enum db_stmt stmt, const char *const *params, PGresult **
 			return RT_ERR_DB_UNAVAILABLE;
 		}
 		db->timed_out = false;
-		if (PQsendQueryPrepared(db->conn, name, db_stmts[stmt].nparams, params, NULL, NULL, 0))
+		if (PQsendQueryPrepared(db->conn, name, db__stmts[stmt].nargs, params, NULL, NULL, 0))
 			r = db__finish_command(db, name);
 		else
 			db__set_error(db, name, PQerrorMessage(db->conn));

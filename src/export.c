@@ -21,13 +21,11 @@
 	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                     \
 	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
 
-/* The newest release per codename, branch and type, as the API decides it: versions with a
- * grammar first, HyperOS before MIUI, then the version's numbers, then the date. */
+/* The newest release per codename, branch and type, as the API decides it (the column "newest"
+ * of sql/009). */
 #define EXP__LATEST                                                                            \
 	"SELECT DISTINCT ON (entry_variant, branch, type) id, entry_variant FROM (" EXP__ENTRIES ") e" \
-	" ORDER BY entry_variant, branch, type, (version_family <> 'other') DESC,"               \
-	" (version LIKE 'OS%') DESC, version_numbers DESC,"                                     \
-	" sort_date DESC, id DESC"
+	" ORDER BY entry_variant, branch, type, newest DESC"
 
 /* Codenames in byte order, as XFU sorts them. */
 static const char exp__sql[] =

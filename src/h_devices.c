@@ -37,19 +37,16 @@ device_write(struct jw *w, const PGresult *res, int from, int nrows)
 void
 h_device_list(struct handler_ctx *ctx)
 {
-	const char *after = NULL, *limit_plus_one, *next = NULL;
-	const char *scope = h_cursor_scope(ctx);
+	const char *next = NULL;
 	long limit = ctx->params->limit;
 	int nrows, ndevices = 0, keep = 0;
 	PGresult *res;
 	struct jw *w;
 
-	if (!h_cursor(ctx, scope, &after, 1))
-		return;
 	/* One device more than asked tells whether there is a next page. */
-	limit_plus_one = arena_printf(ctx->arena, "%ld", limit + 1);
 	res = h_query(ctx, DB_STMT_DEVICE_LIST,
-		      (const char *const[]){ctx->params->value[PARAM_Q], after, limit_plus_one});
+		      &(struct db_args){.q = ctx->params->value[PARAM_Q], .after_codename = ctx->after[0],
+					.limit = arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;
 	nrows = PQntuples(res);
@@ -63,7 +60,7 @@ h_device_list(struct handler_ctx *ctx)
 	if (ndevices > limit) {
 		const char *last = PQgetvalue(res, keep - 1, DEVCOL_DEVICE);
 
-		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, &last, 1));
+		next = h_next_url(ctx, cursor_encode(ctx->arena, h_cursor_scope(ctx), &last, 1));
 	}
 	w = h_list_begin(ctx);
 	for (int i = 0; i < keep;)
@@ -74,13 +71,11 @@ h_device_list(struct handler_ctx *ctx)
 void
 h_device_get(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	PGresult *res;
 	struct jw *w;
 
-	if (codename == NULL)
-		return;
-	res = h_query(ctx, DB_STMT_DEVICE_GET, (const char *const[]){codename});
+	res = h_query(ctx, DB_STMT_DEVICE_GET, &(struct db_args){.codename = codename});
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {

@@ -222,9 +222,10 @@ feed__rows(struct handler_ctx *ctx, const char *codenames)
 	const char *const *v = ctx->params->value;
 
 	return h_query(ctx, DB_STMT_RELEASES,
-		       (const char *const[]){codenames, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
-					     v[PARAM_ANDROID], v[PARAM_FAMILY], v[PARAM_SINCE], v[PARAM_UNTIL],
-					     NULL, NULL, NULL, arena_printf(ctx->arena, "%ld", ctx->params->limit)});
+		       &(struct db_args){.codenames = codenames, .region = v[PARAM_REGION], .branch = v[PARAM_BRANCH],
+					 .type = v[PARAM_TYPE], .android = v[PARAM_ANDROID], .family = v[PARAM_FAMILY],
+					 .since = v[PARAM_SINCE], .until = v[PARAM_UNTIL],
+					 .limit = arena_printf(ctx->arena, "%ld", ctx->params->limit)});
 }
 
 void
@@ -243,11 +244,9 @@ h_feed(struct handler_ctx *ctx)
 void
 h_device_feed(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	PGresult *res;
 
-	if (codename == NULL)
-		return;
 	res = feed__rows(ctx, arena_printf(ctx->arena, "{%s}", codename));
 	if (res == NULL)
 		return;

@@ -1,14 +1,16 @@
 /* What the API says about itself and its enumerations: regions, branches, the OpenAPI document. */
 #include "handlers.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "domain.h"
 #include "log.h"
 #include "queries.h"
+
+#define H__OPENAPI_MAX_BYTES ((size_t)16 * 1024 * 1024) /* the document is a few hundred kB */
 
 static char *h__openapi;      /* the document, read at worker start */
 static size_t h__openapi_len;
@@ -16,23 +18,21 @@ static size_t h__openapi_len;
 void
 h_openapi_load(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	long len;
+	struct buf doc = {0};
+	char err[512];
 
 	h_openapi_free();
-	if (f == NULL) {
-		log_warn("%s: %s; /api/openapi.yaml will answer 500", path, strerror(errno));
+	if (!buf_read_file(&doc, path, H__OPENAPI_MAX_BYTES, err, sizeof err)) {
+		log_warn("%s; /api/openapi.yaml will answer 500", err);
 		return;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (h__openapi = malloc((size_t)len + 1)) != NULL && fread(h__openapi, 1, (size_t)len, f) == (size_t)len) {
-		h__openapi[len] = '\0';
-		h__openapi_len = (size_t)len;
-	} else {
-		log_warn("%s: cannot read it; /api/openapi.yaml will answer 500", path);
-		h_openapi_free();
+	if (doc.len == 0) {
+		log_warn("%s: empty; /api/openapi.yaml will answer 500", path);
+		buf_free(&doc);
+		return;
 	}
-	fclose(f);
+	h__openapi = doc.data;
+	h__openapi_len = doc.len;
 }
 
 void

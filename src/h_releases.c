@@ -106,7 +106,7 @@ releases_list(struct handler_ctx *ctx, const PGresult *res, int nrows, const cha
 /* Sends up to limit rows (the query asked for one more) as a page of releases, with the
  * next page's link from the last row's key columns. */
 static void
-releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope, const int key_cols[3])
+releases_page(struct handler_ctx *ctx, const PGresult *res, const int key_cols[3])
 {
 	long limit = ctx->params->limit;
 	int nrows = PQntuples(res);
@@ -117,7 +117,7 @@ releases_page(struct handler_ctx *ctx, const PGresult *res, const char *scope, c
 		const char *fields[3] = {PQgetvalue(res, last, key_cols[0]), PQgetvalue(res, last, key_cols[1]),
 					 PQgetvalue(res, last, key_cols[2])};
 
-		next = h_next_url(ctx, cursor_encode(ctx->arena, scope, fields, 3));
+		next = h_next_url(ctx, cursor_encode(ctx->arena, h_cursor_scope(ctx), fields, 3));
 		nrows = (int)limit;
 	}
 	releases_list(ctx, res, nrows, next);
@@ -129,55 +129,39 @@ static const int releases__by_date[3] = {RELCOL_SORT_DATE, RELCOL_VERSION_SORT, 
 void
 h_device_releases(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
-	const char *const *v = ctx->params->value;
-	const char *scope = h_cursor_scope(ctx);
-	const char *key[3] = {NULL, NULL, NULL};
-	long limit = ctx->params->limit;
+	const char *codename = ctx->path->codename;
+	const char *const *v = ctx->params->value, *const *after = ctx->after;
+	struct db_args args = {
+		.codename = codename, .region = v[PARAM_REGION], .branch = v[PARAM_BRANCH], .type = v[PARAM_TYPE],
+		.version = v[PARAM_VERSION], .android = v[PARAM_ANDROID], .since = v[PARAM_SINCE],
+		.until = v[PARAM_UNTIL], .after_date = after[0], .after_version = after[1], .after_id = after[2],
+		.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1),
+	};
 	PGresult *res;
 
-	if (codename == NULL || !h_cursor(ctx, scope, key, 3))
-		return;
 	if (releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
 							   PARAM_ANDROID, PARAM_SINCE, PARAM_UNTIL},
 			      7))
-		res = h_query(ctx, DB_STMT_DEVICE_RELEASES,
-			      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
-						    v[PARAM_VERSION], v[PARAM_ANDROID], v[PARAM_SINCE],
-						    v[PARAM_UNTIL], key[0], key[1], key[2],
-						    arena_printf(ctx->arena, "%ld", limit + 1)});
+		res = h_query(ctx, DB_STMT_DEVICE_RELEASES, &args);
 	else
-		res = h_query(ctx, DB_STMT_DEVICE_RELEASES_UNFILTERED,
-			      (const char *const[]){codename, key[0], key[1], key[2],
-						    arena_printf(ctx->arena, "%ld", limit + 1)});
+		res = h_query(ctx, DB_STMT_DEVICE_RELEASES_UNFILTERED, &args);
 	if (res == NULL)
 		return;
 	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */
 	if (PQntuples(res) == 0 && !h_device_exists(ctx, codename))
 		return;
-	releases_page(ctx, res, scope, releases__by_date);
+	releases_page(ctx, res, releases__by_date);
 }
 
 void
 h_device_version(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx), *branch = ctx->match->captures[1];
-	const char *version = ctx->match->captures[2];
+	const char *codename = ctx->path->codename, *branch = dom_branch_name(ctx->path->branch);
+	const char *version = ctx->path->version;
 	PGresult *res;
 
-	if (codename == NULL)
-		return;
-	if (dom_branch_parse(branch) == DOM_BRANCH__MAX) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "branch must be one of %s", dom_branch_list()), "branch");
-		return;
-	}
-	if (!params_version_valid(version)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "version must be 1 to 64 letters, digits, '.', '_' or '-'", "version");
-		return;
-	}
-	res = h_query(ctx, DB_STMT_DEVICE_VERSION, (const char *const[]){codename, branch, version});
+	res = h_query(ctx, DB_STMT_DEVICE_VERSION,
+		      &(struct db_args){.codename = codename, .branch = branch, .version = version});
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
@@ -192,55 +176,50 @@ h_device_version(struct handler_ctx *ctx)
 void
 h_releases(struct handler_ctx *ctx)
 {
-	const char *const *v = ctx->params->value;
-	const char *scope = h_cursor_scope(ctx);
-	const char *key[3] = {NULL, NULL, NULL};
-	const char *codenames, *limit_plus_one = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1);
+	const char *const *v = ctx->params->value, *const *after = ctx->after;
+	struct db_args args = {
+		.codenames = params_codename_array(ctx->params, ctx->arena), .region = v[PARAM_REGION],
+		.branch = v[PARAM_BRANCH], .type = v[PARAM_TYPE], .android = v[PARAM_ANDROID],
+		.family = v[PARAM_FAMILY], .since = v[PARAM_SINCE], .until = v[PARAM_UNTIL], .after_date = after[0],
+		.after_version = after[1], .after_id = after[2],
+		.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1),
+	};
 	PGresult *res;
 
-	if (!h_cursor(ctx, scope, key, 3))
-		return;
-	codenames = params_codename_array(ctx->params, ctx->arena);
-	if (codenames != NULL || releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE,
-									      PARAM_ANDROID, PARAM_FAMILY, PARAM_SINCE,
-									      PARAM_UNTIL},
-						   7))
-		res = h_query(ctx, DB_STMT_RELEASES,
-			      (const char *const[]){codenames, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE],
-						    v[PARAM_ANDROID], v[PARAM_FAMILY], v[PARAM_SINCE], v[PARAM_UNTIL],
-						    key[0], key[1], key[2], limit_plus_one});
+	if (args.codenames != NULL ||
+	    releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_ANDROID,
+							  PARAM_FAMILY, PARAM_SINCE, PARAM_UNTIL},
+			      7))
+		res = h_query(ctx, DB_STMT_RELEASES, &args);
 	else
-		res = h_query(ctx, DB_STMT_RELEASES_UNFILTERED,
-			      (const char *const[]){key[0], key[1], key[2], limit_plus_one});
+		res = h_query(ctx, DB_STMT_RELEASES_UNFILTERED, &args);
 	if (res != NULL)
-		releases_page(ctx, res, scope, releases__by_date);
+		releases_page(ctx, res, releases__by_date);
 }
 
 void
 h_releases_latest(struct handler_ctx *ctx)
 {
 	const char *const *v = ctx->params->value;
-	const char *scope = h_cursor_scope(ctx);
-	const char *key[3] = {NULL, NULL, NULL};
-	long limit = ctx->params->limit;
 	PGresult *res;
 
-	if (!h_cursor(ctx, scope, key, 3))
-		return;
 	res = h_query(ctx, DB_STMT_RELEASES_LATEST,
-		      (const char *const[]){NULL, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE], key[0], key[1],
-					    key[2], arena_printf(ctx->arena, "%ld", limit + 1)});
+		      &(struct db_args){.region = v[PARAM_REGION], .branch = v[PARAM_BRANCH], .type = v[PARAM_TYPE],
+					.after_codename = ctx->after[0], .after_branch = ctx->after[1],
+					.after_type = ctx->after[2],
+					.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1)});
 	if (res == NULL)
 		return;
 	/* pages go by (variant, branch, type), the key of "latest" */
-	releases_page(ctx, res, scope, (const int[3]){RELCOL_VARIANT, RELCOL_BRANCH, RELCOL_TYPE});
+	releases_page(ctx, res, (const int[3]){RELCOL_VARIANT, RELCOL_BRANCH, RELCOL_TYPE});
 }
 
-/* One release, found by a statement with one parameter. */
+/* One release, found by a statement of one key (its value, what it is: for the 404). */
 static void
-release_one(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const char *what)
+release_one(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args, const char *key,
+	    const char *what)
 {
-	PGresult *res = h_query(ctx, stmt, (const char *const[]){key});
+	PGresult *res = h_query(ctx, stmt, args);
 	struct jw *w;
 
 	if (res == NULL)
@@ -259,42 +238,29 @@ release_one(struct handler_ctx *ctx, enum db_stmt stmt, const char *key, const c
 void
 h_release_get(struct handler_ctx *ctx)
 {
-	const char *id = ctx->match->captures[0];
-	char *end;
-	long long n = strtoll(id, &end, 10);
+	const char *id = arena_printf(ctx->arena, "%lld", ctx->path->id);
 
-	if (id[0] < '1' || id[0] > '9' || *end != '\0' || strlen(id) > 18 || n <= 0) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER, "id must be a positive integer", "id");
-		return;
-	}
-	release_one(ctx, DB_STMT_RELEASE_BY_ID, id, "id");
+	release_one(ctx, DB_STMT_RELEASE_BY_ID, &(struct db_args){.id = id}, id, "id");
 }
 
 void
 h_release_by_filename(struct handler_ctx *ctx)
 {
-	const char *filename = ctx->match->captures[0];
+	const char *filename = ctx->path->filename;
 
-	if (strlen(filename) > 255 || strspn(filename, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-						       "0123456789._-") != strlen(filename)) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  "filename must be 1 to 255 letters, digits, '.', '_' or '-'", "filename");
-		return;
-	}
-	release_one(ctx, DB_STMT_RELEASE_BY_FILENAME, filename, "file name");
+	release_one(ctx, DB_STMT_RELEASE_BY_FILENAME, &(struct db_args){.filename = filename}, filename, "file name");
 }
 
 void
 h_device_latest(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	const char *const *v = ctx->params->value;
 	PGresult *res;
 
-	if (codename == NULL)
-		return;
 	res = h_query(ctx, DB_STMT_DEVICE_LATEST,
-		      (const char *const[]){codename, v[PARAM_REGION], v[PARAM_BRANCH], v[PARAM_TYPE]});
+		      &(struct db_args){.codename = codename, .region = v[PARAM_REGION], .branch = v[PARAM_BRANCH],
+					.type = v[PARAM_TYPE]});
 	if (res == NULL)
 		return;
 	/* nothing found: an empty answer for a device, a 404 for a codename nobody has */

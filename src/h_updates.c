@@ -175,7 +175,7 @@ updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *c
 void
 h_device_updates(struct handler_ctx *ctx)
 {
-	const char *codename = h_codename(ctx);
+	const char *codename = ctx->path->codename;
 	const char *current = ctx->params->value[PARAM_CURRENT], *numbers = "{";
 	PGresult *known, *res;
 	struct updates_current settled;
@@ -183,35 +183,25 @@ h_device_updates(struct handler_ctx *ctx)
 	int incremental = -1;
 	struct ver cur;
 
-	if (codename == NULL)
-		return;
-	if (current == NULL) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER, "current (the version the device runs) is required",
-			  "current");
-		return;
-	}
-	ver_parse(current, &cur);
-	if (cur.family == VER_OTHER) {
-		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "current: %s is not a MIUI, HyperOS, weekly or public beta version",
-				       current),
-			  "current");
-		return;
-	}
+	ver_parse(current, &cur); /* required, and of a known grammar (params.c) */
 	for (size_t i = 0; i < cur.nnumbers; i++)
 		numbers = arena_printf(ctx->arena, "%s%s%ld", numbers, i ? "," : "", cur.numbers[i]);
 	numbers = arena_printf(ctx->arena, "%s}", numbers);
 
 	known = h_query(ctx, DB_STMT_DEVICE_UPDATES_CURRENT,
-			(const char *const[]){codename, current, updates_families(cur.family),
-					      cur.device_code[0] ? cur.device_code : NULL,
-					      cur.region_code[0] ? cur.region_code : NULL, cur.suffix[0] ? cur.suffix : NULL});
+			&(struct db_args){.codename = codename, .current = current,
+					  .families = updates_families(cur.family),
+					  .device_code = cur.device_code[0] ? cur.device_code : NULL,
+					  .region_code = cur.region_code[0] ? cur.region_code : NULL,
+					  .suffix = cur.suffix[0] ? cur.suffix : NULL});
 	if (known == NULL || !updates_settle(ctx, known, &cur, current, codename, &settled))
 		return;
 	res = h_query(ctx, DB_STMT_DEVICE_UPDATES,
-		      (const char *const[]){settled.variant_id, settled.region, settled.branch, settled.type,
-					    updates_families(cur.family), strncmp(current, "OS", 2) == 0 ? "1" : "0",
-					    numbers, cur.device_code[0] ? cur.device_code : NULL});
+		      &(struct db_args){.variant_id = settled.variant_id, .region = settled.region,
+					.branch = settled.branch, .type = settled.type,
+					.families = updates_families(cur.family),
+					.hyperos = strncmp(current, "OS", 2) == 0 ? "1" : "0", .numbers = numbers,
+					.device_code = cur.device_code[0] ? cur.device_code : NULL});
 	if (res == NULL)
 		return;
 	w = jw_new(ctx->arena);

@@ -20,32 +20,12 @@ h_send(struct handler_ctx *ctx, struct jw *w)
 	http_set_body(ctx->res, 200, "application/json", jw_text(w, NULL));
 }
 
-/* The request's path in canonical form: the route's template with its captures
- * encoded again ("/api/devices/%61lioth/releases" becomes "/api/devices/alioth/releases"). */
-static const char *
-h__canonical_path(struct handler_ctx *ctx)
-{
-	const char *t = route_pattern(ctx->match->id), *out = "";
-	size_t capture = 0;
-
-	while (*t != '\0') {
-		const char *open = strchr(t, '{'), *close;
-
-		if (open == NULL || (close = strchr(open, '}')) == NULL || capture == ctx->match->ncaptures)
-			return arena_printf(ctx->arena, "%s%s", out, t);
-		out = arena_printf(ctx->arena, "%s%.*s%s", out, (int)(open - t), t,
-				   http_encode(ctx->arena, ctx->match->captures[capture++]));
-		t = close + 1;
-	}
-	return out;
-}
-
 const char *
 h_next_url(struct handler_ctx *ctx, const char *cursor)
 {
 	const char *filters = params_filter_query(ctx->params, ctx->arena);
 
-	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", h__canonical_path(ctx), filters,
+	return arena_printf(ctx->arena, "%s?%s%slimit=%ld&cursor=%s", ctx->match->canonical_path, filters,
 			    filters[0] ? "&" : "", ctx->params->limit, cursor);
 }
 
@@ -56,13 +36,13 @@ h_self_url(struct handler_ctx *ctx)
 
 	if (ctx->params->limit != PARAM_LIMIT_DEFAULT)
 		query = arena_printf(ctx->arena, "%s%slimit=%ld", query, query[0] ? "&" : "", ctx->params->limit);
-	return arena_printf(ctx->arena, "%s%s%s", h__canonical_path(ctx), query[0] ? "?" : "", query);
+	return arena_printf(ctx->arena, "%s%s%s", ctx->match->canonical_path, query[0] ? "?" : "", query);
 }
 
 const char *
 h_cursor_scope(struct handler_ctx *ctx)
 {
-	const char *scope = route_pattern(ctx->match->id);
+	const char *scope = ctx->match->route->pattern;
 
 	for (size_t i = 0; i < ctx->match->ncaptures; i++)
 		scope = arena_printf(ctx->arena, "%s|%s", scope, ctx->match->captures[i]);
@@ -99,10 +79,10 @@ h_problem(struct handler_ctx *ctx, enum rt_err err, const char *detail, const ch
 }
 
 PGresult *
-h_query(struct handler_ctx *ctx, enum db_stmt stmt, const char *const *params)
+h_query(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args)
 {
 	PGresult *res = NULL;
-	enum rt_err err = db_exec(ctx->db, stmt, params, &res);
+	enum rt_err err = db_exec(ctx->db, stmt, args, &res);
 
 	if (err != RT_OK) {
 		h_problem(ctx, err,
@@ -124,17 +104,6 @@ h_json_column_write(struct jw *w, const PGresult *res, int row, int col)
 		jw_raw(w, PQgetvalue(res, row, col));
 }
 
-const char *
-h_codename(struct handler_ctx *ctx)
-{
-	const char *codename = ctx->match->captures[0];
-
-	if (params_codename_valid(codename))
-		return codename;
-	h_problem(ctx, RT_ERR_INVALID_PARAMETER, "codename must be 1 to 64 letters, digits or '_'", "codename");
-	return NULL;
-}
-
 void
 h_device_not_found(struct handler_ctx *ctx, const char *codename)
 {
@@ -143,11 +112,12 @@ h_device_not_found(struct handler_ctx *ctx, const char *codename)
 }
 
 bool
-h_cursor(struct handler_ctx *ctx, const char *scope, const char **key, size_t n)
+h_cursor(struct handler_ctx *ctx)
 {
 	const char *cursor = ctx->params->value[PARAM_CURSOR];
 
-	if (cursor == NULL || cursor_decode(ctx->arena, scope, cursor, key, n))
+	if (cursor == NULL ||
+	    cursor_decode(ctx->arena, h_cursor_scope(ctx), cursor, ctx->after, ctx->match->route->keyset))
 		return true;
 	h_problem(ctx, RT_ERR_INVALID_CURSOR, "the cursor is malformed, altered, or was issued for other filters",
 		  "cursor");
@@ -176,7 +146,7 @@ h_last_modified(struct handler_ctx *ctx, const char *iso)
 bool
 h_device_exists(struct handler_ctx *ctx, const char *codename)
 {
-	PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, (const char *const[]){codename});
+	PGresult *exists = h_query(ctx, DB_STMT_DEVICE_EXISTS, &(struct db_args){.codename = codename});
 
 	if (exists == NULL)
 		return false;

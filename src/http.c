@@ -71,6 +71,32 @@ http_encode(struct arena *a, const char *src)
 	return out;
 }
 
+/* Splits the path after each '/' into decoded segments ("/a/b%2Fc" gives "a", "b/c"); false when
+ * it does not start with '/' or a segment does not decode. */
+static bool
+http__split_path(struct http_request *req)
+{
+	const char *p = req->path;
+	size_t n = 0;
+
+	req->nsegments = 0;
+	if (p[0] != '/')
+		return false;
+	for (const char *c = p; *c; c++)
+		n += *c == '/';
+	req->segments = arena_alloc(req->arena, n * sizeof *req->segments);
+	while (*p == '/') {
+		const char *end = strchrnul(++p, '/');
+		const char *segment = http_decode(req->arena, p, (size_t)(end - p), false);
+
+		if (segment == NULL)
+			return false;
+		req->segments[req->nsegments++] = segment;
+		p = end;
+	}
+	return true;
+}
+
 enum rt_err
 http_parse_uri(struct http_request *req, const char **detail)
 {
@@ -83,8 +109,9 @@ http_parse_uri(struct http_request *req, const char **detail)
 	}
 	q = strchr(uri, '?');
 	req->path = q ? arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri;
-	if (http_decode(req->arena, req->path, strlen(req->path), false) == NULL) {
-		*detail = "the path has a malformed percent-escape, a NUL byte or invalid UTF-8";
+	if (!http__split_path(req)) {
+		*detail = req->path[0] != '/' ? "the path must start with '/'"
+					      : "the path has a malformed percent-escape, a NUL byte or invalid UTF-8";
 		return RT_ERR_BAD_REQUEST;
 	}
 	req->nquery = 0;

@@ -1,7 +1,6 @@
 /* Reader for XFU download pages: libyaml for the front matter, libxml2's HTML parser for the cards. */
 #include "imp_readers.h"
 
-#include <errno.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -9,11 +8,11 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "buf.h"
+#include "utf8.h"
 #include "yaml_doc.h"
 
-#include "utf8.h"
-
-#define PAGE__MAX_BYTES (64L * 1024 * 1024)
+#define PAGE__MAX_BYTES ((size_t)64 * 1024 * 1024)
 
 /* The labels a card carries ("<b>Version: </b>..."), and the card field each fills. */
 enum page__label {
@@ -35,8 +34,7 @@ static const struct {
 
 /* Strings of one page live until the page is done: a list of xmlChar buffers. */
 struct page__strings {
-	xmlChar **items;
-	size_t count, cap;
+	struct buf items; /* xmlChar * each */
 };
 
 static char *
@@ -44,22 +42,16 @@ page__keep(struct page__strings *ss, xmlChar *s)
 {
 	if (s == NULL)
 		return NULL;
-	if (ss->count == ss->cap) {
-		ss->cap = ss->cap ? ss->cap * 2 : 64;
-		ss->items = realloc(ss->items, ss->cap * sizeof *ss->items);
-		if (ss->items == NULL)
-			abort();
-	}
-	ss->items[ss->count++] = s;
+	BUF_PUSH(&ss->items, s);
 	return (char *)s;
 }
 
 static void
 page__strings_free(struct page__strings *ss)
 {
-	for (size_t i = 0; i < ss->count; i++)
-		xmlFree(ss->items[i]);
-	free(ss->items);
+	for (size_t i = 0; i < BUF_COUNT(&ss->items, xmlChar *); i++)
+		xmlFree(BUF_ITEMS(&ss->items, xmlChar *)[i]);
+	buf_free(&ss->items);
 }
 
 /* Trims white space in place (xmlChar buffers are ours). */
@@ -318,37 +310,11 @@ page__front_matter(const char *path, const char *text, size_t len, char *err, si
 	return ok;
 }
 
-static char *
-page__slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-	} else if (size > PAGE__MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %ld bytes: not a download page", path, PAGE__MAX_BYTES);
-	} else if ((buf = malloc((size_t)size + 1)) == NULL || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[size] = '\0';
-		*len = (size_t)size;
-	}
-	fclose(f);
-	return buf;
-}
-
 bool
 imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen)
 {
-	struct page__strings ss = {0};
+	struct page__strings ss = {{0}};
+	struct buf file = {0};
 	size_t len, bad, cards = 0;
 	const char *body, *end;
 	long line_offset = 1;
@@ -356,9 +322,10 @@ imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen)
 	bool ok = false;
 	char *text;
 
-	text = page__slurp(path, &len, err, errlen);
-	if (text == NULL)
+	if (!buf_read_file(&file, path, PAGE__MAX_BYTES, err, errlen))
 		return false;
+	text = file.data;
+	len = file.len;
 	if (!utf8_valid(text, len, &bad)) {
 		size_t line = 1, col = 1;
 
@@ -399,6 +366,6 @@ out:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	page__strings_free(&ss);
-	free(text);
+	buf_free(&file);
 	return ok;
 }

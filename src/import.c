@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "db.h"
 #include "domain.h"
 #include "imp_normalize.h"
@@ -56,30 +57,26 @@ imp__format_of(const char *path)
 	return IMP__UNKNOWN;
 }
 
-struct imp__files {
-	char **paths;
-	size_t count, cap;
-};
+/* A list of file names: a buf of strdup'ed char *. */
+#define IMP__NFILES(f) BUF_COUNT(f, char *)
+#define IMP__FILE(f, i) (BUF_ITEMS(f, char *)[i])
 
 static void
-imp__files_add(struct imp__files *f, const char *path)
+imp__files_add(struct buf *f, const char *path)
 {
-	if (f->count == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 256;
-		f->paths = realloc(f->paths, f->cap * sizeof *f->paths);
-		if (f->paths == NULL)
-			abort();
-	}
-	if ((f->paths[f->count++] = strdup(path)) == NULL)
+	char *copy = strdup(path);
+
+	if (copy == NULL)
 		abort();
+	BUF_PUSH(f, copy);
 }
 
 static void
-imp__files_free(struct imp__files *f)
+imp__files_free(struct buf *f)
 {
-	for (size_t i = 0; i < f->count; i++)
-		free(f->paths[i]);
-	free(f->paths);
+	for (size_t i = 0; i < IMP__NFILES(f); i++)
+		free(IMP__FILE(f, i));
+	buf_free(f);
 }
 
 static int
@@ -90,9 +87,9 @@ imp__cmp_names(const void *a, const void *b)
 
 /* Adds path, or the importable files under it in name order (hidden ones skipped). */
 static bool
-imp__collect(struct imp__files *f, const char *path, bool explicit, char *err, size_t errlen)
+imp__collect(struct buf *f, const char *path, bool explicit, char *err, size_t errlen)
 {
-	struct imp__files names = {0};
+	struct buf names = {0};
 	struct stat st;
 	struct dirent *de;
 	bool ok = true;
@@ -121,16 +118,14 @@ imp__collect(struct imp__files *f, const char *path, bool explicit, char *err, s
 		if (de->d_name[0] != '.')
 			imp__files_add(&names, de->d_name);
 	closedir(d);
-	if (names.count > 1) /* an empty folder has no array: qsort(NULL, 0, ...) is undefined */
-		qsort(names.paths, names.count, sizeof *names.paths, imp__cmp_names);
-	for (size_t i = 0; ok && i < names.count; i++) {
-		char *child = malloc(strlen(path) + strlen(names.paths[i]) + 2);
+	if (IMP__NFILES(&names) > 1) /* an empty folder has no array: qsort(NULL, 0, ...) is undefined */
+		qsort(names.data, IMP__NFILES(&names), sizeof(char *), imp__cmp_names);
+	for (size_t i = 0; ok && i < IMP__NFILES(&names); i++) {
+		struct buf child = {0};
 
-		if (child == NULL)
-			abort();
-		sprintf(child, "%s/%s", path, names.paths[i]);
-		ok = imp__collect(f, child, false, err, errlen);
-		free(child);
+		buf_printf(&child, "%s/%s", path, IMP__FILE(&names, i));
+		ok = imp__collect(f, child.data, false, err, errlen);
+		buf_free(&child);
 	}
 	imp__files_free(&names);
 	return ok;
@@ -176,56 +171,31 @@ imp__progress(const struct imp_options *opt, size_t done, size_t total)
 
 /* ---- staging ----------------------------------------------------------------------------- */
 
-/* A growing text buffer in COPY text format. */
-struct imp__buf {
-	char *data;
-	size_t len, cap;
-};
-
-static void
-imp__buf_put(struct imp__buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1 << 16;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->data = realloc(b->data, cap);
-		if (b->data == NULL) {
-			fputs("romtrack: out of memory\n", stderr);
-			abort();
-		}
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-}
-
 /* Appends one COPY field (\N for NULL; backslash, tab, CR, LF escaped) and a separator. */
 static void
-imp__buf_field(struct imp__buf *b, const char *value, bool last)
+imp__buf_field(struct buf *b, const char *value, bool last)
 {
 	if (value == NULL) {
-		imp__buf_put(b, "\\N", 2);
+		buf_put(b, "\\N", 2);
 	} else {
 		for (const char *p = value; *p;) {
 			size_t plain = strcspn(p, "\\\t\r\n");
 			const char *esc;
 
-			imp__buf_put(b, p, plain);
+			buf_put(b, p, plain);
 			p += plain;
 			if (*p == '\0')
 				break;
 			esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : "\\r";
-			imp__buf_put(b, esc, 2);
+			buf_put(b, esc, 2);
 			p++;
 		}
 	}
-	imp__buf_put(b, last ? "\n" : "\t", 1);
+	buf_put(b, last ? "\n" : "\t", 1);
 }
 
 static void
-imp__buf_row(struct imp__buf *b, const char *const *fields, size_t n)
+imp__buf_row(struct buf *b, const char *const *fields, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		imp__buf_field(b, fields[i], i + 1 == n);
@@ -235,7 +205,7 @@ struct imp__stage {
 	struct imp_sink sink;
 	PGconn *conn;           /* NULL: check only */
 	FILE *check_out;        /* imp_check: where rows are printed */
-	struct imp__buf releases, variants;
+	struct buf releases, variants; /* COPY text format */
 	unsigned long seq;
 	const struct imp_options *opt;
 	struct imp_summary *sum;
@@ -275,7 +245,7 @@ imp__count_warnings(struct imp__stage *st, const struct imp_row *row)
 
 /* Sends COPY data in pieces that fit libpq's int length. */
 static bool
-imp__put_copy(PGconn *conn, const struct imp__buf *buf, char *err, size_t errlen)
+imp__put_copy(PGconn *conn, const struct buf *buf, char *err, size_t errlen)
 {
 	for (size_t off = 0; off < buf->len; off += IMP__COPY_CHUNK) {
 		size_t n = buf->len - off < IMP__COPY_CHUNK ? buf->len - off : IMP__COPY_CHUNK;
@@ -634,46 +604,37 @@ static const char imp__link_names[] =
 	" JOIN display_name n ON n.variant_id = v.id AND n.name = s.display_name"
 	" ON CONFLICT DO NOTHING";
 
-/* "prefix.a, prefix.b, ..." over the import's columns (suffix "::text" when asked). */
+/* "prefix.a, prefix.b, ..." over the import's columns (suffix "::text" when asked); free() it. */
 static char *
 imp__column_list(const char *prefix, const char *suffix)
 {
-	size_t cap = 4096, o = 0;
-	char *out = malloc(cap);
+	struct buf out = {0};
 
-	if (out == NULL)
-		abort();
 	for (size_t i = 0; i < IMP__NCOLUMNS; i++)
-		o += (size_t)snprintf(out + o, cap - o, "%s%s%s%s%s", i ? ", " : "", prefix, prefix[0] ? "." : "",
-				      imp__columns[i], suffix);
-	return out;
+		buf_printf(&out, "%s%s%s%s%s", i ? ", " : "", prefix, prefix[0] ? "." : "", imp__columns[i], suffix);
+	return out.data;
 }
 
 static bool
 imp__changes(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 {
 	/* One row per changed field of an existing release, as text. */
-	size_t cap = 16384, o = 0;
-	char *sql = malloc(cap);
+	struct buf sql = {0};
 	PGresult *res;
 	bool ok;
 
-	if (sql == NULL)
-		abort();
-	o += (size_t)snprintf(sql + o, cap - o,
-			      "SELECT f.filename, c.field, c.old, c.new FROM stage_final f"
-			      " JOIN release r ON r.id = f.existing_id CROSS JOIN LATERAL (VALUES ");
+	buf_puts(&sql, "SELECT f.filename, c.field, c.old, c.new FROM stage_final f"
+		       " JOIN release r ON r.id = f.existing_id CROSS JOIN LATERAL (VALUES ");
 	/* the variant by its codename; the device follows from it */
-	o += (size_t)snprintf(sql + o, cap - o,
-			      "('variant', (SELECT codename FROM variant WHERE id = r.variant_id),"
-			      " (SELECT codename FROM variant WHERE id = f.variant_id))");
+	buf_puts(&sql, "('variant', (SELECT codename FROM variant WHERE id = r.variant_id),"
+		       " (SELECT codename FROM variant WHERE id = f.variant_id))");
 	for (size_t i = 0; i < IMP__NCOLUMNS; i++)
 		if (strcmp(imp__columns[i], "variant_id") != 0 && strcmp(imp__columns[i], "device_id") != 0)
-			o += (size_t)snprintf(sql + o, cap - o, ", ('%s', r.%s::text, f.%s::text)", imp__columns[i],
-					      imp__columns[i], imp__columns[i]);
-	snprintf(sql + o, cap - o, ") AS c(field, old, new) WHERE c.old IS DISTINCT FROM c.new ORDER BY 1, 2");
-	ok = db_run(conn, sql, NULL, 0, &res, "database", err, errlen);
-	free(sql);
+			buf_printf(&sql, ", ('%s', r.%s::text, f.%s::text)", imp__columns[i], imp__columns[i],
+				   imp__columns[i]);
+	buf_puts(&sql, ") AS c(field, old, new) WHERE c.old IS DISTINCT FROM c.new ORDER BY 1, 2");
+	ok = db_run(conn, sql.data, NULL, 0, &res, "database", err, errlen);
+	buf_free(&sql);
 	if (!ok)
 		return false;
 	sum->nchanges = (size_t)PQntuples(res);
@@ -696,22 +657,19 @@ static bool
 imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 {
 	char *cols = imp__column_list("", ""), *rcols = imp__column_list("r", ""), *fcols = imp__column_list("f", "");
-	size_t cap = 16384;
-	char *sql = malloc(cap);
+	struct buf sql = {0};
 	PGresult *res = NULL;
 	bool ok = false;
 
-	if (sql == NULL)
-		abort();
 	if (!db_run(conn, "SELECT count(*) FROM stage_final", NULL, 0, &res, "database", err, errlen))
 		goto out;
 	sum->releases = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	snprintf(sql, cap,
-		 "UPDATE release r SET (%s) = ROW(%s) FROM stage_final f"
-		 " WHERE r.id = f.existing_id AND (%s) IS DISTINCT FROM (%s)",
-		 cols, fcols, rcols, fcols);
-	if (!db_run(conn, sql, NULL, 0, &res, "database", err, errlen))
+	buf_printf(&sql,
+		   "UPDATE release r SET (%s) = ROW(%s) FROM stage_final f"
+		   " WHERE r.id = f.existing_id AND (%s) IS DISTINCT FROM (%s)",
+		   cols, fcols, rcols, fcols);
+	if (!db_run(conn, sql.data, NULL, 0, &res, "database", err, errlen))
 		goto out;
 	sum->updated = strtoul(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
@@ -721,18 +679,19 @@ imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t err
 		    " WHERE r.id = f.existing_id AND r.variant_evidence <> f.variant_evidence",
 		    NULL, 0, NULL, "database", err, errlen))
 		goto out;
-	snprintf(sql, cap,
-		 "INSERT INTO release (%s, variant_evidence) SELECT %s, f.variant_evidence FROM stage_final f"
-		 " WHERE f.existing_id IS NULL",
-		 cols, fcols);
-	if (!db_run(conn, sql, NULL, 0, &res, "database", err, errlen))
+	sql.len = 0;
+	buf_printf(&sql,
+		   "INSERT INTO release (%s, variant_evidence) SELECT %s, f.variant_evidence FROM stage_final f"
+		   " WHERE f.existing_id IS NULL",
+		   cols, fcols);
+	if (!db_run(conn, sql.data, NULL, 0, &res, "database", err, errlen))
 		goto out;
 	sum->inserted = strtoul(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	sum->unchanged = sum->releases - sum->inserted - sum->updated;
 	ok = true;
 out:
-	free(sql);
+	buf_free(&sql);
 	free(cols);
 	free(rcols);
 	free(fcols);
@@ -805,7 +764,7 @@ imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_
 		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
 		.conn = conn, .opt = opt, .sum = sum,
 	};
-	struct imp__files files = {0};
+	struct buf files = {0};
 	bool ok = false, in_tx = false, in_copy = false;
 
 	memset(sum, 0, sizeof *sum);
@@ -823,11 +782,11 @@ imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_
 		goto out;
 	in_copy = true;
 	/* Cards stream to the server while the next files are parsed. */
-	for (size_t i = 0; i < files.count; i++) {
-		if (!imp__read_file(files.paths[i], &st.sink, err, errlen))
+	for (size_t i = 0; i < IMP__NFILES(&files); i++) {
+		if (!imp__read_file(IMP__FILE(&files, i), &st.sink, err, errlen))
 			goto out;
 		sum->files++;
-		imp__progress(opt, i + 1, files.count);
+		imp__progress(opt, i + 1, IMP__NFILES(&files));
 	}
 	if (!imp__flush(&st, err, errlen))
 		goto out;
@@ -850,8 +809,8 @@ out:
 	}
 	if (in_tx)
 		PQclear(PQexec(conn, "ROLLBACK"));
-	free(st.releases.data);
-	free(st.variants.data);
+	buf_free(&st.releases);
+	buf_free(&st.variants);
 	imp__files_free(&files);
 	return ok;
 }
@@ -865,15 +824,15 @@ imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary
 		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
 		.check_out = out, .opt = &quiet, .sum = sum,
 	};
-	struct imp__files files = {0};
+	struct buf files = {0};
 	bool ok = false;
 
 	memset(sum, 0, sizeof *sum);
 	for (size_t i = 0; i < npaths; i++)
 		if (!imp__collect(&files, paths[i], true, err, errlen))
 			goto out;
-	for (size_t i = 0; i < files.count; i++) {
-		if (!imp__read_file(files.paths[i], &st.sink, err, errlen))
+	for (size_t i = 0; i < IMP__NFILES(&files); i++) {
+		if (!imp__read_file(IMP__FILE(&files, i), &st.sink, err, errlen))
 			goto out;
 		sum->files++;
 	}

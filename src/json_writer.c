@@ -1,15 +1,16 @@
-/* The JSON writer: a growing buffer, a stack of "a value was written at this depth"
+/* The JSON writer: a growing buffer (buf.h), a stack of "a value was written at this depth"
  * flags for commas, and string escaping as RFC 8259 requires (quote, backslash and
  * control characters; UTF-8 passes through). */
 #include "json_writer.h"
+
+#include "buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct jw {
-	char *buf;
-	size_t len, cap;
+	struct buf out;
 	unsigned depth;
 	bool after_key;                    /* the next value completes a member */
 	bool has_value[JW_MAX_DEPTH + 1]; /* whether the container at each depth has one */
@@ -20,7 +21,7 @@ jw__free(void *p)
 {
 	struct jw *w = p;
 
-	free(w->buf);
+	buf_free(&w->out);
 }
 
 struct jw *
@@ -29,11 +30,7 @@ jw_new(struct arena *a)
 	struct jw *w = arena_alloc(a, sizeof *w);
 
 	memset(w, 0, sizeof *w);
-	w->cap = 16384;
-	w->buf = malloc(w->cap);
-	if (w->buf == NULL)
-		abort(); /* as arena_alloc: the master restarts the worker */
-	w->buf[0] = '\0';
+	buf_grow(&w->out, 16384); /* most documents fit */
 	arena_cleanup_add(a, jw__free, w);
 	return w;
 }
@@ -41,16 +38,7 @@ jw_new(struct arena *a)
 static void
 jw__put(struct jw *w, const char *s, size_t n)
 {
-	if (w->len + n + 1 > w->cap) {
-		while (w->len + n + 1 > w->cap)
-			w->cap *= 2;
-		w->buf = realloc(w->buf, w->cap);
-		if (w->buf == NULL)
-			abort();
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
+	buf_put(&w->out, s, n);
 }
 
 /* The comma before a value, unless it is the first of its container or follows a key. */
@@ -190,6 +178,6 @@ const char *
 jw_text(const struct jw *w, size_t *len)
 {
 	if (len != NULL)
-		*len = w->len;
-	return w->buf;
+		*len = w->out.len;
+	return w->out.data;
 }

@@ -35,6 +35,12 @@ log_level_parse(const char *name)
 	return LOG__MAX;
 }
 
+const char *
+log_level_name(enum log_level level)
+{
+	return (unsigned)level < LOG__MAX ? log__names[level] : "?";
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {

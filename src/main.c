@@ -49,10 +49,13 @@ cmd__usage(FILE *out, int status)
 		"                        --all every release and the fields import reads back (filename,\n"
 		"                        changelog, mirrors, incremental, declared)\n"
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
+		"  config defaults       print every configuration key with its default, what it means\n"
+		"                        and whether a reload (SIGHUP) applies it, as a YAML file\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE     configuration file (default: $ROMTRACK_CONFIG, else\n"
-		"                        %s)\n"
+		"                        %s);\n"
+		"                        every key is optional (romtrack config defaults)\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
 		"\n"
@@ -275,12 +278,21 @@ cmd_routes(struct cmd_ctx *ctx)
 	if (ctx->argc != 0)
 		return cmd__usage(stderr, 2);
 	/* HEAD is GET without a body; OpenAPI documents GET and OPTIONS */
-	for (int id = 0; id < ROUTE__MAX; id++) {
-		printf("GET %s\n", route_pattern((enum route_id)id));
-		if (route_method_allowed((enum route_id)id, "OPTIONS"))
-			printf("OPTIONS %s\n", route_pattern((enum route_id)id));
+	for (size_t i = 0; i < route_count(); i++) {
+		printf("GET %s\n", route_at(i)->pattern);
+		if (route_method_allowed(route_at(i), "OPTIONS"))
+			printf("OPTIONS %s\n", route_at(i)->pattern);
 	}
 	return 0;
+}
+
+static int
+cmd_config(struct cmd_ctx *ctx)
+{
+	if (ctx->argc != 1 || strcmp(ctx->argv[0], "defaults") != 0)
+		return cmd__usage(stderr, 2);
+	cfg_print_defaults(stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static const struct {
@@ -294,6 +306,7 @@ static const struct {
 	{"check", cmd_check, false},
 	{"export", cmd_export, true},
 	{"routes", cmd_routes, false},
+	{"config", cmd_config, false},
 };
 
 int

@@ -457,6 +457,14 @@ master__apply_cursor_key(const struct master *m)
 		cursor_set_key(m->cursor_key);
 }
 
+/* A key a reload cannot apply (config.c's key table says which). */
+static void
+master__kept_until_restart(const char *key, const char *running_value, const char *fresh_value)
+{
+	log_warn("%s changed to %s: it needs a restart, %s stays in effect until then", key, fresh_value,
+		 running_value);
+}
+
 static void
 master__reload(struct master *m, const char *config_path)
 {
@@ -484,10 +492,8 @@ master__reload(struct master *m, const char *config_path)
 		cfg_free(&fresh);
 		return;
 	}
-	if (strcmp(fresh.listen, m->cfg.listen) != 0)
-		log_warn("listen changed to %s: it takes effect after a restart, not a reload", fresh.listen);
-	free(fresh.listen);
-	fresh.listen = strdup(m->cfg.listen);
+	/* the listening socket stays: what it was made with (listen, socket_mode, ...) stays too */
+	cfg_keep_restart_keys(&fresh, &m->cfg, master__kept_until_restart);
 	running = m->cfg;
 	m->cfg = fresh;
 	master__apply_cursor_key(m);

@@ -1,6 +1,7 @@
 /* `romtrack migrate`: ordered SQL files, a bookkeeping table, an advisory lock against races. */
 #include "migrate.h"
 
+#include "buf.h"
 #include "db.h"
 
 #include <dirent.h>
@@ -11,6 +12,7 @@
 
 #define MIGRATE__LOCK_KEY "7201452"  /* arbitrary, constant: serialises concurrent migrates */
 #define MIGRATE__MAX_FILES 1000
+#define MIGRATE__MAX_BYTES ((size_t)256 * 1024 * 1024) /* as a YAML input of the import */
 
 /* NNN_name.sql: three digits, an underscore, [a-z0-9_]+. */
 static bool
@@ -35,44 +37,23 @@ migrate__cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *
-migrate__slurp(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = malloc((size_t)len + 1)) == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[len] = '\0';
-	}
-	if (f)
-		fclose(f);
-	return buf;
-}
-
 /* Applies one file in a transaction together with its bookkeeping row. */
 static bool
 migrate__apply(PGconn *conn, const char *dir, const char *name, char *err, size_t errlen)
 {
 	char path[4096], version[4];
-	char *sql;
+	struct buf sql = {0};
 	PGresult *res;
 	bool ok = false;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	snprintf(version, sizeof version, "%.3s", name);
-	sql = migrate__slurp(path, err, errlen);
-	if (sql == NULL)
+	if (!buf_read_file(&sql, path, MIGRATE__MAX_BYTES, err, errlen))
 		return false;
 	if (!db_run(conn, "BEGIN", NULL, 0, NULL, name, err, errlen))
 		goto out;
 	/* The file is trusted project code, not request input: it runs as one script. */
-	res = PQexec(conn, sql);
+	res = PQexec(conn, sql.data);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s: %s", path, PQresultErrorMessage(res));
 		PQclear(res);
@@ -89,7 +70,7 @@ migrate__apply(PGconn *conn, const char *dir, const char *name, char *err, size_
 	printf("applied %s\n", name);
 	ok = true;
 out:
-	free(sql);
+	buf_free(&sql);
 	return ok;
 }
 

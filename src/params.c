@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "domain.h"
+#include "version.h"
 
 typedef bool (*param__check_fn)(const char *value);
 
@@ -102,6 +103,18 @@ static bool param__type(const char *s) { return dom_type_parse(s) != DOM_TYPE__M
 bool params_version_valid(const char *s) { return param__chars(s, 1, 64, "._-"); }
 static bool param__cursor(const char *s) { return param__chars(s, 1, 512, "-_."); }
 
+/* A version the updates route can compare: one of the grammars version.c knows. */
+static bool
+param__current(const char *s)
+{
+	struct ver v;
+
+	if (!params_version_valid(s))
+		return false;
+	ver_parse(s, &v);
+	return v.family != VER_OTHER;
+}
+
 static bool
 param__android(const char *s)
 {
@@ -140,14 +153,12 @@ static const struct {
 	[PARAM_CODENAME] = {"codename", param__codenames, "1 to 50 codenames separated by commas"},
 	[PARAM_REGION] = {"region", param__region,
 			  "one of cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other"},
-	[PARAM_BRANCH] = {"branch", param__branch, "one of stable, stable-beta, weekly, public-beta"},
+	[PARAM_BRANCH] = {"branch", param__branch, PARAMS_EXPECT_BRANCH},
 	[PARAM_TYPE] = {"type", param__type, "one of recovery, fastboot"},
-	[PARAM_VERSION] = {"version", params_version_valid,
-			   "a version of 1 to 64 letters, digits, '.', '_' or '-'"},
+	[PARAM_VERSION] = {"version", params_version_valid, PARAMS_EXPECT_VERSION},
 	[PARAM_ANDROID] = {"android", param__android, "an Android version such as 11 or 8.1"},
 	[PARAM_FAMILY] = {"family", param__family, "one of miui, hyperos, weekly, public-beta, other"},
-	[PARAM_CURRENT] = {"current", params_version_valid,
-			   "a version of 1 to 64 letters, digits, '.', '_' or '-'"},
+	[PARAM_CURRENT] = {"current", param__current, "a MIUI, HyperOS, weekly or public beta version"},
 	[PARAM_VARIANT] = {"variant", params_codename_valid, "a variant codename such as alioth_global"},
 	[PARAM_SINCE] = {"since", params_date_valid, "a date written YYYY-MM-DD"},
 	[PARAM_UNTIL] = {"until", params_date_valid, "a date written YYYY-MM-DD"},
@@ -176,9 +187,8 @@ param_name(enum param_id id)
 	return id < PARAM__MAX ? param__table[id].name : "";
 }
 
-/* Echoes at most 40 bytes of a client value, cut on a UTF-8 boundary. */
-static const char *
-param__echo(struct arena *a, const char *value)
+const char *
+params_echo(struct arena *a, const char *value)
 {
 	size_t n = strlen(value);
 
@@ -201,7 +211,7 @@ param__fail(struct params_error *perr, struct arena *a, enum rt_err err, const c
 }
 
 bool
-params_parse(const struct http_request *req, unsigned allowed, struct params *out,
+params_parse(const struct http_request *req, unsigned allowed, unsigned required, struct params *out,
 	     struct params_error *perr)
 {
 	struct arena *a = req->arena;
@@ -218,7 +228,7 @@ params_parse(const struct http_request *req, unsigned allowed, struct params *ou
 		if (id == PARAM__MAX || !(allowed & PARAM_BIT(id)))
 			return param__fail(perr, a, RT_ERR_UNKNOWN_PARAMETER, qp->name,
 					   arena_printf(a, "unknown query parameter \"%s\"",
-							param__echo(a, qp->name)));
+							params_echo(a, qp->name)));
 		if (out->value[id] != NULL)
 			return param__fail(perr, a, RT_ERR_INVALID_PARAMETER, qp->name,
 					   arena_printf(a, "%s is given more than once", qp->name));
@@ -228,9 +238,13 @@ params_parse(const struct http_request *req, unsigned allowed, struct params *ou
 					   qp->name,
 					   arena_printf(a, "%s must be %s, not \"%s\"", qp->name,
 							param__table[id].expected,
-							param__echo(a, qp->value)));
+							params_echo(a, qp->value)));
 		out->value[id] = qp->value;
 	}
+	for (int id = 0; id < PARAM__MAX; id++)
+		if ((required & PARAM_BIT(id)) && out->value[id] == NULL)
+			return param__fail(perr, a, RT_ERR_INVALID_PARAMETER, param__table[id].name,
+					   arena_printf(a, "%s is required", param__table[id].name));
 	if (out->value[PARAM_LIMIT] != NULL)
 		out->limit = strtol(out->value[PARAM_LIMIT], NULL, 10);
 	/* ISO dates of equal length compare like strings. */

@@ -259,12 +259,9 @@ resp_cache_set_version(const char *version)
 const char *
 resp_cache_key(struct arena *a, const struct route_match *m, const struct params *p, const char *media_type)
 {
-	unsigned allowed = route_params(m->id);
-	const char *key = arena_printf(a, "%s", route_pattern(m->id) ? route_pattern(m->id) : "");
+	unsigned allowed = m->route->params;
+	const char *key = arena_printf(a, "%s?", m->canonical_path);
 
-	for (size_t i = 0; i < m->ncaptures; i++)
-		key = arena_printf(a, "%s|%s", key, http_encode(a, m->captures[i]));
-	key = arena_printf(a, "%s?", key);
 	for (int id = 0; id < PARAM__MAX; id++) {
 		if (id == PARAM_LIMIT && (allowed & PARAM_BIT(PARAM_LIMIT)))
 			key = arena_printf(a, "%slimit=%ld&", key, p->limit);
@@ -278,7 +275,7 @@ resp_cache_key(struct arena *a, const struct route_match *m, const struct params
 bool
 resp_cache_admits(const struct route_match *m, const struct params *p)
 {
-	return resp_cache_enabled() && route_cacheable(m->id) && params_cacheable(p);
+	return resp_cache_enabled() && !(m->route->flags & ROUTE_LIVE) && params_cacheable(p);
 }
 
 bool

@@ -1,16 +1,15 @@
-/* Routing by a static table of path templates; "{name}" matches one non-empty segment. */
+/* Routing by a static table of path templates; "{name}" matches one non-empty segment, which the
+ * capture table validates before any handler runs. */
 #include "router.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "handlers.h"
 #include "http_semantics.h"
-#include "params.h"
 
-#define ROUTE__GET 1u
-#define ROUTE__HEAD 2u
-#define ROUTE__OPTIONS 4u /* CORS preflight */
-#define ROUTE__READ (ROUTE__GET | ROUTE__HEAD | ROUTE__OPTIONS)
+#define ROUTE__READ (ROUTE_GET | ROUTE_HEAD | ROUTE_OPTIONS)
 
 /* What each kind of route can send (http_negotiate). The feeds are Atom, a correct body
  * for a client that asks for XML too; a client that asks for another feed format (RSS)
@@ -23,142 +22,235 @@ static const struct http_media route__atom = {
 };
 static const struct http_media route__yaml = {
 	(const char *const[]){"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", NULL}, NULL};
-#define ROUTE__JSON (&route__json)
-#define ROUTE__ATOM (&route__atom)
+#define JSON (&route__json)
+#define ATOM (&route__atom)
+#define YAML (&route__yaml)
 
-#define ROUTE__LIST (PARAM_BIT(PARAM_LIMIT) | PARAM_BIT(PARAM_CURSOR))
-#define ROUTE__VARIANT (PARAM_BIT(PARAM_REGION) | PARAM_BIT(PARAM_BRANCH) | PARAM_BIT(PARAM_TYPE))
-#define ROUTE__FILTERS                                                                   \
-	(ROUTE__VARIANT | PARAM_BIT(PARAM_VERSION) | PARAM_BIT(PARAM_ANDROID) |          \
-	 PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
-#define ROUTE__ALL_RELEASES                                                              \
-	(ROUTE__VARIANT | PARAM_BIT(PARAM_CODENAME) | PARAM_BIT(PARAM_ANDROID) |         \
-	 PARAM_BIT(PARAM_FAMILY) | PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
+#define LIST (PARAM_BIT(PARAM_LIMIT) | PARAM_BIT(PARAM_CURSOR))
+#define VARIANT (PARAM_BIT(PARAM_REGION) | PARAM_BIT(PARAM_BRANCH) | PARAM_BIT(PARAM_TYPE))
+#define FILTERS (VARIANT | PARAM_BIT(PARAM_VERSION) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_SINCE) | \
+		 PARAM_BIT(PARAM_UNTIL))
+#define ALL_RELEASES (VARIANT | PARAM_BIT(PARAM_CODENAME) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_FAMILY) | \
+		      PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
 
-static const struct {
-	const char *pattern;
-	unsigned methods;
-	unsigned params;
-	const struct http_media *media;
-	/* at most a minute for all data, single releases included: they are corrected after
-	 * publication, and a shared cache must see a correction as soon as the lists show it */
-	int max_age;
-} route__table[ROUTE__MAX] = {
-	[ROUTE_HEALTH] = {"/api/health", ROUTE__READ, 0, ROUTE__JSON, 0},
-	[ROUTE_DEVICES] = {"/api/devices", ROUTE__READ, ROUTE__LIST | PARAM_BIT(PARAM_Q), ROUTE__JSON, 60},
-	[ROUTE_DEVICE] = {"/api/devices/{codename}", ROUTE__READ, 0, ROUTE__JSON, 60},
-	[ROUTE_DEVICE_RELEASES] = {"/api/devices/{codename}/releases", ROUTE__READ, ROUTE__LIST | ROUTE__FILTERS,
-				   ROUTE__JSON, 60},
-	[ROUTE_DEVICE_VERSION] = {"/api/devices/{codename}/releases/{branch}/{version}", ROUTE__READ, 0,
-				  ROUTE__JSON, 60},
-	[ROUTE_DEVICE_LATEST] = {"/api/devices/{codename}/latest", ROUTE__READ, ROUTE__VARIANT, ROUTE__JSON, 60},
-	[ROUTE_DEVICE_UPDATES] = {"/api/devices/{codename}/updates", ROUTE__READ,
-				  ROUTE__VARIANT | PARAM_BIT(PARAM_CURRENT) | PARAM_BIT(PARAM_VARIANT), ROUTE__JSON, 60},
-	[ROUTE_DEVICE_FEED] = {"/api/devices/{codename}/feed.atom", ROUTE__READ, ROUTE__VARIANT | PARAM_BIT(PARAM_LIMIT),
-			       ROUTE__ATOM, 60},
-	[ROUTE_RELEASES] = {"/api/releases", ROUTE__READ, ROUTE__LIST | ROUTE__ALL_RELEASES, ROUTE__JSON, 60},
-	[ROUTE_RELEASES_LATEST] = {"/api/releases/latest", ROUTE__READ, ROUTE__LIST | ROUTE__VARIANT, ROUTE__JSON,
-				   60},
-	[ROUTE_RELEASE] = {"/api/releases/{id}", ROUTE__READ, 0, ROUTE__JSON, 60},
-	[ROUTE_RELEASE_BY_FILENAME] = {"/api/releases/by-filename/{filename}", ROUTE__READ, 0, ROUTE__JSON, 60},
-	[ROUTE_REGIONS] = {"/api/regions", ROUTE__READ, 0, ROUTE__JSON, 60},
-	[ROUTE_BRANCHES] = {"/api/branches", ROUTE__READ, 0, ROUTE__JSON, 60},
-	[ROUTE_FEED] = {"/api/feed.atom", ROUTE__READ, ROUTE__ALL_RELEASES | PARAM_BIT(PARAM_LIMIT), ROUTE__ATOM, 60},
-	[ROUTE_OPENAPI] = {"/api/openapi.yaml", ROUTE__READ, 0, &route__yaml, 60},
+/* Every route, tried in order (a literal segment before a capture that would take it: "latest"
+ * is not an id). Max ages are at most a minute for all data, single releases included: they are
+ * corrected after publication, and a shared cache must see a correction as soon as the lists do. */
+static const struct route route__table[] = {
+	{.pattern = "/api/health", .handler = h_health, .methods = ROUTE__READ, .media = JSON, .flags = ROUTE_LIVE},
+	{.pattern = "/api/devices", .handler = h_device_list, .methods = ROUTE__READ, .params = LIST | PARAM_BIT(PARAM_Q),
+	 .media = JSON, .max_age = 60, .keyset = 1},
+	{.pattern = "/api/devices/{codename}", .handler = h_device_get, .methods = ROUTE__READ, .media = JSON,
+	 .max_age = 60},
+	{.pattern = "/api/devices/{codename}/releases", .handler = h_device_releases, .methods = ROUTE__READ,
+	 .params = LIST | FILTERS, .media = JSON, .max_age = 60, .keyset = 3},
+	{.pattern = "/api/devices/{codename}/releases/{branch}/{version}", .handler = h_device_version,
+	 .methods = ROUTE__READ, .media = JSON, .max_age = 60},
+	{.pattern = "/api/devices/{codename}/latest", .handler = h_device_latest, .methods = ROUTE__READ,
+	 .params = VARIANT, .media = JSON, .max_age = 60},
+	{.pattern = "/api/devices/{codename}/updates", .handler = h_device_updates, .methods = ROUTE__READ,
+	 .params = VARIANT | PARAM_BIT(PARAM_CURRENT) | PARAM_BIT(PARAM_VARIANT), .required = PARAM_BIT(PARAM_CURRENT),
+	 .media = JSON, .max_age = 60},
+	{.pattern = "/api/devices/{codename}/feed.atom", .handler = h_device_feed, .methods = ROUTE__READ,
+	 .params = VARIANT | PARAM_BIT(PARAM_LIMIT), .media = ATOM, .max_age = 60, .flags = ROUTE_ABSOLUTE_LINKS},
+	{.pattern = "/api/releases", .handler = h_releases, .methods = ROUTE__READ, .params = LIST | ALL_RELEASES,
+	 .media = JSON, .max_age = 60, .keyset = 3},
+	{.pattern = "/api/releases/latest", .handler = h_releases_latest, .methods = ROUTE__READ,
+	 .params = LIST | VARIANT, .media = JSON, .max_age = 60, .keyset = 3},
+	{.pattern = "/api/releases/{id}", .handler = h_release_get, .methods = ROUTE__READ, .media = JSON,
+	 .max_age = 60},
+	{.pattern = "/api/releases/by-filename/{filename}", .handler = h_release_by_filename, .methods = ROUTE__READ,
+	 .media = JSON, .max_age = 60},
+	{.pattern = "/api/regions", .handler = h_regions, .methods = ROUTE__READ, .media = JSON, .max_age = 60},
+	{.pattern = "/api/branches", .handler = h_branches, .methods = ROUTE__READ, .media = JSON, .max_age = 60},
+	{.pattern = "/api/feed.atom", .handler = h_feed, .methods = ROUTE__READ,
+	 .params = ALL_RELEASES | PARAM_BIT(PARAM_LIMIT), .media = ATOM, .max_age = 60, .flags = ROUTE_ABSOLUTE_LINKS},
+	{.pattern = "/api/openapi.yaml", .handler = h_openapi, .methods = ROUTE__READ, .media = YAML, .max_age = 60},
 };
 
-/* Routes whose answers the response cache must not keep: health reports the database's state now. */
-static const bool route__uncached[ROUTE__MAX] = {[ROUTE_HEALTH] = true};
+#define ROUTE__COUNT (sizeof route__table / sizeof route__table[0])
 
-/* Matches one template against a path, segment by segment. */
 static bool
-route__try(const char *pattern, const char *path, struct arena *a, struct route_match *m)
+route__positive_integer(const char *s)
 {
-	m->ncaptures = 0;
-	while (*pattern != '\0' && *path != '\0') {
-		if (*pattern != '/' || *path != '/')
-			return false;
-		pattern++, path++;
-		const char *pend = strchrnul(pattern, '/');
-		const char *send = strchrnul(path, '/');
+	char *end;
+	long long n;
 
-		if (*pattern == '{') {
-			if (send == path || m->ncaptures == ROUTE_MAX_CAPTURES)
-				return false;
-			m->captures[m->ncaptures] = http_decode(a, path, (size_t)(send - path), false);
-			if (m->captures[m->ncaptures] == NULL)
-				return false;
-			m->ncaptures++;
-		} else if (pend - pattern != send - path || memcmp(pattern, path, (size_t)(send - path)) != 0) {
-			return false;
-		}
-		pattern = pend;
-		path = send;
-	}
-	return *pattern == '\0' && *path == '\0';
+	if (s[0] < '1' || s[0] > '9' || strlen(s) > 18)
+		return false;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	return *end == '\0' && errno == 0 && n > 0;
 }
 
-enum route_id
-route_match(const char *path, struct arena *a, struct route_match *m)
+static bool
+route__filename(const char *s)
 {
-	for (int id = 0; id < ROUTE__MAX; id++) {
-		if (route__try(route__table[id].pattern, path, a, m)) {
-			m->id = (enum route_id)id;
-			return m->id;
-		}
-	}
-	m->id = ROUTE__MAX;
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 255 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static bool
+route__branch(const char *s)
+{
+	return dom_branch_parse(s) != DOM_BRANCH__MAX;
+}
+
+/* Every {name} a pattern may use: its validator, what it must be (the same words as the query
+ * parameter of that name, params.h), and where its typed value goes. */
+static const struct route__capture {
+	const char *name;
+	bool (*valid)(const char *value);
+	const char *expected; /* completes "<name> must be ..." */
+	enum { ROUTE__TEXT, ROUTE__BRANCH, ROUTE__ID } type;
+	size_t offset; /* in struct route_path */
+} route__captures[] = {
+	{"codename", params_codename_valid, PARAMS_EXPECT_CODENAME, ROUTE__TEXT,
+	 offsetof(struct route_path, codename)},
+	{"branch", route__branch, PARAMS_EXPECT_BRANCH, ROUTE__BRANCH, offsetof(struct route_path, branch)},
+	{"version", params_version_valid, PARAMS_EXPECT_VERSION, ROUTE__TEXT, offsetof(struct route_path, version)},
+	{"id", route__positive_integer, "a positive integer", ROUTE__ID, offsetof(struct route_path, id)},
+	{"filename", route__filename, "a file name of 1 to 255 letters, digits, '.', '_' or '-'", ROUTE__TEXT,
+	 offsetof(struct route_path, filename)},
+};
+
+static const struct route__capture *
+route__capture(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof route__captures / sizeof route__captures[0]; i++)
+		if (strlen(route__captures[i].name) == len && memcmp(route__captures[i].name, name, len) == 0)
+			return &route__captures[i];
+	return NULL;
+}
+
+/* Matches one template against the decoded segments. */
+static bool
+route__try(const char *pattern, const struct http_request *req, struct route_match *m)
+{
+	size_t seg = 0;
+
 	m->ncaptures = 0;
-	return ROUTE__MAX;
+	while (*pattern == '/' && seg < req->nsegments) {
+		const char *s = req->segments[seg++];
+		const char *end = strchrnul(++pattern, '/');
+
+		if (*pattern == '{') {
+			if (s[0] == '\0' || m->ncaptures == ROUTE_MAX_CAPTURES)
+				return false;
+			m->captures[m->ncaptures++] = s;
+		} else if (strlen(s) != (size_t)(end - pattern) || memcmp(pattern, s, strlen(s)) != 0) {
+			return false;
+		}
+		pattern = end;
+	}
+	return *pattern == '\0' && seg == req->nsegments;
+}
+
+/* The pattern with each capture percent-encoded in its place. */
+static const char *
+route__canonical(const struct route_match *m, struct arena *a)
+{
+	const char *t = m->route->pattern, *out = "";
+	size_t capture = 0;
+
+	for (const char *open; (open = strchr(t, '{')) != NULL && capture < m->ncaptures;) {
+		out = arena_printf(a, "%s%.*s%s", out, (int)(open - t), t, http_encode(a, m->captures[capture++]));
+		t = strchr(open, '}') + 1;
+	}
+	return arena_printf(a, "%s%s", out, t);
 }
 
 bool
-route_method_allowed(enum route_id id, const char *method)
+route_match(const struct http_request *req, struct arena *a, struct route_match *m)
 {
-	if (id >= ROUTE__MAX)
+	memset(m, 0, sizeof *m);
+	for (size_t i = 0; i < ROUTE__COUNT; i++) {
+		if (route__try(route__table[i].pattern, req, m)) {
+			m->route = &route__table[i];
+			m->canonical_path = route__canonical(m, a);
+			return true;
+		}
+	}
+	m->ncaptures = 0;
+	return false;
+}
+
+bool
+route_check_path(struct route_match *m, struct arena *a, struct params_error *perr)
+{
+	const char *t = m->route->pattern;
+
+	for (size_t i = 0; i < m->ncaptures; i++) {
+		const char *open = strchr(t, '{'), *close = strchr(open, '}');
+		const struct route__capture *c = route__capture(open + 1, (size_t)(close - open - 1));
+		const char *value = m->captures[i];
+		char *field;
+
+		t = close + 1;
+		if (c == NULL) { /* a pattern names a capture the table lacks: a bug, caught by unit.router */
+			perr->err = RT_ERR_INTERNAL;
+			perr->parameter = NULL;
+			perr->detail = arena_printf(a, "the route %s has no validator for a capture", m->route->pattern);
+			return false;
+		}
+		if (!c->valid(value)) {
+			perr->err = RT_ERR_INVALID_PARAMETER;
+			perr->parameter = c->name;
+			perr->detail = arena_printf(a, "%s must be %s, not \"%s\"", c->name, c->expected,
+						    params_echo(a, value));
+			return false;
+		}
+		field = (char *)&m->path + c->offset;
+		if (c->type == ROUTE__BRANCH)
+			*(enum dom_branch *)(void *)field = dom_branch_parse(value);
+		else if (c->type == ROUTE__ID)
+			*(long long *)(void *)field = strtoll(value, NULL, 10);
+		else
+			*(const char **)(void *)field = value;
+	}
+	return true;
+}
+
+bool
+route_method_allowed(const struct route *r, const char *method)
+{
+	if (r == NULL)
 		return false;
 	if (strcmp(method, "GET") == 0)
-		return route__table[id].methods & ROUTE__GET;
+		return r->methods & ROUTE_GET;
 	if (strcmp(method, "HEAD") == 0)
-		return route__table[id].methods & ROUTE__HEAD;
+		return r->methods & ROUTE_HEAD;
 	if (strcmp(method, "OPTIONS") == 0)
-		return route__table[id].methods & ROUTE__OPTIONS;
+		return r->methods & ROUTE_OPTIONS;
 	return false;
 }
 
 const char *
-route_allow(enum route_id id)
+route_allow(const struct route *r)
 {
-	(void)id; /* every route is read-only today */
+	(void)r; /* every route is read-only today */
 	return "GET, HEAD, OPTIONS";
 }
 
-const struct http_media *
-route_media(enum route_id id)
+size_t
+route_count(void)
 {
-	return id < ROUTE__MAX ? route__table[id].media : ROUTE__JSON;
+	return ROUTE__COUNT;
 }
 
-int
-route_max_age(enum route_id id)
+const struct route *
+route_at(size_t i)
 {
-	return id < ROUTE__MAX ? route__table[id].max_age : 0;
+	return i < ROUTE__COUNT ? &route__table[i] : NULL;
 }
 
-bool
-route_cacheable(enum route_id id)
+const struct route *
+route_find(const char *pattern)
 {
-	return id < ROUTE__MAX && !route__uncached[id];
-}
-
-unsigned
-route_params(enum route_id id)
-{
-	return id < ROUTE__MAX ? route__table[id].params : 0;
-}
-
-const char *
-route_pattern(enum route_id id)
-{
-	return id < ROUTE__MAX ? route__table[id].pattern : NULL;
+	for (size_t i = 0; i < ROUTE__COUNT; i++)
+		if (strcmp(route__table[i].pattern, pattern) == 0)
+			return &route__table[i];
+	return NULL;
 }

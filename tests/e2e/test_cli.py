@@ -58,6 +58,49 @@ def test_help_and_usage(stack):
     assert r.returncode == 2
 
 
+EFFECTS = {"a reload applies a change": "applies", "a change needs a restart": "restart",
+           "not used by romtrack serve": "not used"}
+
+
+def config_defaults():
+    """`romtrack config defaults` as {key: (default, what a SIGHUP does with a change)}, in its order."""
+    r = subprocess.run([conftest.ROMTRACK_BIN, "config", "defaults"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    values = yaml.safe_load(r.stdout)
+    keys, comment = {}, ""
+    for line in r.stdout.splitlines():
+        if line.startswith("#"):
+            comment += " " + line[1:].strip()
+        elif line:
+            key = line.split(":", 1)[0]
+            (effect,) = [v for k, v in EFFECTS.items() if "; %s." % k in comment]
+            keys[key] = (values[key], effect)
+            comment = ""
+    assert list(keys) == list(values)
+    return keys
+
+
+def test_config_defaults_are_the_readme_s_keys():
+    """The key table is the one source of the defaults; the README's table names the same keys, in the same order,
+    with the same "on SIGHUP" column."""
+    keys = config_defaults()
+    assert {"listen", "socket_mode", "socket_group", "backlog"} == {k for k, v in keys.items() if v[1] == "restart"}
+    assert keys["workers"] == (0, "applies") and keys["socket_mode"] == ("0660", "restart")
+    with open(os.path.join(conftest.REPO, "README.md")) as f:
+        readme = f.read()
+    section = readme.split("## Configuration (`conf/romtrack.yaml`)", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    assert [(key.strip().strip("`"), effect.strip()) for key, effect in rows] == [(k, v[1]) for k, v in keys.items()]
+    # the checkout's file sets only what its setup chooses, each key known
+    with open(os.path.join(conftest.REPO, "conf", "romtrack.yaml")) as f:
+        assert set(yaml.safe_load(f)) <= set(keys)
+    for args in (["config"], ["config", "frobnicate"], ["config", "defaults", "extra"]):
+        r = subprocess.run([conftest.ROMTRACK_BIN, *args], capture_output=True, text=True)
+        assert r.returncode == 2 and "usage:" in r.stderr
+    r = subprocess.run([conftest.ROMTRACK_BIN, "--help"], capture_output=True, text=True)
+    assert "config defaults" in r.stdout
+
+
 def test_migrate_twice_changes_nothing(stack):
     before = stack.psql("SELECT version, name, applied_at FROM schema_migration ORDER BY version")
     r = stack.romtrack("migrate")

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -167,6 +168,38 @@ def test_sighup_applies_new_configuration(stack):
         old = set(stack.worker_pids())
         os.kill(stack.master_pid, signal.SIGHUP)
         assert conftest.wait_for(lambda: replaced(old, 2))
+
+
+def test_a_reload_keeps_what_needs_a_restart_and_applies_the_rest(stack):
+    """The key table (src/config.c) says which keys a reload applies. The listening socket stays across a reload, so
+    a change to what it was made with (socket_mode, backlog) is logged, one line per key, and the running value stays
+    in effect (the socket's mode on disk; the master's socket is not made again); a change to another key
+    (cache_max_age) applies: every new worker answers with it."""
+    assert stat.S_IMODE(os.stat(stack.socket_path).st_mode) == 0o660
+    offset = stack.log_size()
+    stack.reconfigure({"socket_mode": '"0600"', "backlog": 7, "cache_max_age": 7})
+    try:
+        with open(stack.log_path, "rb") as f:
+            f.seek(offset)
+            log = f.read().decode("utf-8", "replace")
+        assert 'socket_mode changed to "0600": it needs a restart, "0660" stays in effect until then' in log, log
+        assert "backlog changed to 7: it needs a restart, 128 stays in effect until then" in log, log
+        assert log.count("needs a restart") == 2, log  # cache_max_age is not said to need one
+        assert stat.S_IMODE(os.stat(stack.socket_path).st_mode) == 0o660
+
+        def cache_control():
+            status, headers, _, _ = stack.get("/api/devices?limit=5")
+            return status, headers.get("cache-control", "")
+
+        _, answers = stack.every_worker_answers(cache_control)
+        assert all(status == 200 and "max-age=7," in header for status, header in answers), answers
+    finally:
+        offset = stack.log_size()
+        stack.reconfigure({"socket_mode": None, "backlog": None, "cache_max_age": None})
+    # back to the values in effect: nothing to keep
+    with open(stack.log_path, "rb") as f:
+        f.seek(offset)
+        assert b"needs a restart" not in f.read()
 
 
 def test_reload_to_a_wrong_database_keeps_the_running_pool(stack):

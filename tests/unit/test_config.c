@@ -1,26 +1,28 @@
 /* Configuration files, data-driven: test_config FILE EXPECTED compares the loaded
- * configuration (or the error, without the file name) with EXPECTED's text. */
+ * configuration (or the error, without the file name) with EXPECTED's text; test_config
+ * --defaults EXPECTED loads what `romtrack config defaults` prints instead (EXPECTED: the
+ * defaults), and checks which keys a reload keeps. */
 #include "check.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 
+/* The expected text of a case, without its trailing newlines; NULL when it cannot be read. */
 static char *
-slurp(const char *path)
+expected(const char *path, struct buf *b)
 {
-	FILE *f = fopen(path, "rb");
-	static char buf[4096];
-	size_t n;
+	char err[512];
 
-	if (f == NULL)
+	if (!buf_read_file(b, path, 65536, err, sizeof err)) {
+		fprintf(stderr, "%s\n", err);
 		return NULL;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return buf;
+	}
+	while (b->len > 0 && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	return b->data;
 }
 
 /* The loaded configuration as "key=value" lines; paths shown relative to the file's directory. */
@@ -45,35 +47,100 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	snprintf(out + strlen(out), len - strlen(out), "\ndatabase_timeout=%ld", c->database_timeout);
 }
 
+static struct buf kept_log;
+
+static void
+kept(const char *key, const char *running_value, const char *fresh_value)
+{
+	buf_printf(&kept_log, "%s %s -> %s\n", key, running_value, fresh_value);
+}
+
+/* A reload's fresh configuration gets back the running value of each key that needs a restart. */
+static void
+check_restart_keys(const struct cfg *running)
+{
+	struct cfg fresh = *running; /* its strings are copied below */
+	char want[1024];
+
+	CHECK(running->socket_mode == 0660 && running->backlog == 128 && running->workers == 0);
+	fresh.listen = strdup("/elsewhere.sock");
+	fresh.socket_group = strdup(running->socket_group);
+	fresh.database = strdup(running->database);
+	fresh.migrations = strdup("/other/sql");
+	fresh.openapi = strdup(running->openapi);
+	fresh.cursor_secret = strdup(running->cursor_secret);
+	fresh.public_url = strdup("https://roms.example.org");
+	fresh.release_page_url = strdup(running->release_page_url);
+	fresh.socket_mode = 0600;
+	fresh.backlog = 7;
+	fresh.workers = 3;
+	fresh.log_level = LOG_DEBUG;
+	CHECK_INT(cfg_keep_restart_keys(&fresh, running, kept), 3);
+	snprintf(want, sizeof want, "listen \"%s\" -> \"/elsewhere.sock\"\nsocket_mode \"0660\" -> \"0600\"\n"
+		 "backlog 128 -> 7\n", running->listen);
+	CHECK_STR(kept_log.data, want);
+	/* what the socket was made with is back; everything else stays new */
+	CHECK_STR(fresh.listen, running->listen);
+	CHECK(fresh.socket_mode == 0660 && fresh.backlog == 128);
+	CHECK(fresh.workers == 3 && fresh.log_level == LOG_DEBUG);
+	CHECK_STR(fresh.public_url, "https://roms.example.org");
+	CHECK_STR(fresh.migrations, "/other/sql");
+	/* nothing changed: nothing to say */
+	CHECK_INT(cfg_keep_restart_keys(&fresh, running, kept), 0);
+	cfg_free(&fresh);
+	buf_free(&kept_log);
+}
+
 int
 main(int argc, char **argv)
 {
+	struct buf want_text = {0};
+	char err[512], got[2048], printed[] = "/tmp/romtrack-test-config-XXXXXX";
+	const char *want, *file;
+	bool defaults;
 	struct cfg c;
-	char err[512], got[2048];
-	const char *want;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: test_config CONFIG EXPECTED\n");
+		fprintf(stderr, "usage: test_config CONFIG|--defaults EXPECTED\n");
 		return 2;
 	}
 	unsetenv("ROMTRACK_DATABASE_URL");
-	want = slurp(argv[2]);
+	want = expected(argv[2], &want_text);
 	CHECK(want != NULL);
 	if (want == NULL)
 		CHECK_DONE();
-	if (cfg_load(&c, argv[1], err, sizeof err)) {
-		dump(&c, argv[1], got, sizeof got);
+	file = argv[1];
+	defaults = strcmp(argv[1], "--defaults") == 0;
+	if (defaults) {
+		int fd = mkstemp(printed);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+		CHECK(f != NULL);
+		if (f == NULL)
+			CHECK_DONE();
+		cfg_print_defaults(f);
+		CHECK(fclose(f) == 0);
+		file = printed;
+	}
+	if (cfg_load(&c, file, err, sizeof err)) {
+		dump(&c, file, got, sizeof got);
+		if (defaults)
+			check_restart_keys(&c);
 		cfg_free(&c);
 		CHECK_STR(got, want);
 		/* The environment overrides the database of any valid file. */
 		setenv("ROMTRACK_DATABASE_URL", "postgresql://env@127.0.0.1/db", 1);
-		CHECK(cfg_load(&c, argv[1], err, sizeof err));
+		CHECK(cfg_load(&c, file, err, sizeof err));
 		CHECK_STR(c.database, "postgresql://env@127.0.0.1/db");
 		cfg_free(&c);
 	} else {
+		CHECK(!defaults);
 		/* errors start with the file name given */
 		CHECK(strncmp(err, argv[1], strlen(argv[1])) == 0);
 		CHECK_STR(err + strlen(argv[1]), want);
 	}
+	if (defaults)
+		unlink(printed);
+	buf_free(&want_text);
 	CHECK_DONE();
 }

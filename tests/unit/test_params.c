@@ -15,10 +15,11 @@ parse(const char *uri, struct params *p, struct params_error *perr)
 	struct http_request req = {.method = "GET", .uri = uri, .arena = arena};
 	const char *detail;
 	enum rt_err err = http_parse_uri(&req, &detail);
+	const struct route *route = route_find("/api/devices/{codename}/releases");
 
 	if (err != RT_OK)
 		return err;
-	if (!params_parse(&req, route_params(ROUTE_DEVICE_RELEASES), p, perr))
+	if (!params_parse(&req, route->params, route->required, p, perr))
 		return perr->err;
 	return RT_OK;
 }
