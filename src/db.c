@@ -543,6 +543,7 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 
 	db__number_statements();
 	for (int i = 0; i < db__stmts[stmt].nargs; i++)
+		/* cppcheck-suppress nullPointerArithmetic ; args is NULL only for statements without arguments */
 		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
 
 	*res = NULL;
