@@ -540,10 +540,12 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 {
 	const char *name = db_stmts[stmt].name;
 	const char *params[DB__MAX_ARGS];
+	static const struct db_args no_args; /* args == NULL: every argument is SQL NULL, never args + offset */
 
+	if (args == NULL)
+		args = &no_args;
 	db__number_statements();
 	for (int i = 0; i < db__stmts[stmt].nargs; i++)
-		/* cppcheck-suppress nullPointerArithmetic ; args is NULL only for statements without arguments */
 		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
 
 	*res = NULL;

@@ -73,7 +73,7 @@ page__trim(char *s)
 static bool
 page__is(const xmlNode *n, const char *name)
 {
-	return n != NULL && n->type == XML_ELEMENT_NODE && xmlStrcasecmp(n->name, BAD_CAST name) == 0;
+	return n != NULL && n->type == XML_ELEMENT_NODE && xmlStrcasecmp(n->name, (const xmlChar *)name) == 0;
 }
 
 /* Whether the class attribute lists every one of the space-separated tokens. */
@@ -138,7 +138,7 @@ page__button_url(xmlNode *button)
 		start += strlen("window.open('");
 		const char *end = strchr(start, '\'');
 		if (end != NULL)
-			url = xmlStrndup(BAD_CAST start, (int)(end - start));
+			url = xmlStrndup((const xmlChar *)start, (int)(end - start));
 	}
 	xmlFree(onclick);
 	return url;
