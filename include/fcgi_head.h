@@ -17,7 +17,7 @@ enum fcgi_head_verdict {
 
 /*
  * Checks the first len bytes a peer sent, as libfcgi's FCGX_Accept_r would read them:
- * version 1 records; first a BEGIN_REQUEST for the responder role with a request id
+ * version 1 records; first an unpadded BEGIN_REQUEST for the responder role with a request id
  * other than 0 (so never a management record, which libfcgi answers and leaks);
  * then only PARAMS records of that id up to the empty one, whose content holds whole
  * name-value pairs, each length within what the stream really holds, at most

@@ -150,6 +150,9 @@ fcgi_head_check(const unsigned char *buf, size_t len, const char **why)
 		return fcgi__invalid(why, "BEGIN_REQUEST with request id 0");
 	if (begin.content != sizeof(FCGI_BeginRequestBody))
 		return fcgi__invalid(why, "BEGIN_REQUEST of the wrong length");
+	/* libfcgi drops BEGIN_REQUEST's padding unread and takes its bytes for the next records */
+	if (begin.padding != 0)
+		return fcgi__invalid(why, "BEGIN_REQUEST with padding");
 	if (len < FCGI_HEADER_LEN + 2)
 		return FCGI_HEAD_INCOMPLETE;
 	if (((unsigned)buf[FCGI_HEADER_LEN] << 8 | buf[FCGI_HEADER_LEN + 1]) != FCGI_RESPONDER)

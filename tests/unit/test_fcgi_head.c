@@ -134,6 +134,12 @@ main(void)
 	used = 0;
 	record(1, 1, 1, "\x00\x01\x00\x00\x00\x00\x00\x00\x00", 9, 0);
 	CHECK_INT(check(), FCGI_HEAD_INVALID);
+	/* BEGIN_REQUEST's padding: libfcgi reads it as records, here a management record (found by fuzz_fcgi) */
+	used = 0;
+	record(1, 1, 1, "\x00\x01\x00\x00\x00\x00\x00\x00", 8, 8);
+	memcpy(buf + 16, "\x01\x09\x00\x00\x00\x00\x00\x00", 8);
+	record(1, 4, 1, NULL, 0, 0);
+	CHECK_INT(check(), FCGI_HEAD_INVALID);
 	begin(1, 2); /* authorizer */
 	CHECK_INT(check(), FCGI_HEAD_INVALID);
 	begin(1, 3); /* filter */
