@@ -25,12 +25,15 @@ fuzz_fail(const char *file, int line, const char *what)
 char *
 fuzz_string(const uint8_t *data, size_t size)
 {
-	free(fuzz__buf);
-	if ((fuzz__buf = malloc(size + 1)) == NULL)
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
 		abort();
-	memcpy(fuzz__buf, data, size);
-	fuzz__buf[size] = '\0';
-	return fuzz__buf;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	free(fuzz__buf);
+	fuzz__buf = s;
+	return s;
 }
 
 static void

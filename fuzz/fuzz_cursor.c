@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail(__FILE__, __LINE__, "a token the fuzzer made up was accepted");
 
 	for (p = text; nparts < 1 + n; nparts++) {
-		char *sep = strchr(p, '\xff');
+		char *sep = strchr(p, 0xff); /* the byte 0xff: not '\xff', a negative int where char is signed */
 
 		parts[nparts] = p;
 		if (sep == NULL) {

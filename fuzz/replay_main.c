@@ -28,9 +28,11 @@ replay__file(const char *path)
 	}
 	do {
 		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			if ((buf = realloc(buf, cap)) == NULL)
+			unsigned char *more = realloc(buf, cap = cap ? cap * 2 : 65536);
+
+			if (more == NULL)
 				abort();
+			buf = more;
 		}
 		n = fread(buf + len, 1, cap - len, f);
 		len += n;
@@ -80,9 +82,11 @@ replay__dir(const char *dir)
 		if (de->d_name[0] == '.')
 			continue;
 		if (count == cap) {
-			cap = cap ? cap * 2 : 256;
-			if ((names = realloc(names, cap * sizeof *names)) == NULL)
+			char **more = realloc(names, (cap = cap ? cap * 2 : 256) * sizeof *names);
+
+			if (more == NULL)
 				abort();
+			names = more;
 		}
 		if ((names[count++] = strdup(de->d_name)) == NULL)
 			abort();

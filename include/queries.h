@@ -35,11 +35,14 @@ enum db_stmt {
  * name that is not a member of struct db_args fails the statement table's check (unit.queries, and
  * every connection's preparation); a member the statement does not name is not sent.
  */
+/* Not formatted: clang-format 14 takes the list for declarations and re-indents it each run. */
+/* clang-format off */
 #define DB_ARG_LIST(X)                                                                                   \
 	X(q) X(codename) X(codenames) X(region) X(branch) X(type) X(version) X(android) X(family) X(since) \
 	X(until) X(current) X(families) X(hyperos) X(numbers) X(device_code) X(region_code) X(suffix)     \
 	X(variant_id) X(id) X(filename) X(after_date) X(after_version) X(after_id) X(after_codename)      \
 	X(after_branch) X(after_type) X(limit)
+/* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */
 struct db_args {

@@ -15,9 +15,10 @@ struct handler_ctx;
 struct http_media;
 
 /* Route flags. */
-#define ROUTE_LIVE 1u           /* answers the state of now (health): never cached, no ETag */
-#define ROUTE_ABSOLUTE_LINKS 2u /* the body names absolute URLs (feeds): without public_url they
-				 * name the Host of each request */
+/* answers the state of now (health): never cached, no ETag */
+#define ROUTE_LIVE 1u
+/* the body names absolute URLs (feeds): without public_url they name the Host of each request */
+#define ROUTE_ABSOLUTE_LINKS 2u
 
 struct route {
 	const char *pattern; /* "/api/devices/{codename}": "{name}" is one capture (route_capture) */

@@ -476,11 +476,10 @@ db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PG
 {
 	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
-	size_t n;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-		n = strlen(err);
+		size_t n = strlen(err);
 		while (n > 0 && err[n - 1] == '\n')
 			err[--n] = '\0';
 		PQclear(res);
@@ -541,7 +540,10 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 {
 	const char *name = db_stmts[stmt].name;
 	const char *params[DB__MAX_ARGS];
+	static const struct db_args no_args; /* args == NULL: every argument is SQL NULL, never args + offset */
 
+	if (args == NULL)
+		args = &no_args;
 	db__number_statements();
 	for (int i = 0; i < db__stmts[stmt].nargs; i++)
 		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);

@@ -135,7 +135,7 @@ fcgi__invalid(const char **why, const char *what)
 enum fcgi_head_verdict
 fcgi_head_check(const unsigned char *buf, size_t len, const char **why)
 {
-	struct fcgi__record begin, r;
+	struct fcgi__record begin;
 	size_t off, params_start, params_total = 0, params_here = 0;
 
 	*why = NULL;
@@ -170,7 +170,7 @@ fcgi_head_check(const unsigned char *buf, size_t len, const char **why)
 				return fcgi__invalid(why, "a record other than PARAMS before the parameters end");
 			break;
 		}
-		r = fcgi__record_at(buf + off);
+		struct fcgi__record r = fcgi__record_at(buf + off);
 		if (r.version != FCGI_VERSION_1)
 			return fcgi__invalid(why, "not FastCGI version 1");
 		if (r.type != FCGI_PARAMS)

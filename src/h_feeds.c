@@ -87,12 +87,12 @@ static void
 feed__link(xmlTextWriterPtr w, const char *rel, const char *type, const char *length, const char *href)
 {
 	xmlTextWriterStartElement(w, BAD_CAST "link");
-	xmlTextWriterWriteAttribute(w, BAD_CAST "rel", BAD_CAST rel);
+	xmlTextWriterWriteAttribute(w, BAD_CAST "rel", (const xmlChar *)rel);
 	if (type != NULL)
-		xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST type);
+		xmlTextWriterWriteAttribute(w, BAD_CAST "type", (const xmlChar *)type);
 	if (length != NULL)
-		xmlTextWriterWriteAttribute(w, BAD_CAST "length", BAD_CAST length);
-	xmlTextWriterWriteAttribute(w, BAD_CAST "href", BAD_CAST href);
+		xmlTextWriterWriteAttribute(w, BAD_CAST "length", (const xmlChar *)length);
+	xmlTextWriterWriteAttribute(w, BAD_CAST "href", (const xmlChar *)href);
 	xmlTextWriterEndElement(w);
 }
 
@@ -134,7 +134,7 @@ feed__entry(xmlTextWriterPtr w, struct arena *a, const char *base, const PGresul
 				  BAD_CAST arena_printf(a, "urn:romtrack:release:%s", feed__urn_escape(a, get[3])));
 	snprintf(buf, sizeof buf, "%s %s (%s, %s)", name, get[0], get[1], get[2]);
 	xmlTextWriterWriteElement(w, BAD_CAST "title", BAD_CAST buf);
-	xmlTextWriterWriteElement(w, BAD_CAST "updated", BAD_CAST feed__updated(res, row));
+	xmlTextWriterWriteElement(w, BAD_CAST "updated", (const xmlChar *)feed__updated(res, row));
 	if (!PQgetisnull(res, row, RELCOL_DATE)) {
 		snprintf(buf, sizeof buf, "%sT00:00:00Z", PQgetvalue(res, row, RELCOL_DATE));
 		xmlTextWriterWriteElement(w, BAD_CAST "published", BAD_CAST buf);
@@ -149,14 +149,14 @@ feed__entry(xmlTextWriterPtr w, struct arena *a, const char *base, const PGresul
 		feed__link(w, "enclosure", type, length, json_string_value(json_array_get(links, i)));
 	for (int c = 1; c <= 2; c++) {
 		xmlTextWriterStartElement(w, BAD_CAST "category");
-		xmlTextWriterWriteAttribute(w, BAD_CAST "term", BAD_CAST get[c]);
+		xmlTextWriterWriteAttribute(w, BAD_CAST "term", (const xmlChar *)get[c]);
 		xmlTextWriterEndElement(w);
 	}
 	xmlTextWriterStartElement(w, BAD_CAST "summary");
 	xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "text");
-	xmlTextWriterWriteString(w, BAD_CAST(PQgetisnull(res, row, RELCOL_CHANGELOG)
-						     ? get[3]
-						     : PQgetvalue(res, row, RELCOL_CHANGELOG)));
+	xmlTextWriterWriteString(w, (const xmlChar *)(PQgetisnull(res, row, RELCOL_CHANGELOG)
+						              ? get[3]
+						              : PQgetvalue(res, row, RELCOL_CHANGELOG)));
 	xmlTextWriterEndElement(w);
 	xmlTextWriterEndElement(w);
 	json_decref(names);
@@ -196,8 +196,8 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 	xmlTextWriterWriteElement(w, BAD_CAST "id",
 				  BAD_CAST arena_printf(ctx->arena, "urn:romtrack:feed:%s",
 							feed__urn_escape(ctx->arena, canonical)));
-	xmlTextWriterWriteElement(w, BAD_CAST "title", BAD_CAST title);
-	xmlTextWriterWriteElement(w, BAD_CAST "updated", BAD_CAST updated);
+	xmlTextWriterWriteElement(w, BAD_CAST "title", (const xmlChar *)title);
+	xmlTextWriterWriteElement(w, BAD_CAST "updated", (const xmlChar *)updated);
 	feed__link(w, "self", "application/atom+xml", NULL, self);
 	/* the same releases as JSON: ".../feed.atom?q" is ".../releases?q", whose filters include the feed's */
 	feed__link(w, "alternate", "application/json", NULL,

@@ -120,14 +120,13 @@ http_parse_uri(struct http_request *req, const char **detail)
 	for (p = q + 1; *p != '\0';) {
 		const char *amp = strchr(p, '&'), *eq;
 		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
-		struct http_query_param *qp;
 
 		if (plen > 0) {
 			if (req->nquery == HTTP_MAX_QUERY_PARAMS) {
 				*detail = "the query has more than 32 parameters";
 				return RT_ERR_BAD_REQUEST;
 			}
-			qp = &req->query[req->nquery++];
+			struct http_query_param *qp = &req->query[req->nquery++];
 			eq = memchr(p, '=', plen);
 			qp->name = http_decode(req->arena, p, eq ? (size_t)(eq - p) : plen, true);
 			qp->value = eq ? http_decode(req->arena, eq + 1, plen - (size_t)(eq - p) - 1, true)

@@ -73,7 +73,7 @@ page__trim(char *s)
 static bool
 page__is(const xmlNode *n, const char *name)
 {
-	return n != NULL && n->type == XML_ELEMENT_NODE && xmlStrcasecmp(n->name, BAD_CAST name) == 0;
+	return n != NULL && n->type == XML_ELEMENT_NODE && xmlStrcasecmp(n->name, (const xmlChar *)name) == 0;
 }
 
 /* Whether the class attribute lists every one of the space-separated tokens. */
@@ -132,13 +132,13 @@ static xmlChar *
 page__button_url(xmlNode *button)
 {
 	xmlChar *onclick = xmlGetProp(button, BAD_CAST "onclick"), *url = NULL;
-	const char *start, *end;
+	const char *start;
 
 	if (onclick != NULL && (start = strstr((const char *)onclick, "window.open('")) != NULL) {
 		start += strlen("window.open('");
-		end = strchr(start, '\'');
+		const char *end = strchr(start, '\'');
 		if (end != NULL)
-			url = xmlStrndup(BAD_CAST start, (int)(end - start));
+			url = xmlStrndup((const xmlChar *)start, (int)(end - start));
 	}
 	xmlFree(onclick);
 	return url;

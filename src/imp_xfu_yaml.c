@@ -24,7 +24,8 @@ xfu__keep(struct xfu__strings *kept, const yaml_event_t *ev)
 		return NULL;
 	if ((copy = strdup((const char *)ev->data.scalar.value)) == NULL)
 		abort();
-	return kept->values[kept->n++] = copy;
+	kept->values[kept->n++] = copy;
+	return copy;
 }
 
 static void

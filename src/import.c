@@ -465,7 +465,10 @@ static const char *const imp__merge_variants[] = {
  * sweet_k6a under sweet, and latest.yml files wt98007's packages under HM2013023). Every card
  * gets file_variant, the declared variant its file name names; a page card, which names only
  * the phone, also takes it as its own variant, and its device follows. Declared variants of
- * earlier imports count too: an input that declares less does not unsettle a package. */
+ * earlier imports count too: an input that declares less does not unsettle a package.
+ * Several variants may share a MIUI name (munch_tr_global and munch_tw_global are both
+ * MUNCHTWGlobal): the one of the release's region wins, else the one the card names, else
+ * that of the card's phone, else of its display name, else the first by codename. */
 #define IMP__VARIANT_FROM_FILENAME(name_in_file, variant_key)                                    \
 	"UPDATE stage_release s SET file_variant = m.variant,"                                   \
 	"  variant = coalesce(s.variant, m.variant), device = CASE WHEN s.variant IS NULL"       \
@@ -474,9 +477,6 @@ static const char *const imp__merge_variants[] = {
 	"       FROM stage_release s2 JOIN variant v ON v.declared AND " variant_key " = " name_in_file \
 	"       JOIN device d ON d.id = v.device_id"                                              \
 	"       WHERE s2.file_variant IS NULL"                                                    \
-	/* several variants may share a MIUI name (munch_tr_global and munch_tw_global are both  \
-	 * MUNCHTWGlobal): the one of the release's region, else the one the card names, else   \
-	 * of the card's phone, else of its display name, else the first by codename */          \
 	"       ORDER BY s2.seq, v.region = s2.region DESC, v.codename = s2.variant IS TRUE DESC," \
 	"        d.codename = s2.device DESC, EXISTS (SELECT FROM display_name n"                 \
 	"        WHERE n.variant_id = v.id AND n.name = s2.display_name) DESC, v.codename) m"     \

@@ -188,7 +188,6 @@ cmd_import(struct cmd_ctx *ctx)
 	const char **paths;
 	size_t npaths;
 	bool json = false, ok = false;
-	char err[1024];
 	struct db *db;
 
 	paths = calloc((size_t)ctx->argc + 1, sizeof *paths);
@@ -200,6 +199,8 @@ cmd_import(struct cmd_ctx *ctx)
 	}
 	db = cmd__connect(ctx);
 	if (db != NULL) {
+		char err[1024];
+
 		ok = imp_run(db_conn(db), paths, npaths, &opt, &sum, err, sizeof err);
 		if (ok)
 			cmd__report(&sum, &opt, json);

@@ -5,12 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Select lists by name: clang-format keeps a name between string literals where they are, not a call. */
+#define RELEASE_COLUMNS DB_SELECT_LIST(DB_RELEASE_COLUMNS)
+#define DEVICE_COLUMNS DB_SELECT_LIST(DB_DEVICE_COLUMNS)
+#define CURRENT_COLUMNS DB_SELECT_LIST(DB_CURRENT_COLUMNS)
+#define ENUM_COLUMNS DB_SELECT_LIST(DB_ENUM_COLUMNS)
+
 #define DEVICE_VARIANT_ROWS                                                                    \
-	"SELECT " DB_SELECT_LIST(DB_DEVICE_COLUMNS)                                            \
+	"SELECT " DEVICE_COLUMNS                                            \
 	" FROM page p JOIN variant v ON v.device_id = p.id"                                   \
 	" ORDER BY p.codename, v.codename"
 
-#define RELEASE_COLUMNS DB_SELECT_LIST(DB_RELEASE_COLUMNS)
 
 /* Newest first: by version, not by date (the column "newest" of sql/009, which its index and
  * the export share). */
@@ -127,7 +132,7 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * device code and region code (a row of NULLs when there are none). The last column tells
 	 * whether some have the version's suffix (RF, FK mark variants that share a region code). */
 	[DB_STMT_DEVICE_UPDATES_CURRENT] = {"device_updates_current",
-		"SELECT " DB_SELECT_LIST(DB_CURRENT_COLUMNS)
+		"SELECT " CURRENT_COLUMNS
 		" FROM device d LEFT JOIN release r ON r.device_id = d.id"
 		"  AND (r.version = :current::text"
 		"       OR (r.version_family = ANY (:families::version_family[])"
@@ -181,12 +186,12 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 
 	/* every region, with the devices and releases it has (zero included) */
 	[DB_STMT_REGIONS] = {"regions",
-		"SELECT " DB_SELECT_LIST(DB_ENUM_COLUMNS)
+		"SELECT " ENUM_COLUMNS
 		" FROM unnest(enum_range(NULL::region)) AS e(value) LEFT JOIN release r ON r.region = e.value"
 		" GROUP BY e.value ORDER BY e.value"},
 
 	[DB_STMT_BRANCHES] = {"branches",
-		"SELECT " DB_SELECT_LIST(DB_ENUM_COLUMNS)
+		"SELECT " ENUM_COLUMNS
 		" FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
 		" GROUP BY e.value ORDER BY e.value"},
 

@@ -27,11 +27,11 @@ siphash24(const unsigned char key[SIPHASH_KEY_SIZE], const void *data, size_t le
 	uint64_t k0 = siphash__le64(key), k1 = siphash__le64(key + 8);
 	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
 	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
-	uint64_t b = (uint64_t)len << 56, m;
+	uint64_t b = (uint64_t)len << 56;
 	size_t i, full = len - len % 8;
 
 	for (i = 0; i < full; i += 8) {
-		m = siphash__le64(in + i);
+		uint64_t m = siphash__le64(in + i);
 		v3 ^= m;
 		SIPROUND;
 		SIPROUND;

@@ -22,7 +22,7 @@ static int check_count;
 		const char *check_g = (got), *check_w = (want);                           \
 		check_count++;                                                            \
 		if ((check_g == NULL) != (check_w == NULL) ||                             \
-		    (check_g != NULL && strcmp(check_g, check_w) != 0)) {                 \
+		    (check_g != NULL && check_w != NULL && strcmp(check_g, check_w) != 0)) { \
 			check_failures++;                                                 \
 			fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__,   \
 				__LINE__, #got, check_g ? check_g : "(null)",             \

@@ -62,6 +62,8 @@ main(void)
 	CHECK(fd >= 0);
 	f = fdopen(fd, "wb");
 	CHECK(f != NULL);
+	if (f == NULL)
+		return 1;
 	fputs("line 1\nline 2\n", f);
 	fclose(f);
 	buf_puts(&file, ">");

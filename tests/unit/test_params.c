@@ -27,8 +27,8 @@ parse(const char *uri, struct params *p, struct params_error *perr)
 int
 main(void)
 {
-	struct params p;
-	struct params_error e;
+	struct params p = {0}; /* read even when a parse fails before it fills them (scan-build) */
+	struct params_error e = {0};
 
 	arena = arena_new();
 	CHECK_INT(parse("/x", &p, &e), RT_OK);
