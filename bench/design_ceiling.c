@@ -29,8 +29,7 @@ serve(int listen_fd, const char *conninfo, const char *codename, const char *lim
 		 " JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
 		 " ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC",
 		 db_release_columns);
-	if (PQstatus(conn) != CONNECTION_OK ||
-	    PQresultStatus(PQprepare(conn, "q", sql, 2, NULL)) != PGRES_COMMAND_OK) {
+	if (PQstatus(conn) != CONNECTION_OK || PQresultStatus(PQprepare(conn, "q", sql, 2, NULL)) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "design_ceiling: %s", PQerrorMessage(conn));
 		return 1;
 	}

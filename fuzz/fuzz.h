@@ -11,10 +11,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A property that does not hold: a finding, whatever the sanitizers say. */
-#define FUZZ_CHECK(cond)                                                                                   \
-	do {                                                                                               \
-		if (!(cond))                                                                               \
-			fuzz_fail(__FILE__, __LINE__, #cond);                                              \
+#define FUZZ_CHECK(cond)                                      \
+	do {                                                  \
+		if (!(cond))                                  \
+			fuzz_fail(__FILE__, __LINE__, #cond); \
 	} while (0)
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *what);

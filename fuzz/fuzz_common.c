@@ -155,13 +155,15 @@ fuzz_import_check(const char *name, const uint8_t *data, size_t size)
 		FUZZ_CHECK(nl != NULL);
 		row = json_loadb(line, (size_t)(nl - line), 0, &jerr);
 		if (row == NULL)
-			fprintf(stderr, "row %zu is not JSON (%s): %.*s\n", rows + 1, jerr.text, (int)(nl - line), line);
+			fprintf(stderr, "row %zu is not JSON (%s): %.*s\n", rows + 1, jerr.text, (int)(nl - line),
+				line);
 		FUZZ_CHECK(json_is_object(row));
 		FUZZ_CHECK(json_is_string(json_object_get(row, "file")) &&
 			   strcmp(json_string_value(json_object_get(row, "file")), path) == 0);
 		FUZZ_CHECK(json_is_string(json_object_get(row, "filename")) &&
 			   json_string_length(json_object_get(row, "filename")) > 0);
-		FUZZ_CHECK(json_is_string(json_object_get(row, "device")) && json_is_string(json_object_get(row, "version")));
+		FUZZ_CHECK(json_is_string(json_object_get(row, "device")) &&
+			   json_is_string(json_object_get(row, "version")));
 		json_decref(row);
 		rows++;
 		line = nl + 1;

@@ -60,8 +60,8 @@ fuzz__write(FILE *f, const struct cfg *c)
 	fprintf(f, "response_cache_mb: %ld\n", c->response_cache_mb);
 	fuzz__quoted(f, "public_url", c->public_url);
 	fuzz__quoted(f, "release_page_url", c->release_page_url);
-	fprintf(f, "cache_max_age: %ld\nmax_requests: %ld\nmax_rss_growth_mb: %ld\n", c->cache_max_age,
-		c->max_requests, c->max_rss_growth_mb);
+	fprintf(f, "cache_max_age: %ld\nmax_requests: %ld\nmax_rss_growth_mb: %ld\n", c->cache_max_age, c->max_requests,
+		c->max_rss_growth_mb);
 }
 
 static bool
@@ -69,14 +69,13 @@ fuzz__same(const struct cfg *a, const struct cfg *b)
 {
 	return strcmp(a->database, b->database) == 0 && a->database_timeout == b->database_timeout &&
 	       strcmp(a->listen, b->listen) == 0 && a->socket_mode == b->socket_mode &&
-	       strcmp(a->socket_group, b->socket_group) == 0 && a->backlog == b->backlog &&
-	       a->workers == b->workers && strcmp(a->migrations, b->migrations) == 0 &&
-	       strcmp(a->openapi, b->openapi) == 0 && a->log_level == b->log_level &&
-	       a->shutdown_timeout == b->shutdown_timeout && a->request_timeout == b->request_timeout &&
-	       strcmp(a->cursor_secret, b->cursor_secret) == 0 && a->response_cache_mb == b->response_cache_mb &&
-	       strcmp(a->public_url, b->public_url) == 0 && strcmp(a->release_page_url, b->release_page_url) == 0 &&
-	       a->cache_max_age == b->cache_max_age && a->max_requests == b->max_requests &&
-	       a->max_rss_growth_mb == b->max_rss_growth_mb;
+	       strcmp(a->socket_group, b->socket_group) == 0 && a->backlog == b->backlog && a->workers == b->workers &&
+	       strcmp(a->migrations, b->migrations) == 0 && strcmp(a->openapi, b->openapi) == 0 &&
+	       a->log_level == b->log_level && a->shutdown_timeout == b->shutdown_timeout &&
+	       a->request_timeout == b->request_timeout && strcmp(a->cursor_secret, b->cursor_secret) == 0 &&
+	       a->response_cache_mb == b->response_cache_mb && strcmp(a->public_url, b->public_url) == 0 &&
+	       strcmp(a->release_page_url, b->release_page_url) == 0 && a->cache_max_age == b->cache_max_age &&
+	       a->max_requests == b->max_requests && a->max_rss_growth_mb == b->max_rss_growth_mb;
 }
 
 int

@@ -80,8 +80,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	token = cursor_encode(fuzz__arena, parts[0], parts + 1, n);
-	FUZZ_CHECK(token != NULL && strlen(token) == strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-									 "0123456789-_."));
+	FUZZ_CHECK(token != NULL &&
+		   strlen(token) == strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						  "0123456789-_."));
 	FUZZ_CHECK(strchr(token, '.') != NULL);
 	if (strlen(token) <= 512)
 		FUZZ_CHECK(fuzz__param_accepts(token));

@@ -1,4 +1,5 @@
-/* Fuzzes the download page reader with the normalisation (imp_page.c, imp_normalize.c), as `import --check` runs them. */
+/* Fuzzes the download page reader with the normalisation (imp_page.c, imp_normalize.c), as `import --check` runs them.
+ */
 #include "fuzz.h"
 
 /* .md and .html pages are read alike: the name only appears in messages. */

@@ -77,8 +77,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (params_version_valid(query))
 		FUZZ_CHECK(strlen(query) >= 1 && strlen(query) <= 64);
 	if (params_codename_valid(query))
-		FUZZ_CHECK(strlen(query) >= 1 && strlen(query) <= 64 && strspn(query, "_0123456789abcdefghijklmnopqrstuvwxyz"
-							    "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(query));
+		FUZZ_CHECK(strlen(query) >= 1 && strlen(query) <= 64 &&
+			   strspn(query, "_0123456789abcdefghijklmnopqrstuvwxyz"
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(query));
 	if (params_date_valid(query))
 		FUZZ_CHECK(strlen(query) == 10);
 

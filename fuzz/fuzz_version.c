@@ -24,7 +24,8 @@ fuzz__render(const struct ver *v, char first, char *out, size_t outlen)
 	if (v->family == VER_PUBLIC_BETA)
 		snprintf(out + o, outlen - o, ".DEV");
 	else if (v->family != VER_WEEKLY)
-		snprintf(out + o, outlen - o, ".%c%s%s%s", v->android_letter, v->device_code, v->region_code, v->suffix);
+		snprintf(out + o, outlen - o, ".%c%s%s%s", v->android_letter, v->device_code, v->region_code,
+			 v->suffix);
 }
 
 int
@@ -52,17 +53,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strlen(v.device_code) == 2 && strlen(v.region_code) == 2 && strlen(v.suffix) == 2);
 		FUZZ_CHECK(v.family == VER_HYPEROS ? strncmp(text, "OS", 2) == 0 : text[0] == 'V' || text[0] == 'A');
 		break;
-	case VER_WEEKLY:
-		FUZZ_CHECK(v.nnumbers == 3);
-		break;
+	case VER_WEEKLY: FUZZ_CHECK(v.nnumbers == 3); break;
 	case VER_PUBLIC_BETA:
 		FUZZ_CHECK(v.nnumbers >= 5 && strlen(text) > 4 && strcmp(text + strlen(text) - 4, ".DEV") == 0);
 		break;
-	case VER_OTHER:
-		FUZZ_CHECK(v.nnumbers == 0 && v.android_letter == '\0' && v.device_code[0] == '\0');
-		break;
-	case VER__MAX:
-		break;
+	case VER_OTHER: FUZZ_CHECK(v.nnumbers == 0 && v.android_letter == '\0' && v.device_code[0] == '\0'); break;
+	case VER__MAX: break;
 	}
 	if (v.family != VER_WEEKLY && v.family != VER_OTHER)
 		FUZZ_CHECK(v.android_letter == '\0' || v.family != VER_PUBLIC_BETA);

@@ -9,15 +9,15 @@
 #include "log.h"
 
 struct cfg {
-	char *database;         /* libpq conninfo or URL */
-	long database_timeout;  /* seconds: the longest wait on PostgreSQL of any one step */
-	char *listen;           /* unix socket path, or HOST:PORT */
-	unsigned socket_mode;   /* permissions of a unix socket, from its creation on */
-	char *socket_group;     /* group of a unix socket; empty = the master's group */
+	char *database;        /* libpq conninfo or URL */
+	long database_timeout; /* seconds: the longest wait on PostgreSQL of any one step */
+	char *listen;          /* unix socket path, or HOST:PORT */
+	unsigned socket_mode;  /* permissions of a unix socket, from its creation on */
+	char *socket_group;    /* group of a unix socket; empty = the master's group */
 	long backlog;
-	long workers;           /* 0 = two per CPU */
-	char *migrations;       /* directory of NNN_name.sql */
-	char *openapi;          /* the OpenAPI document /api/openapi.yaml serves */
+	long workers;     /* 0 = two per CPU */
+	char *migrations; /* directory of NNN_name.sql */
+	char *openapi;    /* the OpenAPI document /api/openapi.yaml serves */
 	enum log_level log_level;
 	long shutdown_timeout;  /* seconds */
 	long request_timeout;   /* seconds to read a request and to write its response */

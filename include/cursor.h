@@ -19,7 +19,6 @@ void cursor_set_secret(const char *secret);
  * (the route and its filters). */
 char *cursor_encode(struct arena *a, const char *scope, const char *const *fields, size_t n);
 /* Decodes a token; false when it is malformed, was altered, or belongs to another scope. */
-bool cursor_decode(struct arena *a, const char *scope, const char *token, const char **fields,
-		   size_t n);
+bool cursor_decode(struct arena *a, const char *scope, const char *token, const char **fields, size_t n);
 
 #endif

@@ -53,8 +53,8 @@ enum rt_err db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args
 /* Runs one statement of fixed SQL text with its parameters passed apart (the CLI's
  * migrate and import use it). On failure returns false with "what: server message"
  * in err. When out is not NULL it receives the result, which the caller PQclear()s. */
-bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out,
-	    const char *what, char *err, size_t errlen);
+bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out, const char *what,
+	    char *err, size_t errlen);
 
 /* The version of the data this connection has last heard of (an API connection): the
  * payload of the latest notification on DB_DATA_VERSION_CHANNEL, read after one Sync round

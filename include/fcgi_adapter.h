@@ -23,10 +23,8 @@ enum fcgi_accept_result { FCGI_ACCEPTED, FCGI_AGAIN, FCGI_FAILED };
  * checked before libfcgi reads it (fcgi_head.h); one that is malformed, or incomplete at
  * request_timeout, is closed (logged at debug level). FCGI_AGAIN: nothing accepted
  * (another worker took it, a signal interrupted the call, or it was closed). */
-enum fcgi_accept_result fcgi_accept(struct fcgi_conn *c, struct http_request *req,
-				    struct arena *a);
+enum fcgi_accept_result fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a);
 /* Writes the response (no body for HEAD) and ends the request. */
-void fcgi_respond(struct fcgi_conn *c, const struct http_request *req,
-		  const struct http_response *res);
+void fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct http_response *res);
 
 #endif

@@ -1,4 +1,5 @@
-/* The opening of a FastCGI connection (BEGIN_REQUEST, then PARAMS to its empty record), checked before libfcgi reads it. */
+/* The opening of a FastCGI connection (BEGIN_REQUEST, then PARAMS to its empty record), checked before libfcgi reads
+ * it. */
 #ifndef FCGI_HEAD_H
 #define FCGI_HEAD_H
 

@@ -8,7 +8,7 @@
 #include "arena.h"
 #include "rt_error.h"
 
-#define HTTP_MAX_URI 2048       /* longer request URIs get 414 */
+#define HTTP_MAX_URI 2048 /* longer request URIs get 414 */
 #define HTTP_MAX_QUERY_PARAMS 32
 #define HTTP_MAX_HEADERS 16
 
@@ -19,9 +19,9 @@ struct http_query_param {
 
 struct http_request {
 	const char *method;
-	const char *uri;         /* raw REQUEST_URI */
-	const char *path;        /* raw path (before '?'), still percent-encoded */
-	const char **segments;   /* the path's segments between '/', each percent-decoded once */
+	const char *uri;       /* raw REQUEST_URI */
+	const char *path;      /* raw path (before '?'), still percent-encoded */
+	const char **segments; /* the path's segments between '/', each percent-decoded once */
 	size_t nsegments;
 	const char *if_none_match;
 	const char *if_modified_since;
@@ -49,7 +49,7 @@ struct http_response {
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
 	const char *dropped_header; /* the first header past HTTP_MAX_HEADERS (a bug: answered 500) */
-	const char *etag; /* of the body, once computed (or as cached) */
+	const char *etag;           /* of the body, once computed (or as cached) */
 };
 
 /* Parses request->uri into path, its decoded segments and the query (percent-decoded, UTF-8

@@ -28,8 +28,8 @@ const char *http_negotiate(const char *accept, const struct http_media *media);
 /* The request headers a cross-origin page may send (Access-Control-Allow-Headers of a
  * preflight): the CORS-safelisted ones, the conditional ones, and what browsers and
  * their libraries add on their own. */
-#define HTTP_CORS_ALLOW_HEADERS                                                                  \
-	"Accept, Accept-Language, Content-Language, Cache-Control, Pragma, If-None-Match, "       \
+#define HTTP_CORS_ALLOW_HEADERS                                                             \
+	"Accept, Accept-Language, Content-Language, Cache-Control, Pragma, If-None-Match, " \
 	"If-Modified-Since, If-Match, If-Unmodified-Since, If-Range, Range, X-Requested-With"
 /* How long a cache may serve a stale response during an outage (stale-if-error). */
 #define HTTP_STALE_IF_ERROR 86400

@@ -43,9 +43,9 @@ bool imp_incremental_versions(const char *filename, char *from, char *to, size_t
 struct imp_row {
 	const char *file;
 	unsigned long line;
-	char device[65];          /* base codename */
-	char variant[96];         /* the variant codename, "" when it is to be resolved by name */
-	char synth_variant[96];   /* the variant to create when no known variant has the name */
+	char device[65];        /* base codename */
+	char variant[96];       /* the variant codename, "" when it is to be resolved by name */
+	char synth_variant[96]; /* the variant to create when no known variant has the name */
 	enum dom_region variant_region;
 	const char *display_name;
 	char filename[256];
@@ -60,15 +60,15 @@ struct imp_row {
 	enum dom_region region, region_by_name, region_by_version, region_by_filename;
 	const char *android;
 	char android_buf[16];
-	long long size;           /* -1: unknown */
-	char md5[33];             /* "": unknown */
+	long long size; /* -1: unknown */
+	char md5[33];   /* "": unknown */
 	const char *date;
 	const char *changelog;
 	const char *links[IMP_MAX_LINKS];
 	size_t nlinks;
 	const char *incremental_url;
 	char incremental_filename[256], incremental_from[65], incremental_to[65];
-	unsigned warnings;        /* 1u << enum imp_warning */
+	unsigned warnings; /* 1u << enum imp_warning */
 	char warning_text[IMP_WARN__MAX][160];
 };
 

@@ -16,19 +16,19 @@
 struct imp_card {
 	const char *file;
 	unsigned long line;
-	const char *codename; /* the variant codename, or a base codename (see below) */
+	const char *codename;  /* the variant codename, or a base codename (see below) */
 	bool codename_is_base; /* download pages name the phone, not its regional variant */
 	bool codename_made_up; /* a dump's variant that romtrack made up: no input declared it */
-	const char *name;     /* display name */
+	const char *name;      /* display name */
 	const char *version;
-	const char *branch;   /* as the site writes it: "Stable Beta" */
-	const char *type;     /* "Recovery" / "Fastboot" */
+	const char *branch; /* as the site writes it: "Stable Beta" */
+	const char *type;   /* "Recovery" / "Fastboot" */
 	const char *android;
-	const char *size;     /* "1.3 GB" */
-	const char *md5;      /* or "Unknown" */
-	const char *date;     /* YYYY-MM-DD, or "None" */
+	const char *size; /* "1.3 GB" */
+	const char *md5;  /* or "Unknown" */
+	const char *date; /* YYYY-MM-DD, or "None" */
 	const char *changelog;
-	const char *filename; /* the package file name; NULL: the last segment of the first link */
+	const char *filename;             /* the package file name; NULL: the last segment of the first link */
 	const char *links[IMP_MAX_LINKS]; /* full ROM, then mirrors, in the page's order */
 	size_t nlinks;
 	const char *incremental_url; /* an incremental OTA package, when offered */
@@ -46,17 +46,17 @@ struct imp_variant {
 /* Data checks: a failed one is a warning, counted and stored with the release; it
  * never stops a run. */
 enum imp_warning {
-	IMP_WARN_SIZE_UNPARSED,     /* the size is not "N.N unit" */
-	IMP_WARN_SIZE_IMPLAUSIBLE,  /* a few hundred bytes: an error page, not a ROM */
-	IMP_WARN_MD5_INVALID,       /* neither 32 hex digits nor "Unknown" */
-	IMP_WARN_MD5_MISMATCH,      /* the 10 hex digits in the file name are not the MD5's */
-	IMP_WARN_DATE_INVALID,      /* not a YYYY-MM-DD date */
-	IMP_WARN_DATE_IMPLAUSIBLE,  /* before 2010 or in the future */
-	IMP_WARN_ANDROID_INVALID,   /* the Android field is not a version */
-	IMP_WARN_ANDROID_MISMATCH,  /* the field, the file name or the version letter disagree */
-	IMP_WARN_REGION_MISMATCH,   /* display name, version code and file name disagree */
-	IMP_WARN_VERSION_UNPARSED,  /* the version fits no known grammar (kept as it is) */
-	IMP_WARN_LINK_MISMATCH,     /* a download link is not for the package's file name */
+	IMP_WARN_SIZE_UNPARSED,      /* the size is not "N.N unit" */
+	IMP_WARN_SIZE_IMPLAUSIBLE,   /* a few hundred bytes: an error page, not a ROM */
+	IMP_WARN_MD5_INVALID,        /* neither 32 hex digits nor "Unknown" */
+	IMP_WARN_MD5_MISMATCH,       /* the 10 hex digits in the file name are not the MD5's */
+	IMP_WARN_DATE_INVALID,       /* not a YYYY-MM-DD date */
+	IMP_WARN_DATE_IMPLAUSIBLE,   /* before 2010 or in the future */
+	IMP_WARN_ANDROID_INVALID,    /* the Android field is not a version */
+	IMP_WARN_ANDROID_MISMATCH,   /* the field, the file name or the version letter disagree */
+	IMP_WARN_REGION_MISMATCH,    /* display name, version code and file name disagree */
+	IMP_WARN_VERSION_UNPARSED,   /* the version fits no known grammar (kept as it is) */
+	IMP_WARN_LINK_MISMATCH,      /* a download link is not for the package's file name */
 	IMP_WARN_CONFLICTING_COPIES, /* copies of the package disagree on a known value */
 	IMP_WARN__MAX
 };
@@ -95,8 +95,7 @@ bool imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct
 void imp_summary_free(struct imp_summary *sum);
 /* Reads and checks files without a database; prints every normalised card as one
  * JSON object per line on out. */
-bool imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary *sum, char *err,
-	       size_t errlen);
+bool imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary *sum, char *err, size_t errlen);
 const char *imp_warning_name(enum imp_warning w);
 
 #endif

@@ -74,57 +74,57 @@ extern const char db_release_columns[];
 #define DB_COL__NEXT(id, sql) ", " sql
 
 /* A release row. */
-#define DB_RELEASE_COLUMNS(FIRST, NEXT)                                                                  \
-	FIRST(RELCOL_ID, "r.id")                                                                         \
-	NEXT(RELCOL_DEVICE, "d.codename")                                                                \
-	NEXT(RELCOL_VARIANT, "v.codename")                                                               \
-	NEXT(RELCOL_REGION, "r.region::text")                                                            \
-	NEXT(RELCOL_NAMES, "coalesce((SELECT array_to_json(array_agg(DISTINCT n.name ORDER BY n.name))"  \
-			   " FROM release_name rn JOIN display_name n ON n.id = rn.display_name_id"      \
-			   " WHERE rn.release_id = r.id), '[]')::text")                                  \
-	NEXT(RELCOL_VERSION, "r.version")                                                                \
-	NEXT(RELCOL_BRANCH, "r.branch::text")                                                            \
-	NEXT(RELCOL_TYPE, "r.type::text")                                                                \
-	NEXT(RELCOL_ANDROID, "r.android")                                                                \
-	NEXT(RELCOL_SIZE, "r.size_bytes")                                                                \
-	NEXT(RELCOL_MD5, "r.md5")                                                                        \
-	NEXT(RELCOL_FILENAME, "r.filename")                                                              \
-	NEXT(RELCOL_DATE, "to_char(r.release_date, 'YYYY-MM-DD')")                                       \
-	NEXT(RELCOL_CHANGELOG, "r.changelog")                                                            \
-	NEXT(RELCOL_LINKS, "array_to_json(r.links)::text")                                               \
-	NEXT(RELCOL_INC_FROM, "r.incremental_from")                                                      \
-	NEXT(RELCOL_INC_TO, "r.incremental_to")                                                          \
-	NEXT(RELCOL_INC_FILENAME, "r.incremental_filename")                                              \
-	NEXT(RELCOL_INC_URL, "r.incremental_url")                                                        \
-	NEXT(RELCOL_WARNINGS, "array_to_json(r.warnings)::text")                                         \
-	NEXT(RELCOL_SORT_DATE, "to_char(r.sort_date, 'YYYY-MM-DD')")                                     \
-	NEXT(RELCOL_VERSION_SORT, "r.version_sort")                                                      \
+#define DB_RELEASE_COLUMNS(FIRST, NEXT)                                                                 \
+	FIRST(RELCOL_ID, "r.id")                                                                        \
+	NEXT(RELCOL_DEVICE, "d.codename")                                                               \
+	NEXT(RELCOL_VARIANT, "v.codename")                                                              \
+	NEXT(RELCOL_REGION, "r.region::text")                                                           \
+	NEXT(RELCOL_NAMES, "coalesce((SELECT array_to_json(array_agg(DISTINCT n.name ORDER BY n.name))" \
+			   " FROM release_name rn JOIN display_name n ON n.id = rn.display_name_id"     \
+			   " WHERE rn.release_id = r.id), '[]')::text")                                 \
+	NEXT(RELCOL_VERSION, "r.version")                                                               \
+	NEXT(RELCOL_BRANCH, "r.branch::text")                                                           \
+	NEXT(RELCOL_TYPE, "r.type::text")                                                               \
+	NEXT(RELCOL_ANDROID, "r.android")                                                               \
+	NEXT(RELCOL_SIZE, "r.size_bytes")                                                               \
+	NEXT(RELCOL_MD5, "r.md5")                                                                       \
+	NEXT(RELCOL_FILENAME, "r.filename")                                                             \
+	NEXT(RELCOL_DATE, "to_char(r.release_date, 'YYYY-MM-DD')")                                      \
+	NEXT(RELCOL_CHANGELOG, "r.changelog")                                                           \
+	NEXT(RELCOL_LINKS, "array_to_json(r.links)::text")                                              \
+	NEXT(RELCOL_INC_FROM, "r.incremental_from")                                                     \
+	NEXT(RELCOL_INC_TO, "r.incremental_to")                                                         \
+	NEXT(RELCOL_INC_FILENAME, "r.incremental_filename")                                             \
+	NEXT(RELCOL_INC_URL, "r.incremental_url")                                                       \
+	NEXT(RELCOL_WARNINGS, "array_to_json(r.warnings)::text")                                        \
+	NEXT(RELCOL_SORT_DATE, "to_char(r.sort_date, 'YYYY-MM-DD')")                                    \
+	NEXT(RELCOL_VERSION_SORT, "r.version_sort")                                                     \
 	NEXT(RELCOL_MODIFIED, "to_char(r.modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 enum { DB_RELEASE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) RELCOL__MAX };
 
 /* A device's variant (DB_STMT_DEVICE_LIST, DB_STMT_DEVICE_GET). */
-#define DB_DEVICE_COLUMNS(FIRST, NEXT)                                                                   \
-	FIRST(DEVCOL_DEVICE, "p.codename")                                                               \
-	NEXT(DEVCOL_VARIANT, "v.codename")                                                               \
-	NEXT(DEVCOL_REGION, "v.region::text")                                                            \
-	NEXT(DEVCOL_NAMES, "coalesce((SELECT array_to_json(array_agg(n.name ORDER BY n.name))"           \
+#define DB_DEVICE_COLUMNS(FIRST, NEXT)                                                         \
+	FIRST(DEVCOL_DEVICE, "p.codename")                                                     \
+	NEXT(DEVCOL_VARIANT, "v.codename")                                                     \
+	NEXT(DEVCOL_REGION, "v.region::text")                                                  \
+	NEXT(DEVCOL_NAMES, "coalesce((SELECT array_to_json(array_agg(n.name ORDER BY n.name))" \
 			   " FROM display_name n WHERE n.variant_id = v.id), '[]')::text")
 enum { DB_DEVICE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DEVCOL__MAX };
 
 /* What romtrack knows of the version a device runs (DB_STMT_DEVICE_UPDATES_CURRENT). */
-#define DB_CURRENT_COLUMNS(FIRST, NEXT)                                                                  \
-	FIRST(CURCOL_VARIANT_ID, "v.id")                                                                 \
-	NEXT(CURCOL_VARIANT, "v.codename")                                                               \
-	NEXT(CURCOL_REGION, "r.region::text")                                                            \
-	NEXT(CURCOL_BRANCH, "r.branch::text")                                                            \
-	NEXT(CURCOL_EXACT, "r.version = :current::text")                                                 \
+#define DB_CURRENT_COLUMNS(FIRST, NEXT)                  \
+	FIRST(CURCOL_VARIANT_ID, "v.id")                 \
+	NEXT(CURCOL_VARIANT, "v.codename")               \
+	NEXT(CURCOL_REGION, "r.region::text")            \
+	NEXT(CURCOL_BRANCH, "r.branch::text")            \
+	NEXT(CURCOL_EXACT, "r.version = :current::text") \
 	NEXT(CURCOL_SAME_SUFFIX, "bool_or(r.version_suffix = :suffix::text)")
 enum { DB_CURRENT_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CURCOL__MAX };
 
 /* A value of an enumeration with its devices and releases (DB_STMT_REGIONS, DB_STMT_BRANCHES). */
-#define DB_ENUM_COLUMNS(FIRST, NEXT)                                                                     \
-	FIRST(ENUMCOL_VALUE, "e.value::text")                                                            \
-	NEXT(ENUMCOL_DEVICES, "count(DISTINCT r.device_id)")                                             \
+#define DB_ENUM_COLUMNS(FIRST, NEXT)                         \
+	FIRST(ENUMCOL_VALUE, "e.value::text")                \
+	NEXT(ENUMCOL_DEVICES, "count(DISTINCT r.device_id)") \
 	NEXT(ENUMCOL_RELEASES, "count(r.id)")
 enum { DB_ENUM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) ENUMCOL__MAX };
 
@@ -134,7 +134,6 @@ enum { DB_ENUM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) ENUMCOL__MAX };
 /* Numbers a statement's :named arguments. On success *sql is the text with $1..$n, and offsets[0..*n)
  * are the offsets in struct db_args of the arguments $1..$n (malloc'ed text, kept for the process).
  * False with a message in err for a name struct db_args lacks, a positional $n, or more than max. */
-bool db_stmt_number(const char *named, char **sql, size_t *offsets, int *n, int max, char *err,
-		    size_t errlen);
+bool db_stmt_number(const char *named, char **sql, size_t *offsets, int *n, int max, char *err, size_t errlen);
 
 #endif

@@ -23,14 +23,14 @@ struct http_media;
 struct route {
 	const char *pattern; /* "/api/devices/{codename}": "{name}" is one capture (route_capture) */
 	void (*handler)(struct handler_ctx *ctx);
-	unsigned methods;                /* ROUTE_GET | ... */
-	unsigned params;                 /* PARAM_BIT() of the query parameters it accepts */
-	unsigned required;               /* PARAM_BIT() of those it requires */
-	const struct http_media *media;  /* what it can answer with (http_negotiate) */
-	int max_age; /* seconds at most a 200 may be cached (0: revalidate every time); the
-		      * configured cache_max_age may lower it */
-	unsigned flags; /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS */
-	size_t keyset;  /* fields of its cursor, the key of a page's last row (routes with PARAM_CURSOR) */
+	unsigned methods;               /* ROUTE_GET | ... */
+	unsigned params;                /* PARAM_BIT() of the query parameters it accepts */
+	unsigned required;              /* PARAM_BIT() of those it requires */
+	const struct http_media *media; /* what it can answer with (http_negotiate) */
+	int max_age;                    /* seconds at most a 200 may be cached (0: revalidate every time); the
+					 * configured cache_max_age may lower it */
+	unsigned flags;                 /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS */
+	size_t keyset; /* fields of its cursor, the key of a page's last row (routes with PARAM_CURSOR) */
 };
 
 #define ROUTE_GET 1u
@@ -51,7 +51,7 @@ struct route_path {
 };
 
 struct route_match {
-	const struct route *route; /* NULL: no route has the path's shape */
+	const struct route *route;                /* NULL: no route has the path's shape */
 	const char *captures[ROUTE_MAX_CAPTURES]; /* decoded {placeholders}, in order */
 	size_t ncaptures;
 	const char *canonical_path; /* the pattern with the captures percent-encoded again:

@@ -4,14 +4,14 @@
 
 enum rt_err {
 	RT_OK = 0,
-	RT_ERR_NOT_FOUND,          /* no such route */
+	RT_ERR_NOT_FOUND, /* no such route */
 	RT_ERR_DEVICE_NOT_FOUND,
 	RT_ERR_RELEASE_NOT_FOUND,
 	RT_ERR_METHOD_NOT_ALLOWED,
 	RT_ERR_INVALID_PARAMETER,
 	RT_ERR_UNKNOWN_PARAMETER,
 	RT_ERR_INVALID_CURSOR,
-	RT_ERR_BAD_REQUEST,        /* malformed encoding, invalid UTF-8, NUL */
+	RT_ERR_BAD_REQUEST, /* malformed encoding, invalid UTF-8, NUL */
 	RT_ERR_URI_TOO_LONG,
 	RT_ERR_NOT_ACCEPTABLE,
 	RT_ERR_DB_UNAVAILABLE,

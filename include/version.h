@@ -20,10 +20,10 @@ struct ver {
 	enum ver_family family;
 	long numbers[VER_MAX_NUMBERS];
 	size_t nnumbers;
-	char android_letter;  /* 'R', or '\0' when the version has none */
-	char device_code[3];  /* "KH", or "" */
-	char region_code[3];  /* "MI", or "" */
-	char suffix[3];       /* "XM", or "" */
+	char android_letter; /* 'R', or '\0' when the version has none */
+	char device_code[3]; /* "KH", or "" */
+	char region_code[3]; /* "MI", or "" */
+	char suffix[3];      /* "XM", or "" */
 };
 
 /* Parses a version; VER_OTHER (no numbers) when it fits no known grammar. */

@@ -17,12 +17,12 @@
 /* A YAML text being read event by event: a file, or a string (a page's front matter). */
 struct yaml_doc_reader {
 	yaml_parser_t parser;
-	FILE *file;           /* NULL for a string */
-	const char *path;     /* named in errors */
-	const char *text;     /* the string, for the position of encoding errors */
+	FILE *file;       /* NULL for a string */
+	const char *path; /* named in errors */
+	const char *text; /* the string, for the position of encoding errors */
 	size_t text_len;
 	unsigned long line_offset; /* added to the lines of errors (front matter after "---") */
-	const char *what;     /* "" or a prefix of problems ("front matter: ") */
+	const char *what;          /* "" or a prefix of problems ("front matter: ") */
 	int depth;
 };
 

@@ -5,12 +5,12 @@
 
 #include "handlers.h"
 #include "http_semantics.h"
-#include "resp_cache.h"
 #include "params.h"
+#include "resp_cache.h"
 #include "router.h"
 
-static int app__max_age = 60;      /* cache_max_age: a route's own max age is a ceiling */
-static bool app__host_in_feeds;    /* no public_url: feeds name the Host of each request */
+static int app__max_age = 60;   /* cache_max_age: a route's own max age is a ceiling */
+static bool app__host_in_feeds; /* no public_url: feeds name the Host of each request */
 
 /* A CORS preflight: which methods and headers a cross-origin page may use. */
 static void
@@ -85,7 +85,12 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	struct params params;
 	struct params_error perr;
 	struct handler_ctx ctx = {
-		.db = db, .req = req, .res = res, .match = &match, .path = &match.path, .params = &params,
+		.db = db,
+		.req = req,
+		.res = res,
+		.match = &match,
+		.path = &match.path,
+		.params = &params,
 		.arena = req->arena,
 	};
 	const struct route *route;

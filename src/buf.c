@@ -101,8 +101,8 @@ buf_read_file(struct buf *b, const char *path, size_t max_bytes, char *err, size
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > max_bytes) {
-		snprintf(err, errlen, "%s: %lld bytes, larger than the limit of %zu bytes", path,
-			 (long long)st.st_size, max_bytes);
+		snprintf(err, errlen, "%s: %lld bytes, larger than the limit of %zu bytes", path, (long long)st.st_size,
+			 max_bytes);
 		goto out;
 	}
 	size = (size_t)st.st_size;

@@ -21,9 +21,9 @@ enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL, CF
  * reload the master forks a new generation of workers with the whole new configuration and
  * keeps its listening socket: what the socket was made with stays until a restart. */
 enum cfg__effect {
-	CFG__RELOAD,    /* a SIGHUP applies it (the master and the new workers run with it) */
-	CFG__RESTART,   /* serve keeps the value it started with until it is restarted */
-	CFG__UNSERVED,  /* serve does not use it; each run of the command that does reads the file */
+	CFG__RELOAD,   /* a SIGHUP applies it (the master and the new workers run with it) */
+	CFG__RESTART,  /* serve keeps the value it started with until it is restarted */
+	CFG__UNSERVED, /* serve does not use it; each run of the command that does reads the file */
 };
 
 /* The one list of keys: type, field, limits, default, when a change takes effect, and what the
@@ -32,9 +32,9 @@ static const struct cfg__key {
 	const char *name;
 	enum cfg__type type;
 	size_t offset;
-	long min, max;       /* CFG__INT: range; CFG__STRING, CFG__PATH: min length */
+	long min, max;        /* CFG__INT: range; CFG__STRING, CFG__PATH: min length */
 	const char *fallback; /* default, as it would be written in the file */
-	bool empty_ok;       /* "" is allowed whatever min says ("not set") */
+	bool empty_ok;        /* "" is allowed whatever min says ("not set") */
 	enum cfg__effect effect;
 	const char *doc;
 } cfg__keys[] = {
@@ -45,8 +45,8 @@ static const struct cfg__key {
 	{"database_timeout", CFG__INT, offsetof(struct cfg, database_timeout), 1, 300, "5", false, CFG__RELOAD,
 	 "Seconds: the longest the API waits on PostgreSQL in any one step (connecting, a statement, the "
 	 "cache's Sync) before it answers 503 and drops the connection."},
-	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false,
-	 CFG__RESTART, "The FastCGI socket nginx talks to: a unix socket path, or HOST:PORT."},
+	{"listen", CFG__PATH, offsetof(struct cfg, listen), 1, 0, "../.local/run/romtrack.sock", false, CFG__RESTART,
+	 "The FastCGI socket nginx talks to: a unix socket path, or HOST:PORT."},
 	{"socket_mode", CFG__MODE, offsetof(struct cfg, socket_mode), 0, 0777, "0660", false, CFG__RESTART,
 	 "A unix socket's permissions, set from its creation on: only nginx's workers (and root) may open "
 	 "it."},
@@ -73,15 +73,13 @@ static const struct cfg__key {
 	{"cursor_secret", CFG__STRING, offsetof(struct cfg, cursor_secret), 16, 0, "", true, CFG__RELOAD,
 	 "Signs pagination cursors. Empty: a random key per start of `romtrack serve` (cursors then stop "
 	 "working across restarts)."},
-	{"response_cache_mb", CFG__INT, offsetof(struct cfg, response_cache_mb), 0, 65536, "48", false,
-	 CFG__RELOAD,
+	{"response_cache_mb", CFG__INT, offsetof(struct cfg, response_cache_mb), 0, 65536, "48", false, CFG__RELOAD,
 	 "Each worker's cache of whole responses, in MB (emptied whenever the data changes); 0 = none."},
 	{"public_url", CFG__URL, offsetof(struct cfg, public_url), 0, 0, "", true, CFG__RELOAD,
 	 "The address clients reach romtrack at, behind any proxy (e.g. \"https://roms.example.org\", a path "
 	 "allowed): the feeds' links start with it. Empty: from each request's Host header, when it is a "
 	 "plain host[:port] (X-Forwarded-* ignored)."},
-	{"release_page_url", CFG__URL_TEMPLATE, offsetof(struct cfg, release_page_url), 0, 0, "", true,
-	 CFG__RELOAD,
+	{"release_page_url", CFG__URL_TEMPLATE, offsetof(struct cfg, release_page_url), 0, 0, "", true, CFG__RELOAD,
 	 "A website's page for a release, the link of each feed entry, e.g. "
 	 "\"https://site/miui/{codename}/{branch}/{version}/\". Empty: the entry links to the package's "
 	 "download."},
@@ -89,12 +87,10 @@ static const struct cfg__key {
 	 "Seconds any cache (Varnish, a CDN, a browser) may keep a data response before revalidating "
 	 "(Cache-Control max-age; 0 = no-cache): releases are corrected after publication. Responses also "
 	 "allow serving stale for half as long while revalidating."},
-	{"max_requests", CFG__INT, offsetof(struct cfg, max_requests), 0, 1000000000, "1000000", false,
-	 CFG__RELOAD,
+	{"max_requests", CFG__INT, offsetof(struct cfg, max_requests), 0, 1000000000, "1000000", false, CFG__RELOAD,
 	 "A worker leaves between two requests, and the master replaces it, after this many requests "
 	 "(plus up to a tenth); 0 = never."},
-	{"max_rss_growth_mb", CFG__INT, offsetof(struct cfg, max_rss_growth_mb), 0, 65536, "0", false,
-	 CFG__RELOAD,
+	{"max_rss_growth_mb", CFG__INT, offsetof(struct cfg, max_rss_growth_mb), 0, 65536, "0", false, CFG__RELOAD,
 	 "A worker leaves between two requests, and the master replaces it, once its resident size grew by "
 	 "this many MB since it was ready (the response cache counts: set it above response_cache_mb); "
 	 "0 = never."},
@@ -108,8 +104,7 @@ cfg_default_path(void)
 	return ROMTRACK_DEFAULT_CONFIG;
 }
 
-static void
-cfg__error(char *err, size_t errlen, const char *file, const yaml_mark_t *mark, const char *fmt, ...)
+static void cfg__error(char *err, size_t errlen, const char *file, const yaml_mark_t *mark, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
 static void
@@ -185,8 +180,8 @@ cfg__url_problem(const char *value, bool template)
 
 /* Stores one scalar into cfg according to its key; false with err filled on a bad value. */
 static bool
-cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const char *file,
-	 const yaml_mark_t *mark, char *err, size_t errlen)
+cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const char *file, const yaml_mark_t *mark,
+	 char *err, size_t errlen)
 {
 	void *field = (char *)cfg + key->offset;
 	char *end;
@@ -200,8 +195,8 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 			return false;
 		}
 		if (value[0] != '\0' && strlen(value) < (size_t)key->min) {
-			cfg__error(err, errlen, file, mark, "%s must be at least %ld characters long",
-				   key->name, key->min);
+			cfg__error(err, errlen, file, mark, "%s must be at least %ld characters long", key->name,
+				   key->min);
 			return false;
 		}
 		free(*(char **)field);
@@ -211,13 +206,12 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 		errno = 0;
 		n = strtol(value, &end, 10);
 		if (value[0] == '\0' || *end != '\0' || errno != 0) {
-			cfg__error(err, errlen, file, mark, "%s must be an integer, not \"%s\"", key->name,
-				   value);
+			cfg__error(err, errlen, file, mark, "%s must be an integer, not \"%s\"", key->name, value);
 			return false;
 		}
 		if (n < key->min || n > key->max) {
-			cfg__error(err, errlen, file, mark, "%s must be between %ld and %ld, not %ld",
-				   key->name, key->min, key->max, n);
+			cfg__error(err, errlen, file, mark, "%s must be between %ld and %ld, not %ld", key->name,
+				   key->min, key->max, n);
 			return false;
 		}
 		*(long *)field = n;
@@ -227,8 +221,7 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 		n = strtol(value, &end, 8);
 		if (value[0] != '0' || *end != '\0' || errno != 0 || n < key->min || n > key->max) {
 			cfg__error(err, errlen, file, mark,
-				   "%s must be an octal permission such as \"0660\", not \"%s\"", key->name,
-				   value);
+				   "%s must be an octal permission such as \"0660\", not \"%s\"", key->name, value);
 			return false;
 		}
 		*(unsigned *)field = (unsigned)n;
@@ -252,9 +245,8 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 		return *(char **)field != NULL;
 	case CFG__LOG_LEVEL:
 		if (log_level_parse(value) == LOG__MAX) {
-			cfg__error(err, errlen, file, mark,
-				   "%s must be one of error, warn, info, debug, not \"%s\"", key->name,
-				   value);
+			cfg__error(err, errlen, file, mark, "%s must be one of error, warn, info, debug, not \"%s\"",
+				   key->name, value);
 			return false;
 		}
 		*(enum log_level *)field = log_level_parse(value);
@@ -283,8 +275,7 @@ cfg__defaults(struct cfg *cfg, const char *file, char *err, size_t errlen)
 }
 
 static bool
-cfg__read_document(struct cfg *cfg, yaml_document_t *doc, const char *file, char *err,
-		   size_t errlen)
+cfg__read_document(struct cfg *cfg, yaml_document_t *doc, const char *file, char *err, size_t errlen)
 {
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	bool seen[CFG__NKEYS] = {false};
@@ -292,7 +283,8 @@ cfg__read_document(struct cfg *cfg, yaml_document_t *doc, const char *file, char
 	if (root == NULL)
 		return true; /* empty file: all defaults */
 	if (root->type != YAML_MAPPING_NODE) {
-		cfg__error(err, errlen, file, &root->start_mark, "the configuration must be a mapping of keys to values");
+		cfg__error(err, errlen, file, &root->start_mark,
+			   "the configuration must be a mapping of keys to values");
 		return false;
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -317,8 +309,8 @@ cfg__read_document(struct cfg *cfg, yaml_document_t *doc, const char *file, char
 		}
 		seen[key - cfg__keys] = true;
 		if (v->type != YAML_SCALAR_NODE) {
-			cfg__error(err, errlen, file, &v->start_mark, "%s must be a single value, not a %s",
-				   name, v->type == YAML_MAPPING_NODE ? "mapping" : "list");
+			cfg__error(err, errlen, file, &v->start_mark, "%s must be a single value, not a %s", name,
+				   v->type == YAML_MAPPING_NODE ? "mapping" : "list");
 			return false;
 		}
 		if (!cfg__set(cfg, key, (const char *)v->data.scalar.value, file, &v->start_mark, err, errlen))
@@ -378,14 +370,10 @@ cfg__same(const struct cfg *a, const struct cfg *b, const struct cfg__key *key)
 	case CFG__STRING:
 	case CFG__PATH:
 	case CFG__URL:
-	case CFG__URL_TEMPLATE:
-		return strcmp(*(char *const *)x, *(char *const *)y) == 0;
-	case CFG__INT:
-		return *(const long *)x == *(const long *)y;
-	case CFG__MODE:
-		return *(const unsigned *)x == *(const unsigned *)y;
-	case CFG__LOG_LEVEL:
-		return *(const enum log_level *)x == *(const enum log_level *)y;
+	case CFG__URL_TEMPLATE: return strcmp(*(char *const *)x, *(char *const *)y) == 0;
+	case CFG__INT: return *(const long *)x == *(const long *)y;
+	case CFG__MODE: return *(const unsigned *)x == *(const unsigned *)y;
+	case CFG__LOG_LEVEL: return *(const enum log_level *)x == *(const enum log_level *)y;
 	}
 	return false;
 }
@@ -471,7 +459,8 @@ cfg__describe_type(const struct cfg__key *key, char *buf, size_t len)
 	case CFG__LOG_LEVEL: snprintf(buf, len, "One of error, warn, info, debug"); return;
 	case CFG__URL: snprintf(buf, len, "An absolute http(s) URL without query or fragment, or empty"); return;
 	case CFG__URL_TEMPLATE:
-		snprintf(buf, len, "An absolute http(s) URL with placeholders among {codename}, {variant}, "
+		snprintf(buf, len,
+			 "An absolute http(s) URL with placeholders among {codename}, {variant}, "
 			 "{region}, {branch}, {type}, {version}, {id}, {filename}, or empty");
 		return;
 	}

@@ -29,8 +29,7 @@ cursor_set_secret(const char *secret)
 	memcpy(cursor__key + 8, &b, 8);
 }
 
-static const char cursor__b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char cursor__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static char *
 cursor__b64_encode(struct arena *a, const unsigned char *in, size_t len)
@@ -132,8 +131,7 @@ cursor_encode(struct arena *a, const char *scope, const char *const *fields, siz
 	mac = cursor__mac(scope, payload, strlen(payload));
 	for (int i = 0; i < 8; i++)
 		macbytes[i] = (unsigned char)(mac >> (8 * i));
-	out = arena_printf(a, "%s.%s",
-			   cursor__b64_encode(a, (const unsigned char *)payload, strlen(payload)),
+	out = arena_printf(a, "%s.%s", cursor__b64_encode(a, (const unsigned char *)payload, strlen(payload)),
 			   cursor__b64_encode(a, macbytes, sizeof macbytes));
 	free(payload);
 	return out;

@@ -21,7 +21,7 @@ struct db {
 	PGconn *conn;
 	char *conninfo;
 	bool prepare;
-	bool ready; /* connected, and prepared when asked to */
+	bool ready;             /* connected, and prepared when asked to */
 	char data_version[128]; /* the latest one known on this connection; "" until asked */
 	char error[512];
 	bool timed_out; /* the last round trip ran out of time (rather than failing) */
@@ -356,11 +356,22 @@ db__connect(struct db *db)
 	snprintf(user_timeout, sizeof user_timeout, "%d", db__timeout_ms);
 	{
 		/* Defaults first, the configured conninfo after them: it may override them all. */
-		const char *const keys[] = {"keepalives", "keepalives_idle", "keepalives_interval",
-					    "keepalives_count", "tcp_user_timeout", "options", "dbname", NULL};
-		const char *const values[] = {"1", keepalive_idle, keepalive_interval, "3",
+		const char *const keys[] = {"keepalives",
+					    "keepalives_idle",
+					    "keepalives_interval",
+					    "keepalives_count",
+					    "tcp_user_timeout",
+					    "options",
+					    "dbname",
+					    NULL};
+		const char *const values[] = {"1",
+					      keepalive_idle,
+					      keepalive_interval,
+					      "3",
 					      db->prepare ? user_timeout : "0",
-					      db->prepare ? statement_timeout : "", db->conninfo, NULL};
+					      db->prepare ? statement_timeout : "",
+					      db->conninfo,
+					      NULL};
 
 		db->conn = PQconnectStartParams(keys, values, 1);
 	}
@@ -394,7 +405,7 @@ db__ensure(struct db *db, bool *waiting)
 	if (db->ready && PQstatus(db->conn) == CONNECTION_OK)
 		return true;
 	if (db->conn != NULL)
-		db__drop(db); /* a connection that broke: a fresh one, prepared statements are gone */
+		db__drop(db);       /* a connection that broke: a fresh one, prepared statements are gone */
 	db->data_version[0] = '\0'; /* notifications sent while away are lost: ask again */
 	if (db->failures > 0 && db__now_ms() < db->next_attempt_ms) {
 		*waiting = true; /* db->error keeps the last cause */
@@ -471,8 +482,8 @@ db_error(struct db *db)
 }
 
 bool
-db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out,
-       const char *what, char *err, size_t errlen)
+db_run(PGconn *conn, const char *sql, const char *const *params, int nparams, PGresult **out, const char *what,
+       char *err, size_t errlen)
 {
 	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
@@ -497,8 +508,7 @@ db_sqlstate_err(const char *sqlstate)
 {
 	if (sqlstate == NULL)
 		return RT_ERR_DB_UNAVAILABLE; /* no server answer at all: the connection broke */
-	if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
-	    strncmp(sqlstate, "57", 2) == 0)
+	if (strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 || strncmp(sqlstate, "57", 2) == 0)
 		return RT_ERR_DB_UNAVAILABLE; /* connection, resources, shutdown, timeouts */
 	if (strncmp(sqlstate, "22", 2) == 0)
 		return RT_ERR_INVALID_PARAMETER; /* data exception: a value the server rejects */

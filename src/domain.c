@@ -8,7 +8,10 @@ static const char *const dom__regions[DOM_REGION__MAX] = {
 	"cn", "global", "eea", "in", "id", "ru", "tr", "tw", "jp", "kr", "sg", "other",
 };
 static const char *const dom__branches[DOM_BRANCH__MAX] = {
-	"stable", "stable-beta", "weekly", "public-beta",
+	"stable",
+	"stable-beta",
+	"weekly",
+	"public-beta",
 };
 static const char *const dom__types[DOM_TYPE__MAX] = {"recovery", "fastboot"};
 
@@ -17,12 +20,10 @@ static const struct {
 	const char *suffix;
 	enum dom_region region;
 } dom__name_regions[] = {
-	{" China", DOM_REGION_CN},       {" Global", DOM_REGION_GLOBAL},
-	{" EEA", DOM_REGION_EEA},        {" India", DOM_REGION_IN},
-	{" Indonesia", DOM_REGION_ID},   {" Russia", DOM_REGION_RU},
-	{" Turkey", DOM_REGION_TR},      {" Taiwan", DOM_REGION_TW},
-	{" Japan", DOM_REGION_JP},       {" South Korea", DOM_REGION_KR},
-	{" Singapore", DOM_REGION_SG},
+	{" China", DOM_REGION_CN},       {" Global", DOM_REGION_GLOBAL}, {" EEA", DOM_REGION_EEA},
+	{" India", DOM_REGION_IN},       {" Indonesia", DOM_REGION_ID},  {" Russia", DOM_REGION_RU},
+	{" Turkey", DOM_REGION_TR},      {" Taiwan", DOM_REGION_TW},     {" Japan", DOM_REGION_JP},
+	{" South Korea", DOM_REGION_KR}, {" Singapore", DOM_REGION_SG},
 };
 
 /* Two-letter region codes inside MIUI/HyperOS versions. */
@@ -30,10 +31,9 @@ static const struct {
 	char code[3];
 	enum dom_region region;
 } dom__version_regions[] = {
-	{"CN", DOM_REGION_CN}, {"MI", DOM_REGION_GLOBAL}, {"EU", DOM_REGION_EEA},
-	{"IN", DOM_REGION_IN}, {"RU", DOM_REGION_RU},     {"ID", DOM_REGION_ID},
-	{"TR", DOM_REGION_TR}, {"TW", DOM_REGION_TW},     {"JP", DOM_REGION_JP},
-	{"KR", DOM_REGION_KR},
+	{"CN", DOM_REGION_CN}, {"MI", DOM_REGION_GLOBAL}, {"EU", DOM_REGION_EEA}, {"IN", DOM_REGION_IN},
+	{"RU", DOM_REGION_RU}, {"ID", DOM_REGION_ID},     {"TR", DOM_REGION_TR},  {"TW", DOM_REGION_TW},
+	{"JP", DOM_REGION_JP}, {"KR", DOM_REGION_KR},
 };
 
 /* Codename suffixes of regional and carrier variants, longest first so that
@@ -42,27 +42,36 @@ static const struct {
 	const char *suffix;
 	enum dom_region region;
 } dom__codename_suffixes[] = {
-	{"_in_rf_global", DOM_REGION_IN}, {"_in_fk_global", DOM_REGION_IN},
-	{"_india_global", DOM_REGION_IN}, {"_eea_global", DOM_REGION_EEA},
-	{"_in_global", DOM_REGION_IN},    {"_id_global", DOM_REGION_ID},
-	{"_ru_global", DOM_REGION_RU},    {"_tr_global", DOM_REGION_TR},
-	{"_tw_global", DOM_REGION_TW},    {"_jp_global", DOM_REGION_JP},
-	{"_kr_global", DOM_REGION_KR},    {"_sg_global", DOM_REGION_SG},
+	{"_in_rf_global", DOM_REGION_IN}, {"_in_fk_global", DOM_REGION_IN}, {"_india_global", DOM_REGION_IN},
+	{"_eea_global", DOM_REGION_EEA},  {"_in_global", DOM_REGION_IN},    {"_id_global", DOM_REGION_ID},
+	{"_ru_global", DOM_REGION_RU},    {"_tr_global", DOM_REGION_TR},    {"_tw_global", DOM_REGION_TW},
+	{"_jp_global", DOM_REGION_JP},    {"_kr_global", DOM_REGION_KR},    {"_sg_global", DOM_REGION_SG},
 	{"_global", DOM_REGION_GLOBAL},   {"_lte_ct", DOM_REGION_CN},
 };
 
 #define DOM__COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const dom__region_titles[DOM_REGION__MAX] = {
-	"China", "Global", "EEA", "India", "Indonesia", "Russia", "Turkey", "Taiwan", "Japan",
-	"South Korea", "Singapore", "Other",
+	"China",  "Global", "EEA",   "India",       "Indonesia", "Russia",
+	"Turkey", "Taiwan", "Japan", "South Korea", "Singapore", "Other",
 };
 static const char *const dom__branch_titles[DOM_BRANCH__MAX] = {
-	"Stable", "Stable Beta", "Weekly", "Public Beta",
+	"Stable",
+	"Stable Beta",
+	"Weekly",
+	"Public Beta",
 };
 
-const char *dom_region_title(enum dom_region r) { return r < DOM_REGION__MAX ? dom__region_titles[r] : "Other"; }
-const char *dom_branch_title(enum dom_branch b) { return b < DOM_BRANCH__MAX ? dom__branch_titles[b] : NULL; }
+const char *
+dom_region_title(enum dom_region r)
+{
+	return r < DOM_REGION__MAX ? dom__region_titles[r] : "Other";
+}
+const char *
+dom_branch_title(enum dom_branch b)
+{
+	return b < DOM_BRANCH__MAX ? dom__branch_titles[b] : NULL;
+}
 
 static int
 dom__lookup(const char *const *names, int n, const char *s)
@@ -73,9 +82,21 @@ dom__lookup(const char *const *names, int n, const char *s)
 	return n;
 }
 
-const char *dom_region_name(enum dom_region r) { return r < DOM_REGION__MAX ? dom__regions[r] : "other"; }
-const char *dom_branch_name(enum dom_branch b) { return b < DOM_BRANCH__MAX ? dom__branches[b] : NULL; }
-const char *dom_type_name(enum dom_type t) { return t < DOM_TYPE__MAX ? dom__types[t] : NULL; }
+const char *
+dom_region_name(enum dom_region r)
+{
+	return r < DOM_REGION__MAX ? dom__regions[r] : "other";
+}
+const char *
+dom_branch_name(enum dom_branch b)
+{
+	return b < DOM_BRANCH__MAX ? dom__branches[b] : NULL;
+}
+const char *
+dom_type_name(enum dom_type t)
+{
+	return t < DOM_TYPE__MAX ? dom__types[t] : NULL;
+}
 
 enum dom_region
 dom_region_parse(const char *s)
@@ -95,9 +116,21 @@ dom_type_parse(const char *s)
 	return (enum dom_type)dom__lookup(dom__types, DOM_TYPE__MAX, s);
 }
 
-const char *dom_region_list(void) { return "cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other"; }
-const char *dom_branch_list(void) { return "stable, stable-beta, weekly, public-beta"; }
-const char *dom_type_list(void) { return "recovery, fastboot"; }
+const char *
+dom_region_list(void)
+{
+	return "cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other";
+}
+const char *
+dom_branch_list(void)
+{
+	return "stable, stable-beta, weekly, public-beta";
+}
+const char *
+dom_type_list(void)
+{
+	return "recovery, fastboot";
+}
 
 static int
 dom__ends_with(const char *s, const char *suffix)
@@ -161,11 +194,10 @@ void
 dom_variant_codename(const char *base, enum dom_region region, char *out, size_t outlen)
 {
 	static const char *const suffixes[DOM_REGION__MAX] = {
-		[DOM_REGION_CN] = "", [DOM_REGION_GLOBAL] = "_global", [DOM_REGION_EEA] = "_eea_global",
-		[DOM_REGION_IN] = "_in_global", [DOM_REGION_ID] = "_id_global",
-		[DOM_REGION_RU] = "_ru_global", [DOM_REGION_TR] = "_tr_global",
-		[DOM_REGION_TW] = "_tw_global", [DOM_REGION_JP] = "_jp_global",
-		[DOM_REGION_KR] = "_kr_global", [DOM_REGION_SG] = "_sg_global", [DOM_REGION_OTHER] = "",
+		[DOM_REGION_CN] = "",           [DOM_REGION_GLOBAL] = "_global", [DOM_REGION_EEA] = "_eea_global",
+		[DOM_REGION_IN] = "_in_global", [DOM_REGION_ID] = "_id_global",  [DOM_REGION_RU] = "_ru_global",
+		[DOM_REGION_TR] = "_tr_global", [DOM_REGION_TW] = "_tw_global",  [DOM_REGION_JP] = "_jp_global",
+		[DOM_REGION_KR] = "_kr_global", [DOM_REGION_SG] = "_sg_global",  [DOM_REGION_OTHER] = "",
 	};
 
 	snprintf(out, outlen, "%s%s", base, region < DOM_REGION__MAX ? suffixes[region] : "");

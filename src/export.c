@@ -14,16 +14,16 @@
  * in wt98007, are listed under HM2013023's names in latest.yml); a dump (--all, $1) under
  * the release's own variant, so that importing it settles every release where it is. A
  * release without a name is written under its variant's first name. */
-#define EXP__ENTRIES                                                                           \
-	"SELECT r.*, rn.display_name_id,"                                                         \
+#define EXP__ENTRIES                                                                             \
+	"SELECT r.*, rn.display_name_id,"                                                        \
 	" CASE WHEN $1::boolean THEN r.variant_id ELSE coalesce(n.variant_id, r.variant_id) END" \
-	" AS entry_variant"                                                                       \
-	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                     \
+	" AS entry_variant"                                                                      \
+	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                      \
 	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
 
 /* The newest release per codename, branch and type, as the API decides it (the column "newest"
  * of sql/009). */
-#define EXP__LATEST                                                                            \
+#define EXP__LATEST                                                                                    \
 	"SELECT DISTINCT ON (entry_variant, branch, type) id, entry_variant FROM (" EXP__ENTRIES ") e" \
 	" ORDER BY entry_variant, branch, type, newest DESC"
 
@@ -40,9 +40,24 @@ static const char exp__sql[] =
 	" ORDER BY v.codename COLLATE \"C\", e.branch, e.type, e.sort_date DESC, e.version_sort DESC, e.id,"
 	" n.name COLLATE \"C\"";
 
-enum { EXP_ANDROID, EXP_BRANCH, EXP_CODENAME, EXP_DATE, EXP_LINK, EXP_MD5, EXP_METHOD, EXP_NAME,
-       EXP_SIZE, EXP_VERSION, EXP_CHANGELOG, EXP_MIRRORS, EXP_INCREMENTAL, EXP_FILENAME, EXP_DECLARED,
-       EXP__NCOLS };
+enum {
+	EXP_ANDROID,
+	EXP_BRANCH,
+	EXP_CODENAME,
+	EXP_DATE,
+	EXP_LINK,
+	EXP_MD5,
+	EXP_METHOD,
+	EXP_NAME,
+	EXP_SIZE,
+	EXP_VERSION,
+	EXP_CHANGELOG,
+	EXP_MIRRORS,
+	EXP_INCREMENTAL,
+	EXP_FILENAME,
+	EXP_DECLARED,
+	EXP__NCOLS
+};
 
 void
 exp_format_size(long long bytes, char *out, size_t outlen)
@@ -133,8 +148,8 @@ exp__yaml_scalar(yaml_emitter_t *em, const char *value, bool quote, char *err, s
 		yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)"null", 4, 1, 1, YAML_PLAIN_SCALAR_STYLE);
 	else
 		/* libyaml copies the value; its prototype merely lacks the const */
-		yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)value, (int)strlen(value),
-					     1, 1, quote ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+		yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)value, (int)strlen(value), 1, 1,
+					     quote ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 	return exp__emit(em, &ev, err, errlen);
 }
 

@@ -137,10 +137,8 @@ fcgi__await_head(struct fcgi_conn *c, int fd)
 			return strerror(errno);
 		}
 		switch (fcgi_head_check(c->head, (size_t)n, &why)) {
-		case FCGI_HEAD_COMPLETE:
-			return NULL;
-		case FCGI_HEAD_INVALID:
-			return why;
+		case FCGI_HEAD_COMPLETE: return NULL;
+		case FCGI_HEAD_INVALID: return why;
 		case FCGI_HEAD_INCOMPLETE:
 			if (pfd.revents & (POLLRDHUP | POLLHUP))
 				return "the peer closed the connection before the request was complete";
@@ -222,8 +220,7 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 		case EINTR:
 		case ECONNABORTED:
 		case EPROTO:
-		case EPERM:
-			return FCGI_AGAIN; /* another worker took it, or it went away */
+		case EPERM: return FCGI_AGAIN; /* another worker took it, or it went away */
 		case EMFILE:
 		case ENFILE:
 		case ENOBUFS:
@@ -232,9 +229,7 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 			 * fails the same way, with a new database connection each time. */
 			fcgi__accept_starved(c);
 			return FCGI_AGAIN;
-		default:
-			log_error("FastCGI accept failed: %s", strerror(errno));
-			return FCGI_FAILED;
+		default: log_error("FastCGI accept failed: %s", strerror(errno)); return FCGI_FAILED;
 		}
 	}
 	fcgi__accept_fed(c);
@@ -298,12 +293,10 @@ fcgi__header_block(const struct http_response *res, struct arena *a, size_t *len
 	n = snprintf(block, cap, "Status: %d %s\r\n", res->status, http_status_text(res->status));
 	used += (size_t)n;
 	if (res->content_type != NULL)
-		used += (size_t)snprintf(block + used, cap - used, "Content-Type: %s\r\n",
-					 res->content_type);
+		used += (size_t)snprintf(block + used, cap - used, "Content-Type: %s\r\n", res->content_type);
 	/* 204 and 304 have no body and no length (RFC 9110, 8.6) */
 	if (res->status != 204 && res->status != 304)
-		used += (size_t)snprintf(block + used, cap - used, "Content-Length: %zu\r\n",
-					 res->body_len);
+		used += (size_t)snprintf(block + used, cap - used, "Content-Length: %zu\r\n", res->body_len);
 	for (size_t i = 0; i < res->nheaders; i++)
 		used += (size_t)snprintf(block + used, cap - used, "%s: %s\r\n", res->headers[i].name,
 					 res->headers[i].value);
@@ -390,8 +383,8 @@ fcgi__write_stdout(struct fcgi_conn *c, int fd, int request_id, const char *head
 
 				iov[niov++] = (struct iovec){.iov_base = fcgi__iov_base(head + done), .iov_len = n};
 				if (n < len)
-					iov[niov++] = (struct iovec){.iov_base = fcgi__iov_base(body),
-								     .iov_len = len - n};
+					iov[niov++] =
+						(struct iovec){.iov_base = fcgi__iov_base(body), .iov_len = len - n};
 			} else {
 				iov[niov++] = (struct iovec){.iov_base = fcgi__iov_base(body + (done - head_len)),
 							     .iov_len = len};
@@ -414,8 +407,7 @@ fcgi__drain(struct fcgi_conn *c, int fd)
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += FCGI__DRAIN_MS / 1000;
-	if (end.tv_sec < c->deadline.tv_sec ||
-	    (end.tv_sec == c->deadline.tv_sec && end.tv_nsec < c->deadline.tv_nsec))
+	if (end.tv_sec < c->deadline.tv_sec || (end.tv_sec == c->deadline.tv_sec && end.tv_nsec < c->deadline.tv_nsec))
 		c->deadline = end;
 	if (shutdown(fd, SHUT_WR) != 0)
 		return;
@@ -437,8 +429,8 @@ fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct h
 
 	int fd = c->request.ipcFd, kept;
 
-	if (!fcgi__write_stdout(c, fd, c->request.requestId, head, head_len,
-				with_body ? res->body : NULL, with_body ? res->body_len : 0)) {
+	if (!fcgi__write_stdout(c, fd, c->request.requestId, head, head_len, with_body ? res->body : NULL,
+				with_body ? res->body_len : 0)) {
 		log_debug("the response to %s could not be written: %s", req->uri, strerror(errno));
 		/* A record may be cut in the middle: nothing more may follow it on this
 		 * connection, and FCGX_Finish_r's own writes must fail at once. */

@@ -180,7 +180,7 @@ fcgi_head_check(const unsigned char *buf, size_t len, const char **why)
 		if (r.content == 0) {
 			/* The empty record: libfcgi reads its header, not its padding. */
 			return fcgi__pairs_ok(buf, params_start, params_total, true, why) ? FCGI_HEAD_COMPLETE
-											: FCGI_HEAD_INVALID;
+											  : FCGI_HEAD_INVALID;
 		}
 		params_total += r.content;
 		if (params_total > FCGI_HEAD_MAX_PARAMS)
@@ -192,6 +192,5 @@ fcgi_head_check(const unsigned char *buf, size_t len, const char **why)
 			params_here = params_total; /* this record is here whole */
 	}
 	/* Incomplete: what is here of the parameters must be the start of a valid stream. */
-	return fcgi__pairs_ok(buf, params_start, params_here, false, why) ? FCGI_HEAD_INCOMPLETE
-									  : FCGI_HEAD_INVALID;
+	return fcgi__pairs_ok(buf, params_start, params_here, false, why) ? FCGI_HEAD_INCOMPLETE : FCGI_HEAD_INVALID;
 }

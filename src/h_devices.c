@@ -45,7 +45,8 @@ h_device_list(struct handler_ctx *ctx)
 
 	/* One device more than asked tells whether there is a next page. */
 	res = h_query(ctx, DB_STMT_DEVICE_LIST,
-		      &(struct db_args){.q = ctx->params->value[PARAM_Q], .after_codename = ctx->after[0],
+		      &(struct db_args){.q = ctx->params->value[PARAM_Q],
+					.after_codename = ctx->after[0],
 					.limit = arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;

@@ -20,8 +20,8 @@ static const struct {
 	const char *name;
 	int column;
 } feed__fields[] = {
-	{"codename", RELCOL_DEVICE}, {"variant", RELCOL_VARIANT}, {"region", RELCOL_REGION},
-	{"branch", RELCOL_BRANCH},   {"type", RELCOL_TYPE},       {"version", RELCOL_VERSION},
+	{"codename", RELCOL_DEVICE}, {"variant", RELCOL_VARIANT},   {"region", RELCOL_REGION},
+	{"branch", RELCOL_BRANCH},   {"type", RELCOL_TYPE},         {"version", RELCOL_VERSION},
 	{"id", RELCOL_ID},           {"filename", RELCOL_FILENAME},
 };
 _Static_assert(sizeof feed__fields / sizeof feed__fields[0] ==
@@ -155,8 +155,8 @@ feed__entry(xmlTextWriterPtr w, struct arena *a, const char *base, const PGresul
 	xmlTextWriterStartElement(w, BAD_CAST "summary");
 	xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "text");
 	xmlTextWriterWriteString(w, (const xmlChar *)(PQgetisnull(res, row, RELCOL_CHANGELOG)
-						              ? get[3]
-						              : PQgetvalue(res, row, RELCOL_CHANGELOG)));
+							      ? get[3]
+							      : PQgetvalue(res, row, RELCOL_CHANGELOG)));
 	xmlTextWriterEndElement(w);
 	xmlTextWriterEndElement(w);
 	json_decref(names);
@@ -222,9 +222,14 @@ feed__rows(struct handler_ctx *ctx, const char *codenames)
 	const char *const *v = ctx->params->value;
 
 	return h_query(ctx, DB_STMT_RELEASES,
-		       &(struct db_args){.codenames = codenames, .region = v[PARAM_REGION], .branch = v[PARAM_BRANCH],
-					 .type = v[PARAM_TYPE], .android = v[PARAM_ANDROID], .family = v[PARAM_FAMILY],
-					 .since = v[PARAM_SINCE], .until = v[PARAM_UNTIL],
+		       &(struct db_args){.codenames = codenames,
+					 .region = v[PARAM_REGION],
+					 .branch = v[PARAM_BRANCH],
+					 .type = v[PARAM_TYPE],
+					 .android = v[PARAM_ANDROID],
+					 .family = v[PARAM_FAMILY],
+					 .since = v[PARAM_SINCE],
+					 .until = v[PARAM_UNTIL],
 					 .limit = arena_printf(ctx->arena, "%ld", ctx->params->limit)});
 }
 

@@ -12,7 +12,7 @@
 
 #define H__OPENAPI_MAX_BYTES ((size_t)16 * 1024 * 1024) /* the document is a few hundred kB */
 
-static char *h__openapi;      /* the document, read at worker start */
+static char *h__openapi; /* the document, read at worker start */
 static size_t h__openapi_len;
 
 void

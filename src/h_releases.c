@@ -23,28 +23,19 @@ static const struct release__member release__incremental[] = {
 	{"url", MEMBER_TEXT, RELCOL_INC_URL},
 };
 static const struct release__member release__release[] = {
-	{"id", MEMBER_INTEGER, RELCOL_ID},
-	{"codename", MEMBER_TEXT, RELCOL_DEVICE},
-	{"variant", MEMBER_TEXT, RELCOL_VARIANT},
-	{"region", MEMBER_TEXT, RELCOL_REGION},
-	{"names", MEMBER_JSON, RELCOL_NAMES},
-	{"version", MEMBER_TEXT, RELCOL_VERSION},
-	{"branch", MEMBER_TEXT, RELCOL_BRANCH},
-	{"type", MEMBER_TEXT, RELCOL_TYPE},
-	{"android", MEMBER_TEXT, RELCOL_ANDROID},
-	{"size", MEMBER_INTEGER, RELCOL_SIZE},
-	{"md5", MEMBER_TEXT, RELCOL_MD5},
-	{"filename", MEMBER_TEXT, RELCOL_FILENAME},
-	{"date", MEMBER_TEXT, RELCOL_DATE},
-	{"changelog", MEMBER_TEXT, RELCOL_CHANGELOG},
-	{"links", MEMBER_JSON, RELCOL_LINKS},
-	{"incremental", MEMBER_INCREMENTAL, RELCOL_INC_FILENAME},
+	{"id", MEMBER_INTEGER, RELCOL_ID},          {"codename", MEMBER_TEXT, RELCOL_DEVICE},
+	{"variant", MEMBER_TEXT, RELCOL_VARIANT},   {"region", MEMBER_TEXT, RELCOL_REGION},
+	{"names", MEMBER_JSON, RELCOL_NAMES},       {"version", MEMBER_TEXT, RELCOL_VERSION},
+	{"branch", MEMBER_TEXT, RELCOL_BRANCH},     {"type", MEMBER_TEXT, RELCOL_TYPE},
+	{"android", MEMBER_TEXT, RELCOL_ANDROID},   {"size", MEMBER_INTEGER, RELCOL_SIZE},
+	{"md5", MEMBER_TEXT, RELCOL_MD5},           {"filename", MEMBER_TEXT, RELCOL_FILENAME},
+	{"date", MEMBER_TEXT, RELCOL_DATE},         {"changelog", MEMBER_TEXT, RELCOL_CHANGELOG},
+	{"links", MEMBER_JSON, RELCOL_LINKS},       {"incremental", MEMBER_INCREMENTAL, RELCOL_INC_FILENAME},
 	{"warnings", MEMBER_JSON, RELCOL_WARNINGS},
 };
 
 static void
-release__object_write(struct jw *w, const PGresult *res, int row, const struct release__member *members,
-		      size_t n)
+release__object_write(struct jw *w, const PGresult *res, int row, const struct release__member *members, size_t n)
 {
 	jw_object_begin(w);
 	for (size_t i = 0; i < n; i++) {
@@ -132,15 +123,24 @@ h_device_releases(struct handler_ctx *ctx)
 	const char *codename = ctx->path->codename;
 	const char *const *v = ctx->params->value, *const *after = ctx->after;
 	struct db_args args = {
-		.codename = codename, .region = v[PARAM_REGION], .branch = v[PARAM_BRANCH], .type = v[PARAM_TYPE],
-		.version = v[PARAM_VERSION], .android = v[PARAM_ANDROID], .since = v[PARAM_SINCE],
-		.until = v[PARAM_UNTIL], .after_date = after[0], .after_version = after[1], .after_id = after[2],
+		.codename = codename,
+		.region = v[PARAM_REGION],
+		.branch = v[PARAM_BRANCH],
+		.type = v[PARAM_TYPE],
+		.version = v[PARAM_VERSION],
+		.android = v[PARAM_ANDROID],
+		.since = v[PARAM_SINCE],
+		.until = v[PARAM_UNTIL],
+		.after_date = after[0],
+		.after_version = after[1],
+		.after_id = after[2],
 		.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1),
 	};
 	PGresult *res;
 
-	if (releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
-							   PARAM_ANDROID, PARAM_SINCE, PARAM_UNTIL},
+	if (releases_filtered(v,
+			      (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
+						      PARAM_ANDROID, PARAM_SINCE, PARAM_UNTIL},
 			      7))
 		res = h_query(ctx, DB_STMT_DEVICE_RELEASES, &args);
 	else
@@ -178,17 +178,25 @@ h_releases(struct handler_ctx *ctx)
 {
 	const char *const *v = ctx->params->value, *const *after = ctx->after;
 	struct db_args args = {
-		.codenames = params_codename_array(ctx->params, ctx->arena), .region = v[PARAM_REGION],
-		.branch = v[PARAM_BRANCH], .type = v[PARAM_TYPE], .android = v[PARAM_ANDROID],
-		.family = v[PARAM_FAMILY], .since = v[PARAM_SINCE], .until = v[PARAM_UNTIL], .after_date = after[0],
-		.after_version = after[1], .after_id = after[2],
+		.codenames = params_codename_array(ctx->params, ctx->arena),
+		.region = v[PARAM_REGION],
+		.branch = v[PARAM_BRANCH],
+		.type = v[PARAM_TYPE],
+		.android = v[PARAM_ANDROID],
+		.family = v[PARAM_FAMILY],
+		.since = v[PARAM_SINCE],
+		.until = v[PARAM_UNTIL],
+		.after_date = after[0],
+		.after_version = after[1],
+		.after_id = after[2],
 		.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1),
 	};
 	PGresult *res;
 
 	if (args.codenames != NULL ||
-	    releases_filtered(v, (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_ANDROID,
-							  PARAM_FAMILY, PARAM_SINCE, PARAM_UNTIL},
+	    releases_filtered(v,
+			      (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_ANDROID,
+						      PARAM_FAMILY, PARAM_SINCE, PARAM_UNTIL},
 			      7))
 		res = h_query(ctx, DB_STMT_RELEASES, &args);
 	else
@@ -204,8 +212,11 @@ h_releases_latest(struct handler_ctx *ctx)
 	PGresult *res;
 
 	res = h_query(ctx, DB_STMT_RELEASES_LATEST,
-		      &(struct db_args){.region = v[PARAM_REGION], .branch = v[PARAM_BRANCH], .type = v[PARAM_TYPE],
-					.after_codename = ctx->after[0], .after_branch = ctx->after[1],
+		      &(struct db_args){.region = v[PARAM_REGION],
+					.branch = v[PARAM_BRANCH],
+					.type = v[PARAM_TYPE],
+					.after_codename = ctx->after[0],
+					.after_branch = ctx->after[1],
 					.after_type = ctx->after[2],
 					.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1)});
 	if (res == NULL)
@@ -216,8 +227,7 @@ h_releases_latest(struct handler_ctx *ctx)
 
 /* One release, found by a statement of one key (its value, what it is: for the 404). */
 static void
-release_one(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args, const char *key,
-	    const char *what)
+release_one(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args, const char *key, const char *what)
 {
 	PGresult *res = h_query(ctx, stmt, args);
 	struct jw *w;
@@ -259,7 +269,9 @@ h_device_latest(struct handler_ctx *ctx)
 	PGresult *res;
 
 	res = h_query(ctx, DB_STMT_DEVICE_LATEST,
-		      &(struct db_args){.codename = codename, .region = v[PARAM_REGION], .branch = v[PARAM_BRANCH],
+		      &(struct db_args){.codename = codename,
+					.region = v[PARAM_REGION],
+					.branch = v[PARAM_BRANCH],
 					.type = v[PARAM_TYPE]});
 	if (res == NULL)
 		return;

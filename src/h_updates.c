@@ -12,15 +12,12 @@ updates_families(enum ver_family f)
 {
 	switch (f) {
 	case VER_MIUI:
-	case VER_HYPEROS:
-		return "{miui,hyperos}";
-	case VER_WEEKLY:
-		return "{weekly}";
+	case VER_HYPEROS: return "{miui,hyperos}";
+	case VER_WEEKLY: return "{weekly}";
 	case VER_PUBLIC_BETA:
 		/* China's public betas were also released under the weekly grammar (23.5.6) */
 		return "{public-beta,weekly}";
-	default:
-		return "{other}";
+	default: return "{other}";
 	}
 }
 
@@ -61,7 +58,8 @@ updates_row_list(struct handler_ctx *ctx, const PGresult *res, const bool *keep,
 			continue;
 		for (int j = 0; j < i && !seen; j++)
 			seen = keep[j] &&
-			       strcmp(PQgetvalue(res, j, CURCOL_VARIANT_ID), PQgetvalue(res, i, CURCOL_VARIANT_ID)) == 0 &&
+			       strcmp(PQgetvalue(res, j, CURCOL_VARIANT_ID), PQgetvalue(res, i, CURCOL_VARIANT_ID)) ==
+				       0 &&
 			       strcmp(PQgetvalue(res, j, CURCOL_REGION), PQgetvalue(res, i, CURCOL_REGION)) == 0;
 		if (seen)
 			continue;
@@ -109,8 +107,9 @@ updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *c
 	}
 	if (!any) {
 		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  arena_printf(ctx->arena, "current: %s is not a version of %s (it has no release of that line)",
-				       current, codename),
+			  arena_printf(ctx->arena,
+				       "current: %s is not a version of %s (it has no release of that line)", current,
+				       codename),
 			  "current");
 		return false;
 	}
@@ -127,7 +126,7 @@ updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *c
 			first = i;
 	if (first < 0) {
 		bool variant_known = false;
-		const char *asked = variant == NULL ? arena_printf(ctx->arena, "region %s", region)
+		const char *asked = variant == NULL  ? arena_printf(ctx->arena, "region %s", region)
 				    : region == NULL ? variant
 						     : arena_printf(ctx->arena, "%s in region %s", variant, region);
 
@@ -135,9 +134,11 @@ updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *c
 			variant_known = variant_known || (!PQgetisnull(res, i, CURCOL_VARIANT) &&
 							  updates_row_fits(res, i, variant, NULL));
 		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
-			  exact ? arena_printf(ctx->arena, "current: %s is a release of %s, not of %s", current, list, asked)
-				: arena_printf(ctx->arena, "current: the releases of the line of %s are of %s, not of %s",
-					       current, list, asked),
+			  exact ? arena_printf(ctx->arena, "current: %s is a release of %s, not of %s", current, list,
+					       asked)
+				: arena_printf(ctx->arena,
+					       "current: the releases of the line of %s are of %s, not of %s", current,
+					       list, asked),
 			  variant != NULL && !variant_known ? "variant" : "region");
 		return false;
 	}
@@ -146,8 +147,9 @@ updates_settle(struct handler_ctx *ctx, const PGresult *res, const struct ver *c
 		bool one_variant = true;
 
 		for (int i = 0; i < nrows; i++)
-			one_variant = one_variant && (!keep[i] || strcmp(PQgetvalue(res, i, CURCOL_VARIANT_ID),
-									 PQgetvalue(res, first, CURCOL_VARIANT_ID)) == 0);
+			one_variant =
+				one_variant && (!keep[i] || strcmp(PQgetvalue(res, i, CURCOL_VARIANT_ID),
+								   PQgetvalue(res, first, CURCOL_VARIANT_ID)) == 0);
 		h_problem(ctx, RT_ERR_INVALID_PARAMETER,
 			  arena_printf(ctx->arena, "%s is required: %s %s %s %s", one_variant ? "region" : "variant",
 				       exact ? "current" : "the releases of the line of", current,
@@ -189,7 +191,8 @@ h_device_updates(struct handler_ctx *ctx)
 	numbers = arena_printf(ctx->arena, "%s}", numbers);
 
 	known = h_query(ctx, DB_STMT_DEVICE_UPDATES_CURRENT,
-			&(struct db_args){.codename = codename, .current = current,
+			&(struct db_args){.codename = codename,
+					  .current = current,
 					  .families = updates_families(cur.family),
 					  .device_code = cur.device_code[0] ? cur.device_code : NULL,
 					  .region_code = cur.region_code[0] ? cur.region_code : NULL,
@@ -197,10 +200,13 @@ h_device_updates(struct handler_ctx *ctx)
 	if (known == NULL || !updates_settle(ctx, known, &cur, current, codename, &settled))
 		return;
 	res = h_query(ctx, DB_STMT_DEVICE_UPDATES,
-		      &(struct db_args){.variant_id = settled.variant_id, .region = settled.region,
-					.branch = settled.branch, .type = settled.type,
+		      &(struct db_args){.variant_id = settled.variant_id,
+					.region = settled.region,
+					.branch = settled.branch,
+					.type = settled.type,
 					.families = updates_families(cur.family),
-					.hyperos = strncmp(current, "OS", 2) == 0 ? "1" : "0", .numbers = numbers,
+					.hyperos = strncmp(current, "OS", 2) == 0 ? "1" : "0",
+					.numbers = numbers,
 					.device_code = cur.device_code[0] ? cur.device_code : NULL});
 	if (res == NULL)
 		return;

@@ -3,8 +3,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
+#include <time.h>
 
 #include "cursor.h"
 
@@ -86,9 +86,7 @@ h_query(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args)
 
 	if (err != RT_OK) {
 		h_problem(ctx, err,
-			  err == RT_ERR_DB_UNAVAILABLE ? "the database is not reachable, try again later"
-						       : NULL,
-			  NULL);
+			  err == RT_ERR_DB_UNAVAILABLE ? "the database is not reachable, try again later" : NULL, NULL);
 		return NULL;
 	}
 	arena_cleanup_add(ctx->arena, h__pqclear, res);
@@ -107,8 +105,8 @@ h_json_column_write(struct jw *w, const PGresult *res, int row, int col)
 void
 h_device_not_found(struct handler_ctx *ctx, const char *codename)
 {
-	h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
-		  arena_printf(ctx->arena, "no device has the codename \"%s\"", codename), NULL);
+	h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND, arena_printf(ctx->arena, "no device has the codename \"%s\"", codename),
+		  NULL);
 }
 
 bool

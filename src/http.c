@@ -58,8 +58,8 @@ http_encode(struct arena *a, const char *src)
 	char *out = arena_alloc(a, len * 3 + 1), *o = out;
 
 	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '.' || *p == '_' || *p == '~') {
 			*o++ = (char)*p;
 		} else {
 			*o++ = '%';
@@ -129,8 +129,7 @@ http_parse_uri(struct http_request *req, const char **detail)
 			struct http_query_param *qp = &req->query[req->nquery++];
 			eq = memchr(p, '=', plen);
 			qp->name = http_decode(req->arena, p, eq ? (size_t)(eq - p) : plen, true);
-			qp->value = eq ? http_decode(req->arena, eq + 1, plen - (size_t)(eq - p) - 1, true)
-				       : "";
+			qp->value = eq ? http_decode(req->arena, eq + 1, plen - (size_t)(eq - p) - 1, true) : "";
 			if (qp->name == NULL || qp->value == NULL) {
 				*detail = "the query has a malformed percent-escape, a NUL byte or invalid UTF-8";
 				return RT_ERR_BAD_REQUEST;
@@ -216,8 +215,7 @@ http__free_str(void *p)
 }
 
 void
-http_problem(struct http_response *res, struct arena *a, enum rt_err err, const char *detail,
-	     const char *parameter)
+http_problem(struct http_response *res, struct arena *a, enum rt_err err, const char *detail, const char *parameter)
 {
 	json_t *obj = json_object();
 	char *body;

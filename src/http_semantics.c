@@ -116,7 +116,8 @@ http_etag_matches(const char *if_none_match, const char *etag)
 
 		while (tend > t && (tend[-1] == ' ' || tend[-1] == '\t'))
 			tend--;
-		/* cppcheck-suppress knownConditionTrueFalse ; 2.10 takes the loop to end at t, yet it stops at a non-blank */
+		/* cppcheck-suppress knownConditionTrueFalse ; 2.10 takes the loop to end at t, yet it stops at a
+		 * non-blank */
 		if (tend - t == 1 && *t == '*')
 			return true;
 		/* cppcheck-suppress knownConditionTrueFalse ; as above */
@@ -148,8 +149,7 @@ http_parse_date(const char *s, time_t *t)
 
 	if (s == NULL)
 		return false;
-	if (!http__strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) &&
-	    !http__strptime(s, "%a %b %e %H:%M:%S %Y", &tm)) {
+	if (!http__strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) && !http__strptime(s, "%a %b %e %H:%M:%S %Y", &tm)) {
 		struct tm now;
 		time_t clock = time(NULL);
 
@@ -193,11 +193,10 @@ http_set_etag(const struct http_request *req, struct http_response *res)
 static void
 http__header_overflow(const struct http_request *req, struct http_response *res)
 {
-	log_error("%s: response header %s dropped, more than %d headers; answering 500", req->uri,
-		  res->dropped_header, HTTP_MAX_HEADERS);
+	log_error("%s: response header %s dropped, more than %d headers; answering 500", req->uri, res->dropped_header,
+		  HTTP_MAX_HEADERS);
 	memset(res, 0, sizeof *res);
-	http_problem(res, req->arena, RT_ERR_INTERNAL, "the response had more headers than romtrack can send",
-		     NULL);
+	http_problem(res, req->arena, RT_ERR_INTERNAL, "the response had more headers than romtrack can send", NULL);
 	http_add_header(res, "Access-Control-Allow-Origin", "*");
 	http_add_header(res, "Cache-Control", "no-store");
 }

@@ -4,18 +4,18 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "params.h"
 
 static bool
 imp__is_unknown(const char *text)
 {
-	return text == NULL || text[0] == '\0' || strcasecmp(text, "unknown") == 0 ||
-	       strcasecmp(text, "none") == 0 || strcasecmp(text, "null") == 0 || strcmp(text, "~") == 0;
+	return text == NULL || text[0] == '\0' || strcasecmp(text, "unknown") == 0 || strcasecmp(text, "none") == 0 ||
+	       strcasecmp(text, "null") == 0 || strcmp(text, "~") == 0;
 }
 
 bool
@@ -25,7 +25,8 @@ imp_parse_size(const char *text, long long *bytes)
 		const char *unit;
 		long long factor;
 	} units[] = {
-		{"Bytes", 1}, {"B", 1}, {"KB", 1000LL}, {"MB", 1000000LL},
+		{"Bytes", 1},         {"B", 1},
+		{"KB", 1000LL},       {"MB", 1000000LL},
 		{"GB", 1000000000LL}, {"TB", 1000000000000LL},
 	};
 	const char *p = text;
@@ -102,8 +103,10 @@ enum dom_branch
 imp_branch_from_site(const char *text)
 {
 	static const char *const names[DOM_BRANCH__MAX] = {
-		[DOM_BRANCH_STABLE] = "Stable", [DOM_BRANCH_STABLE_BETA] = "Stable Beta",
-		[DOM_BRANCH_WEEKLY] = "Weekly", [DOM_BRANCH_PUBLIC_BETA] = "Public Beta",
+		[DOM_BRANCH_STABLE] = "Stable",
+		[DOM_BRANCH_STABLE_BETA] = "Stable Beta",
+		[DOM_BRANCH_WEEKLY] = "Weekly",
+		[DOM_BRANCH_PUBLIC_BETA] = "Public Beta",
 	};
 
 	for (int i = 0; text != NULL && i < DOM_BRANCH__MAX; i++)
@@ -155,8 +158,8 @@ imp_version_sort_key(const char *version, char *out, size_t outlen)
 			end = p;
 			if ((size_t)(end - start) > 99 || o + 2 + (size_t)(end - start) + 1 > outlen)
 				break;
-			o += (size_t)snprintf(out + o, outlen - o, "%02d%.*s", (int)(end - start),
-					      (int)(end - start), start);
+			o += (size_t)snprintf(out + o, outlen - o, "%02d%.*s", (int)(end - start), (int)(end - start),
+					      start);
 		} else {
 			out[o++] = *p++;
 		}
@@ -233,8 +236,8 @@ imp_filename_android(const char *filename, char *out, size_t outlen)
 
 		for (size_t i = 0; i < n; i++)
 			digits_and_dots &= isdigit((unsigned char)t[i]) || t[i] == '.';
-		if (n >= 3 && n <= 5 && digits_and_dots && isdigit((unsigned char)t[0]) &&
-		    memchr(t, '.', n) != NULL && t[n - 1] != '.') {
+		if (n >= 3 && n <= 5 && digits_and_dots && isdigit((unsigned char)t[0]) && memchr(t, '.', n) != NULL &&
+		    t[n - 1] != '.') {
 			best = t;
 			best_len = n;
 		}
@@ -404,10 +407,12 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 		return imp__reject(err, errlen, card, "the codename is missing or not 1 to 64 letters, digits or '_'");
 	if (card->version == NULL || card->version[0] == '\0' || strlen(card->version) > 64 ||
 	    strcspn(card->version, " \t\r\n") != strlen(card->version))
-		return imp__reject(err, errlen, card, "the version is missing, longer than 64 characters or has spaces");
+		return imp__reject(err, errlen, card,
+				   "the version is missing, longer than 64 characters or has spaces");
 	row->branch = imp_branch_from_site(card->branch);
 	if (row->branch == DOM_BRANCH__MAX)
-		return imp__reject(err, errlen, card, "the branch is missing or not Stable, Stable Beta, Weekly or Public Beta");
+		return imp__reject(err, errlen, card,
+				   "the branch is missing or not Stable, Stable Beta, Weekly or Public Beta");
 	row->type = imp_type_from_site(card->type);
 	if (row->type == DOM_TYPE__MAX)
 		return imp__reject(err, errlen, card, "the type (method) is missing or not Recovery or Fastboot");

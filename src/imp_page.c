@@ -16,19 +16,34 @@
 
 /* The labels a card carries ("<b>Version: </b>..."), and the card field each fills. */
 enum page__label {
-	PAGE_DEVICE, PAGE_CODENAME, PAGE_VERSION, PAGE_BRANCH, PAGE_TYPE, PAGE_SIZE, PAGE_DATE,
-	PAGE_PACKAGE, PAGE_MD5, PAGE_DOWNLOAD, PAGE_CHANGELOG, PAGE__MAX
+	PAGE_DEVICE,
+	PAGE_CODENAME,
+	PAGE_VERSION,
+	PAGE_BRANCH,
+	PAGE_TYPE,
+	PAGE_SIZE,
+	PAGE_DATE,
+	PAGE_PACKAGE,
+	PAGE_MD5,
+	PAGE_DOWNLOAD,
+	PAGE_CHANGELOG,
+	PAGE__MAX
 };
 
 static const struct {
 	const char *label;
 	bool required;
 } page__labels[PAGE__MAX] = {
-	[PAGE_DEVICE] = {"Device", true},       [PAGE_CODENAME] = {"Codename", true},
-	[PAGE_VERSION] = {"Version", true},     [PAGE_BRANCH] = {"Branch", true},
-	[PAGE_TYPE] = {"Type", true},           [PAGE_SIZE] = {"Size", false},
-	[PAGE_DATE] = {"Release Date", false},  [PAGE_PACKAGE] = {"Package Name", true},
-	[PAGE_MD5] = {"MD5", false},            [PAGE_DOWNLOAD] = {"Download", true},
+	[PAGE_DEVICE] = {"Device", true},
+	[PAGE_CODENAME] = {"Codename", true},
+	[PAGE_VERSION] = {"Version", true},
+	[PAGE_BRANCH] = {"Branch", true},
+	[PAGE_TYPE] = {"Type", true},
+	[PAGE_SIZE] = {"Size", false},
+	[PAGE_DATE] = {"Release Date", false},
+	[PAGE_PACKAGE] = {"Package Name", true},
+	[PAGE_MD5] = {"MD5", false},
+	[PAGE_DOWNLOAD] = {"Download", true},
 	[PAGE_CHANGELOG] = {"Changelog", false},
 };
 
@@ -171,8 +186,8 @@ page__downloads(xmlNode *n, struct imp_card *card, struct page__strings *ss, siz
 
 /* Reads the labelled <li> items of one card. */
 static bool
-page__card(const char *path, xmlNode *div, long line_offset, struct imp_card *card,
-	   struct page__strings *ss, char *err, size_t errlen)
+page__card(const char *path, xmlNode *div, long line_offset, struct imp_card *card, struct page__strings *ss, char *err,
+	   size_t errlen)
 {
 	bool seen[PAGE__MAX] = {false};
 
@@ -335,8 +350,8 @@ imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen)
 			else if (((unsigned char)text[i] & 0xc0) != 0x80)
 				col++;
 		}
-		snprintf(err, errlen, "%s:%zu:%zu: invalid UTF-8 (byte 0x%02x): the file must be UTF-8", path,
-			 line, col, (unsigned char)text[bad]);
+		snprintf(err, errlen, "%s:%zu:%zu: invalid UTF-8 (byte 0x%02x): the file must be UTF-8", path, line,
+			 col, (unsigned char)text[bad]);
 		goto out;
 	}
 	if (strncmp(text, "---\n", 4) != 0 || (end = strstr(text + 3, "\n---")) == NULL) {

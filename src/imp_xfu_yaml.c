@@ -78,8 +78,7 @@ static const struct {
 /* One latest.yml entry, its mapping start already read:
  * {android, branch, codename, date, link, md5, method, name, size, version}. */
 static bool
-xfu__read_entry(struct yaml_doc_reader *r, const yaml_event_t *start, struct imp_sink *sink, char *err,
-		size_t errlen)
+xfu__read_entry(struct yaml_doc_reader *r, const yaml_event_t *start, struct imp_sink *sink, char *err, size_t errlen)
 {
 	struct imp_card card = {.file = r->path, .line = xfu__line(start)};
 	const char *mirrors[IMP_MAX_LINKS];
@@ -103,8 +102,8 @@ xfu__read_entry(struct yaml_doc_reader *r, const yaml_event_t *start, struct imp
 			if (strcmp(key, xfu__fields[k].name) == 0)
 				break;
 		if (key == NULL || k == nfields) {
-			snprintf(err, errlen, "%s:%lu: unknown field \"%.64s\" in a ROM entry", r->path, xfu__line(&kev),
-				 key ? key : "?");
+			snprintf(err, errlen, "%s:%lu: unknown field \"%.64s\" in a ROM entry", r->path,
+				 xfu__line(&kev), key ? key : "?");
 			yaml_event_delete(&kev);
 			goto out;
 		}
@@ -142,7 +141,8 @@ xfu__read_entry(struct yaml_doc_reader *r, const yaml_event_t *start, struct imp
 				yaml_event_delete(&vev);
 			}
 			if (!list_ok) {
-				snprintf(err, errlen, "%s:%lu: field \"mirrors\" must be a list of links", r->path, line);
+				snprintf(err, errlen, "%s:%lu: field \"mirrors\" must be a list of links", r->path,
+					 line);
 				goto out;
 			}
 			continue;
@@ -167,7 +167,8 @@ xfu__read_entry(struct yaml_doc_reader *r, const yaml_event_t *start, struct imp
 			const char *value = xfu__keep(&kept, &vev);
 
 			if (value == NULL) {
-				snprintf(err, errlen, "%s:%lu: a ROM entry has too many fields", r->path, xfu__line(&vev));
+				snprintf(err, errlen, "%s:%lu: a ROM entry has too many fields", r->path,
+					 xfu__line(&vev));
 				yaml_event_delete(&vev);
 				goto out;
 			}
@@ -235,8 +236,8 @@ xfu__read_devices(struct yaml_doc_reader *r, struct imp_sink *sink, char *err, s
 		yaml_event_delete(&ev);
 		if (v.codename == NULL || !yaml_doc_next(r, &ev, err, errlen) || ev.type != YAML_SEQUENCE_START_EVENT) {
 			if (v.codename == NULL || ev.type != YAML_NO_EVENT)
-				snprintf(err, errlen, "%s:%lu: expected \"codename: [display name, MIUI name]\"", r->path,
-					 v.line);
+				snprintf(err, errlen, "%s:%lu: expected \"codename: [display name, MIUI name]\"",
+					 r->path, v.line);
 			if (v.codename != NULL)
 				yaml_event_delete(&ev);
 			goto next;
@@ -248,8 +249,9 @@ xfu__read_devices(struct yaml_doc_reader *r, struct imp_sink *sink, char *err, s
 			if (ev.type == YAML_SEQUENCE_END_EVENT)
 				break;
 			if (ev.type != YAML_SCALAR_EVENT || nitems == 2) {
-				snprintf(err, errlen, nitems == 2 ? "%s:%lu: %s must list a display name and a MIUI name"
-								  : "%s:%lu: the names of %s must be single values",
+				snprintf(err, errlen,
+					 nitems == 2 ? "%s:%lu: %s must list a display name and a MIUI name"
+						     : "%s:%lu: the names of %s must be single values",
 					 r->path, xfu__line(&ev), v.codename);
 				yaml_event_delete(&ev);
 				goto next;
@@ -296,7 +298,8 @@ imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t err
 	else if (ev.type == YAML_MAPPING_START_EVENT)
 		ok = xfu__read_devices(&r, sink, err, errlen);
 	else
-		snprintf(err, errlen, "%s:1: not an XFU export: expected a list of ROMs or a mapping of codenames", path);
+		snprintf(err, errlen, "%s:1: not an XFU export: expected a list of ROMs or a mapping of codenames",
+			 path);
 	yaml_event_delete(&ev);
 	/* the rest of the first document must be valid YAML too */
 	while (ok) {

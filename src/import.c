@@ -101,9 +101,10 @@ imp__collect(struct buf *f, const char *path, bool explicit, char *err, size_t e
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		if (explicit && imp__format_of(path) == IMP__UNKNOWN) {
-			snprintf(err, errlen,
-				 "%s: unknown input format (expected an XFU export .yml/.yaml or a download page .md/.html)",
-				 path);
+			snprintf(
+				err, errlen,
+				"%s: unknown input format (expected an XFU export .yml/.yaml or a download page .md/.html)",
+				path);
 			return false;
 		}
 		if (imp__format_of(path) != IMP__UNKNOWN)
@@ -135,12 +136,9 @@ static bool
 imp__read_file(const char *path, struct imp_sink *sink, char *err, size_t errlen)
 {
 	switch (imp__format_of(path)) {
-	case IMP__YAML:
-		return imp_read_xfu_yaml(path, sink, err, errlen);
-	case IMP__PAGE:
-		return imp_read_page(path, sink, err, errlen);
-	case IMP__UNKNOWN:
-		break;
+	case IMP__YAML: return imp_read_xfu_yaml(path, sink, err, errlen);
+	case IMP__PAGE: return imp_read_page(path, sink, err, errlen);
+	case IMP__UNKNOWN: break;
 	}
 	snprintf(err, errlen, "%s: unknown input format", path);
 	return false;
@@ -203,8 +201,8 @@ imp__buf_row(struct buf *b, const char *const *fields, size_t n)
 
 struct imp__stage {
 	struct imp_sink sink;
-	PGconn *conn;           /* NULL: check only */
-	FILE *check_out;        /* imp_check: where rows are printed */
+	PGconn *conn;                  /* NULL: check only */
+	FILE *check_out;               /* imp_check: where rows are printed */
 	struct buf releases, variants; /* COPY text format */
 	unsigned long seq;
 	const struct imp_options *opt;
@@ -281,26 +279,25 @@ imp__row_json(const struct imp_row *row)
 		if (row->warnings & (1u << w))
 			json_array_append_new(warnings, json_string(imp__warning_names[w]));
 	if (row->incremental_url != NULL)
-		inc = json_pack("{s:s?, s:s?, s:s, s:s}", "from", row->incremental_from[0] ? row->incremental_from : NULL,
-				"to", row->incremental_to[0] ? row->incremental_to : NULL, "filename",
+		inc = json_pack("{s:s?, s:s?, s:s, s:s}", "from",
+				row->incremental_from[0] ? row->incremental_from : NULL, "to",
+				row->incremental_to[0] ? row->incremental_to : NULL, "filename",
 				row->incremental_filename, "url", row->incremental_url);
 	snprintf(size, sizeof size, "%lld", row->size);
 	return json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s?, s:s?, s:s?,"
 			 " s:s?, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:o}",
-			 "file", row->file, "line", (json_int_t)row->line, "device", row->device,
-			 "variant", row->variant[0] ? row->variant : NULL,
-			 "new_variant", row->variant[0] ? NULL : row->synth_variant,
-			 "name", row->display_name, "filename", row->filename, "version", row->version,
-			 "version_family", ver_family_name(row->ver.family), "version_numbers", numbers,
-			 "branch", dom_branch_name(row->branch), "type", dom_type_name(row->type),
-			 "region", dom_region_name(row->region),
-			 "region_by_name", imp__region_or_null(row->region_by_name),
-			 "region_by_version", imp__region_or_null(row->region_by_version),
-			 "region_by_filename", imp__region_or_null(row->region_by_filename),
-			 "android", row->android,
-			 "size", row->size >= 0 ? json_integer(row->size) : json_null(),
-			 "md5", row->md5[0] ? row->md5 : NULL, "date", row->date, "changelog", row->changelog,
-			 "links", links, "incremental", inc, "warnings", warnings);
+			 "file", row->file, "line", (json_int_t)row->line, "device", row->device, "variant",
+			 row->variant[0] ? row->variant : NULL, "new_variant",
+			 row->variant[0] ? NULL : row->synth_variant, "name", row->display_name, "filename",
+			 row->filename, "version", row->version, "version_family", ver_family_name(row->ver.family),
+			 "version_numbers", numbers, "branch", dom_branch_name(row->branch), "type",
+			 dom_type_name(row->type), "region", dom_region_name(row->region), "region_by_name",
+			 imp__region_or_null(row->region_by_name), "region_by_version",
+			 imp__region_or_null(row->region_by_version), "region_by_filename",
+			 imp__region_or_null(row->region_by_filename), "android", row->android, "size",
+			 row->size >= 0 ? json_integer(row->size) : json_null(), "md5", row->md5[0] ? row->md5 : NULL,
+			 "date", row->date, "changelog", row->changelog, "links", links, "incremental", inc, "warnings",
+			 warnings);
 }
 
 /* Normalises one card and stages it; errors stop the run, data problems are warnings. */
@@ -347,24 +344,44 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 	{
 		/* the column order of stage_release */
 		const char *fields[] = {
-			seq, row.file, line, row.variant[0] ? row.variant : NULL,
+			seq,
+			row.file,
+			line,
+			row.variant[0] ? row.variant : NULL,
 			row.variant[0] && !card->codename_made_up ? "t" : "f",
 			row.device,
 			row.synth_variant[0] ? row.synth_variant : NULL,
 			row.filename_variant[0] ? row.filename_variant : NULL,
-			row.filename_miui[0] ? row.filename_miui : NULL, dom_region_name(row.variant_region),
-			row.display_name, row.filename, row.version, row.version_sort,
-			ver_family_name(row.ver.family), numbers, letter[0] ? letter : NULL,
+			row.filename_miui[0] ? row.filename_miui : NULL,
+			dom_region_name(row.variant_region),
+			row.display_name,
+			row.filename,
+			row.version,
+			row.version_sort,
+			ver_family_name(row.ver.family),
+			numbers,
+			letter[0] ? letter : NULL,
 			row.ver.device_code[0] ? row.ver.device_code : NULL,
 			row.ver.region_code[0] ? row.ver.region_code : NULL,
-			row.ver.suffix[0] ? row.ver.suffix : NULL, dom_branch_name(row.branch),
-			dom_type_name(row.type), dom_region_name(row.region),
-			imp__region_or_null(row.region_by_name), imp__region_or_null(row.region_by_version),
-			imp__region_or_null(row.region_by_filename), row.android, row.size >= 0 ? size : NULL,
-			row.md5[0] ? row.md5 : NULL, row.date, row.changelog, links_json, nlinks,
+			row.ver.suffix[0] ? row.ver.suffix : NULL,
+			dom_branch_name(row.branch),
+			dom_type_name(row.type),
+			dom_region_name(row.region),
+			imp__region_or_null(row.region_by_name),
+			imp__region_or_null(row.region_by_version),
+			imp__region_or_null(row.region_by_filename),
+			row.android,
+			row.size >= 0 ? size : NULL,
+			row.md5[0] ? row.md5 : NULL,
+			row.date,
+			row.changelog,
+			links_json,
+			nlinks,
 			row.incremental_from[0] ? row.incremental_from : NULL,
 			row.incremental_to[0] ? row.incremental_to : NULL,
-			row.incremental_url ? row.incremental_filename : NULL, row.incremental_url, warnings,
+			row.incremental_url ? row.incremental_filename : NULL,
+			row.incremental_url,
+			warnings,
 		};
 
 		imp__buf_row(&st->releases, fields, sizeof fields / sizeof fields[0]);
@@ -383,8 +400,8 @@ imp__stage_variant(struct imp_sink *sink, const struct imp_variant *v, char *err
 	enum dom_region region;
 
 	if (!params_codename_valid(v->codename)) {
-		snprintf(err, errlen, "%s:%lu: codename \"%s\" is not 1 to 64 letters, digits or '_'", v->file,
-			 v->line, v->codename);
+		snprintf(err, errlen, "%s:%lu: codename \"%s\" is not 1 to 64 letters, digits or '_'", v->file, v->line,
+			 v->codename);
 		return false;
 	}
 	if (v->name[0] == '\0' || strlen(v->name) > 200) {
@@ -398,8 +415,9 @@ imp__stage_variant(struct imp_sink *sink, const struct imp_variant *v, char *err
 	region = dom_variant_split(v->codename, base);
 	snprintf(seq, sizeof seq, "%lu", ++st->seq);
 	{
-		const char *fields[] = {seq, v->codename, base, dom_region_name(region), v->name,
-					v->miui_name && v->miui_name[0] ? v->miui_name : NULL};
+		const char *fields[] = {seq,     v->codename,
+					base,    dom_region_name(region),
+					v->name, v->miui_name && v->miui_name[0] ? v->miui_name : NULL};
 
 		imp__buf_row(&st->variants, fields, sizeof fields / sizeof fields[0]);
 	}
@@ -469,17 +487,17 @@ static const char *const imp__merge_variants[] = {
  * Several variants may share a MIUI name (munch_tr_global and munch_tw_global are both
  * MUNCHTWGlobal): the one of the release's region wins, else the one the card names, else
  * that of the card's phone, else of its display name, else the first by codename. */
-#define IMP__VARIANT_FROM_FILENAME(name_in_file, variant_key)                                    \
-	"UPDATE stage_release s SET file_variant = m.variant,"                                   \
-	"  variant = coalesce(s.variant, m.variant), device = CASE WHEN s.variant IS NULL"       \
-	"  THEN m.device ELSE s.device END"                                                       \
-	" FROM (SELECT DISTINCT ON (s2.seq) s2.seq, v.codename AS variant, d.codename AS device" \
+#define IMP__VARIANT_FROM_FILENAME(name_in_file, variant_key)                                           \
+	"UPDATE stage_release s SET file_variant = m.variant,"                                          \
+	"  variant = coalesce(s.variant, m.variant), device = CASE WHEN s.variant IS NULL"              \
+	"  THEN m.device ELSE s.device END"                                                             \
+	" FROM (SELECT DISTINCT ON (s2.seq) s2.seq, v.codename AS variant, d.codename AS device"        \
 	"       FROM stage_release s2 JOIN variant v ON v.declared AND " variant_key " = " name_in_file \
-	"       JOIN device d ON d.id = v.device_id"                                              \
-	"       WHERE s2.file_variant IS NULL"                                                    \
-	"       ORDER BY s2.seq, v.region = s2.region DESC, v.codename = s2.variant IS TRUE DESC," \
-	"        d.codename = s2.device DESC, EXISTS (SELECT FROM display_name n"                 \
-	"        WHERE n.variant_id = v.id AND n.name = s2.display_name) DESC, v.codename) m"     \
+	"       JOIN device d ON d.id = v.device_id"                                                    \
+	"       WHERE s2.file_variant IS NULL"                                                          \
+	"       ORDER BY s2.seq, v.region = s2.region DESC, v.codename = s2.variant IS TRUE DESC,"      \
+	"        d.codename = s2.device DESC, EXISTS (SELECT FROM display_name n"                       \
+	"        WHERE n.variant_id = v.id AND n.name = s2.display_name) DESC, v.codename) m"           \
 	" WHERE s.seq = m.seq"
 
 static const char *const imp__variant_from_filename[] = {
@@ -553,11 +571,34 @@ static const char imp__merge_copies[] =
 
 /* The columns of release an import writes, in one order for every statement below. */
 static const char *const imp__columns[] = {
-	"variant_id", "device_id", "filename", "version", "version_sort", "version_family",
-	"version_numbers", "android_letter", "device_code", "region_code", "version_suffix", "branch",
-	"type", "region", "region_by_name", "region_by_version", "region_by_filename", "android",
-	"size_bytes", "md5", "release_date", "changelog", "links", "incremental_from", "incremental_to",
-	"incremental_filename", "incremental_url", "warnings",
+	"variant_id",
+	"device_id",
+	"filename",
+	"version",
+	"version_sort",
+	"version_family",
+	"version_numbers",
+	"android_letter",
+	"device_code",
+	"region_code",
+	"version_suffix",
+	"branch",
+	"type",
+	"region",
+	"region_by_name",
+	"region_by_version",
+	"region_by_filename",
+	"android",
+	"size_bytes",
+	"md5",
+	"release_date",
+	"changelog",
+	"links",
+	"incremental_from",
+	"incremental_to",
+	"incremental_filename",
+	"incremental_url",
+	"warnings",
 };
 #define IMP__NCOLUMNS (sizeof imp__columns / sizeof imp__columns[0])
 
@@ -596,13 +637,12 @@ static const char imp__final[] =
 	" LEFT JOIN release r ON r.filename = m.filename"
 	" CROSS JOIN LATERAL (SELECT r.id IS NOT NULL AND r.variant_evidence >= m.variant_evidence AS keep) k";
 
-static const char imp__link_names[] =
-	"INSERT INTO release_name (release_id, display_name_id)"
-	" SELECT DISTINCT r.id, n.id FROM stage_release s"
-	" JOIN release r ON r.filename = s.filename"
-	" JOIN variant v ON v.codename = s.variant"
-	" JOIN display_name n ON n.variant_id = v.id AND n.name = s.display_name"
-	" ON CONFLICT DO NOTHING";
+static const char imp__link_names[] = "INSERT INTO release_name (release_id, display_name_id)"
+				      " SELECT DISTINCT r.id, n.id FROM stage_release s"
+				      " JOIN release r ON r.filename = s.filename"
+				      " JOIN variant v ON v.codename = s.variant"
+				      " JOIN display_name n ON n.variant_id = v.id AND n.name = s.display_name"
+				      " ON CONFLICT DO NOTHING";
 
 /* "prefix.a, prefix.b, ..." over the import's columns (suffix "::text" when asked); free() it. */
 static char *
@@ -757,12 +797,14 @@ imp__copy_start(PGconn *conn, const char *sql, char *err, size_t errlen)
 }
 
 bool
-imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_options *opt,
-	struct imp_summary *sum, char *err, size_t errlen)
+imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_options *opt, struct imp_summary *sum,
+	char *err, size_t errlen)
 {
 	struct imp__stage st = {
 		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
-		.conn = conn, .opt = opt, .sum = sum,
+		.conn = conn,
+		.opt = opt,
+		.sum = sum,
 	};
 	struct buf files = {0};
 	bool ok = false, in_tx = false, in_copy = false;
@@ -816,13 +858,14 @@ out:
 }
 
 bool
-imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary *sum, char *err,
-	  size_t errlen)
+imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary *sum, char *err, size_t errlen)
 {
 	static const struct imp_options quiet = {0};
 	struct imp__stage st = {
 		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
-		.check_out = out, .opt = &quiet, .sum = sum,
+		.check_out = out,
+		.opt = &quiet,
+		.sum = sum,
 	};
 	struct buf files = {0};
 	bool ok = false;

@@ -12,7 +12,7 @@
 struct jw {
 	struct buf out;
 	unsigned depth;
-	bool after_key;                    /* the next value completes a member */
+	bool after_key;                   /* the next value completes a member */
 	bool has_value[JW_MAX_DEPTH + 1]; /* whether the container at each depth has one */
 };
 

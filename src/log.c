@@ -11,7 +11,10 @@ static enum log_level log__level = LOG_INFO;
 static char log__role[32] = "main";
 
 static const char *const log__names[LOG__MAX] = {
-	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+	[LOG_ERROR] = "error",
+	[LOG_WARN] = "warn",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
 };
 
 void
@@ -55,8 +58,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof line, "%s romtrack[%ld] %s %s: ", stamp, (long)getpid(),
-		     log__role, log__names[level]);
+	n = snprintf(line, sizeof line, "%s romtrack[%ld] %s %s: ", stamp, (long)getpid(), log__role,
+		     log__names[level]);
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof line)
 		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

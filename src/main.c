@@ -21,7 +21,7 @@
 struct cmd_ctx {
 	const char *config_path;
 	struct cfg cfg;
-	int argc;   /* arguments after the subcommand name */
+	int argc; /* arguments after the subcommand name */
 	char **argv;
 };
 
@@ -107,8 +107,7 @@ cmd_migrate(struct cmd_ctx *ctx)
 
 /* Splits import/check arguments into options and paths; returns false on a bad option. */
 static bool
-cmd__import_args(struct cmd_ctx *ctx, struct imp_options *opt, bool *json, const char **paths,
-		 size_t *npaths)
+cmd__import_args(struct cmd_ctx *ctx, struct imp_options *opt, bool *json, const char **paths, size_t *npaths)
 {
 	*npaths = 0;
 	for (int i = 0; i < ctx->argc; i++) {
@@ -143,17 +142,18 @@ cmd__report(const struct imp_summary *sum, const struct imp_options *opt, bool j
 		json_t *w = json_object(), *changes = json_array(), *report;
 
 		for (int k = 0; k < IMP_WARN__MAX; k++)
-			json_object_set_new(w, imp_warning_name((enum imp_warning)k), json_integer((json_int_t)sum->warnings[k]));
+			json_object_set_new(w, imp_warning_name((enum imp_warning)k),
+					    json_integer((json_int_t)sum->warnings[k]));
 		for (size_t i = 0; i < sum->nchanges; i++)
-			json_array_append_new(changes, json_pack("{s:s, s:s, s:s?, s:s?}", "filename",
-								 sum->changes[i].filename, "field", sum->changes[i].field,
-								 "old", sum->changes[i].old_value, "new",
-								 sum->changes[i].new_value));
+			json_array_append_new(changes,
+					      json_pack("{s:s, s:s, s:s?, s:s?}", "filename", sum->changes[i].filename,
+							"field", sum->changes[i].field, "old",
+							sum->changes[i].old_value, "new", sum->changes[i].new_value));
 		report = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "dry_run", opt->dry_run,
-				   "files", (json_int_t)sum->files, "cards", (json_int_t)sum->cards,
-				   "variant_names", (json_int_t)sum->variants_read, "releases", (json_int_t)sum->releases,
-				   "inserted", (json_int_t)sum->inserted, "updated", (json_int_t)sum->updated,
-				   "unchanged", (json_int_t)sum->unchanged, "warnings", w, "changes", changes);
+				   "files", (json_int_t)sum->files, "cards", (json_int_t)sum->cards, "variant_names",
+				   (json_int_t)sum->variants_read, "releases", (json_int_t)sum->releases, "inserted",
+				   (json_int_t)sum->inserted, "updated", (json_int_t)sum->updated, "unchanged",
+				   (json_int_t)sum->unchanged, "warnings", w, "changes", changes);
 		json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(report);
@@ -300,12 +300,8 @@ static const struct {
 	int (*run)(struct cmd_ctx *ctx);
 	bool needs_config;
 } cmd__table[] = {
-	{"serve", cmd_serve, true},
-	{"migrate", cmd_migrate, true},
-	{"import", cmd_import, true},
-	{"check", cmd_check, false},
-	{"export", cmd_export, true},
-	{"routes", cmd_routes, false},
+	{"serve", cmd_serve, true},    {"migrate", cmd_migrate, true}, {"import", cmd_import, true},
+	{"check", cmd_check, false},   {"export", cmd_export, true},   {"routes", cmd_routes, false},
 	{"config", cmd_config, false},
 };
 

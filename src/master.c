@@ -41,15 +41,15 @@ struct master {
 	int listen_fd;
 	unsigned generation;      /* the one that serves */
 	unsigned last_generation; /* the newest started, maybe abandoned */
-	long nworkers; /* wanted per generation */
+	long nworkers;            /* wanted per generation */
 	struct master__worker workers[MASTER__MAX_WORKERS];
 	int ready_rd, ready_wr; /* a pipe on which each worker writes its pid once ready */
 	/* SIGCHLD, SIGTERM and SIGINT, as a file a reload's wait polls with the pipe (a SIGHUP
 	 * meanwhile stays pending: the main loop takes it once the reload is over) */
 	int reload_sigfd;
-	unsigned reload_generation; /* the one a reload waits for; 0 outside a reload */
-	long reload_lost;           /* its workers that died before they were ready */
-	int stop_signal;            /* SIGTERM or SIGINT taken during a reload's wait */
+	unsigned reload_generation;                /* the one a reload waits for; 0 outside a reload */
+	long reload_lost;                          /* its workers that died before they were ready */
+	int stop_signal;                           /* SIGTERM or SIGINT taken during a reload's wait */
 	unsigned char cursor_key[CURSOR_KEY_SIZE]; /* random, for when no cursor_secret is set */
 	size_t count;
 	time_t respawn_after; /* crash-loop brake */
@@ -160,8 +160,10 @@ master__listen_unix(const struct cfg *cfg, char *err, size_t errlen)
 	if (!bound)
 		goto fail;
 	if (gid != (gid_t)-1 && lchown(cfg->listen, (uid_t)-1, gid) < 0) {
-		snprintf(err, errlen, "%s: cannot give the socket to group %s (socket_group; romtrack must be "
-			 "root or a member of it): %s", cfg->listen, cfg->socket_group, strerror(errno));
+		snprintf(err, errlen,
+			 "%s: cannot give the socket to group %s (socket_group; romtrack must be "
+			 "root or a member of it): %s",
+			 cfg->listen, cfg->socket_group, strerror(errno));
 		goto fail_quiet;
 	}
 	if (chmod(cfg->listen, cfg->socket_mode) < 0 || listen(fd, (int)cfg->backlog) < 0)
@@ -244,8 +246,8 @@ master__spawn(struct master *m, const struct cfg *cfg, unsigned generation, int 
 
 	if (m->count == MASTER__MAX_WORKERS) {
 		/* master__reload keeps this from happening: a reload that would not fit is refused */
-		log_error("cannot start worker %d of generation %u: the master already supervises %d workers",
-			  index, generation, MASTER__MAX_WORKERS);
+		log_error("cannot start worker %d of generation %u: the master already supervises %d workers", index,
+			  generation, MASTER__MAX_WORKERS);
 		return;
 	}
 	/* Nothing buffered may be written twice, by the master and by the child. */
@@ -375,8 +377,8 @@ master__reap(struct master *m)
 				}
 			} else if (!WIFEXITED(status) || /* recycled as it was asked to stop: left all the same */
 				   (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != WORKER_EXIT_RECYCLE)) {
-				log_warn("worker %d (pid %ld) ended abnormally while stopping (status %d)",
-					 w->index, (long)pid, status);
+				log_warn("worker %d (pid %ld) ended abnormally while stopping (status %d)", w->index,
+					 (long)pid, status);
 			}
 			m->workers[i] = m->workers[--m->count];
 			break;
@@ -432,8 +434,7 @@ master__start_generation(struct master *m, const struct cfg *running, unsigned r
 		master__fill_generation(m, &m->cfg, m->generation, m->nworkers, true);
 		*ready = 0;
 		for (size_t i = 0; i < m->count; i++)
-			if (m->workers[i].generation == m->generation && !m->workers[i].stopping &&
-			    m->workers[i].ready)
+			if (m->workers[i].generation == m->generation && !m->workers[i].stopping && m->workers[i].ready)
 				(*ready)++;
 		if (*ready >= m->nworkers)
 			return MASTER__RELOAD_READY;

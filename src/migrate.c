@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIGRATE__LOCK_KEY "7201452"  /* arbitrary, constant: serialises concurrent migrates */
+#define MIGRATE__LOCK_KEY "7201452" /* arbitrary, constant: serialises concurrent migrates */
 #define MIGRATE__MAX_FILES 1000
 #define MIGRATE__MAX_BYTES ((size_t)256 * 1024 * 1024) /* as a YAML input of the import */
 
@@ -62,7 +62,7 @@ migrate__apply(PGconn *conn, const char *dir, const char *name, char *err, size_
 	}
 	PQclear(res);
 	if (!db_run(conn, "INSERT INTO schema_migration (version, name) VALUES ($1::int, $2)",
-			   (const char *const[]){version, name}, 2, NULL, name, err, errlen) ||
+		    (const char *const[]){version, name}, 2, NULL, name, err, errlen) ||
 	    !db_run(conn, "COMMIT", NULL, 0, NULL, name, err, errlen)) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		goto out;
@@ -95,8 +95,10 @@ migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 		if (de->d_name[0] == '.')
 			continue;
 		if (!migrate__name_ok(de->d_name)) {
-			snprintf(err, errlen, "%s/%s: not a migration name: expected NNN_name.sql (three digits, "
-				 "an underscore, lower-case letters, digits and '_')", dir, de->d_name);
+			snprintf(err, errlen,
+				 "%s/%s: not a migration name: expected NNN_name.sql (three digits, "
+				 "an underscore, lower-case letters, digits and '_')",
+				 dir, de->d_name);
 			closedir(d);
 			goto out;
 		}
@@ -119,17 +121,17 @@ migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 	}
 	if (!db_run(conn, "SELECT pg_advisory_lock(" MIGRATE__LOCK_KEY ")", NULL, 0, NULL, "lock", err, errlen) ||
 	    !db_run(conn,
-			   "CREATE TABLE IF NOT EXISTS schema_migration ("
-			   " version integer PRIMARY KEY, name text NOT NULL,"
-			   " applied_at timestamptz NOT NULL DEFAULT now())",
-			   NULL, 0, NULL, "schema_migration", err, errlen))
+		    "CREATE TABLE IF NOT EXISTS schema_migration ("
+		    " version integer PRIMARY KEY, name text NOT NULL,"
+		    " applied_at timestamptz NOT NULL DEFAULT now())",
+		    NULL, 0, NULL, "schema_migration", err, errlen))
 		goto out;
 	for (size_t i = 0; i < count; i++) {
 		char version[4];
 
 		snprintf(version, sizeof version, "%.3s", names[i]);
 		if (!db_run(conn, "SELECT name FROM schema_migration WHERE version = $1::int",
-				   (const char *const[]){version}, 1, &res, names[i], err, errlen))
+			    (const char *const[]){version}, 1, &res, names[i], err, errlen))
 			goto out;
 		if (PQntuples(res) == 0) {
 			if (!migrate__apply(conn, dir, names[i], err, errlen))

@@ -64,7 +64,11 @@ param__q(const char *s)
 	return chars >= 1 && chars <= 100;
 }
 
-static bool param__region(const char *s) { return dom_region_parse(s) != DOM_REGION__MAX; }
+static bool
+param__region(const char *s)
+{
+	return dom_region_parse(s) != DOM_REGION__MAX;
+}
 
 /* One to 50 codenames separated by commas. */
 static bool
@@ -98,10 +102,26 @@ param__family(const char *s)
 			return true;
 	return false;
 }
-static bool param__branch(const char *s) { return dom_branch_parse(s) != DOM_BRANCH__MAX; }
-static bool param__type(const char *s) { return dom_type_parse(s) != DOM_TYPE__MAX; }
-bool params_version_valid(const char *s) { return param__chars(s, 1, 64, "._-"); }
-static bool param__cursor(const char *s) { return param__chars(s, 1, 512, "-_."); }
+static bool
+param__branch(const char *s)
+{
+	return dom_branch_parse(s) != DOM_BRANCH__MAX;
+}
+static bool
+param__type(const char *s)
+{
+	return dom_type_parse(s) != DOM_TYPE__MAX;
+}
+bool
+params_version_valid(const char *s)
+{
+	return param__chars(s, 1, 64, "._-");
+}
+static bool
+param__cursor(const char *s)
+{
+	return param__chars(s, 1, 512, "-_.");
+}
 
 /* A version the updates route can compare: one of the grammars version.c knows. */
 static bool
@@ -128,8 +148,7 @@ param__android(const char *s)
 		return false;
 	if (dot == NULL)
 		return true;
-	return strlen(dot + 1) >= 1 && strlen(dot + 1) <= 2 &&
-	       strspn(dot + 1, "0123456789") == strlen(dot + 1);
+	return strlen(dot + 1) >= 1 && strlen(dot + 1) <= 2 && strspn(dot + 1, "0123456789") == strlen(dot + 1);
 }
 
 static bool
@@ -140,8 +159,7 @@ param__limit(const char *s)
 
 	errno = 0;
 	n = strtol(s, &end, 10);
-	return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && n >= 1 &&
-	       n <= PARAM_LIMIT_MAX;
+	return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && n >= 1 && n <= PARAM_LIMIT_MAX;
 }
 
 static const struct {
@@ -151,8 +169,7 @@ static const struct {
 } param__table[PARAM__MAX] = {
 	[PARAM_Q] = {"q", param__q, "1 to 100 characters"},
 	[PARAM_CODENAME] = {"codename", param__codenames, "1 to 50 codenames separated by commas"},
-	[PARAM_REGION] = {"region", param__region,
-			  "one of cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other"},
+	[PARAM_REGION] = {"region", param__region, "one of cn, global, eea, in, id, ru, tr, tw, jp, kr, sg, other"},
 	[PARAM_BRANCH] = {"branch", param__branch, PARAMS_EXPECT_BRANCH},
 	[PARAM_TYPE] = {"type", param__type, "one of recovery, fastboot"},
 	[PARAM_VERSION] = {"version", params_version_valid, PARAMS_EXPECT_VERSION},
@@ -201,8 +218,7 @@ params_echo(struct arena *a, const char *value)
 }
 
 static bool
-param__fail(struct params_error *perr, struct arena *a, enum rt_err err, const char *parameter,
-	    const char *detail)
+param__fail(struct params_error *perr, struct arena *a, enum rt_err err, const char *parameter, const char *detail)
 {
 	perr->err = err;
 	perr->parameter = parameter ? arena_strdup(a, parameter) : NULL;
@@ -227,8 +243,7 @@ params_parse(const struct http_request *req, unsigned allowed, unsigned required
 				break;
 		if (id == PARAM__MAX || !(allowed & PARAM_BIT(id)))
 			return param__fail(perr, a, RT_ERR_UNKNOWN_PARAMETER, qp->name,
-					   arena_printf(a, "unknown query parameter \"%s\"",
-							params_echo(a, qp->name)));
+					   arena_printf(a, "unknown query parameter \"%s\"", params_echo(a, qp->name)));
 		if (out->value[id] != NULL)
 			return param__fail(perr, a, RT_ERR_INVALID_PARAMETER, qp->name,
 					   arena_printf(a, "%s is given more than once", qp->name));
@@ -237,8 +252,7 @@ params_parse(const struct http_request *req, unsigned allowed, unsigned required
 					   id == PARAM_CURSOR ? RT_ERR_INVALID_CURSOR : RT_ERR_INVALID_PARAMETER,
 					   qp->name,
 					   arena_printf(a, "%s must be %s, not \"%s\"", qp->name,
-							param__table[id].expected,
-							params_echo(a, qp->value)));
+							param__table[id].expected, params_echo(a, qp->value)));
 		out->value[id] = qp->value;
 	}
 	for (int id = 0; id < PARAM__MAX; id++)
@@ -250,8 +264,7 @@ params_parse(const struct http_request *req, unsigned allowed, unsigned required
 	/* ISO dates of equal length compare like strings. */
 	if (out->value[PARAM_SINCE] != NULL && out->value[PARAM_UNTIL] != NULL &&
 	    strcmp(out->value[PARAM_SINCE], out->value[PARAM_UNTIL]) > 0)
-		return param__fail(perr, a, RT_ERR_INVALID_PARAMETER, "since",
-				   "since must not be later than until");
+		return param__fail(perr, a, RT_ERR_INVALID_PARAMETER, "since", "since must not be later than until");
 	return true;
 }
 

@@ -11,39 +11,35 @@
 #define CURRENT_COLUMNS DB_SELECT_LIST(DB_CURRENT_COLUMNS)
 #define ENUM_COLUMNS DB_SELECT_LIST(DB_ENUM_COLUMNS)
 
-#define DEVICE_VARIANT_ROWS                                                                    \
-	"SELECT " DEVICE_COLUMNS                                            \
-	" FROM page p JOIN variant v ON v.device_id = p.id"                                   \
+#define DEVICE_VARIANT_ROWS                                                          \
+	"SELECT " DEVICE_COLUMNS " FROM page p JOIN variant v ON v.device_id = p.id" \
 	" ORDER BY p.codename, v.codename"
-
 
 /* Newest first: by version, not by date (the column "newest" of sql/009, which its index and
  * the export share). */
 #define NEWEST_FIRST "r.newest DESC"
 
 /* The filters every release listing shares. */
-#define VARIANT_FILTERS                                                                        \
-	" AND (:region::region IS NULL OR r.region = :region::region)"                          \
-	" AND (:branch::branch IS NULL OR r.branch = :branch::branch)"                          \
+#define VARIANT_FILTERS                                                \
+	" AND (:region::region IS NULL OR r.region = :region::region)" \
+	" AND (:branch::branch IS NULL OR r.branch = :branch::branch)" \
 	" AND (:type::package_type IS NULL OR r.type = :type::package_type)"
 
 /* The keyset of release listings: after the last row of the previous page, if any. */
-#define AFTER_BY_DATE                                                                          \
-	" (:after_date::date IS NULL OR (r.sort_date, r.version_sort, r.id)"                    \
+#define AFTER_BY_DATE                                                        \
+	" (:after_date::date IS NULL OR (r.sort_date, r.version_sort, r.id)" \
 	"  < (:after_date::date, :after_version::text, :after_id::bigint))"
 
-#define RELEASE_FROM                                                                           \
-	" FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
+#define RELEASE_FROM " FROM device d JOIN release r ON r.device_id = d.id JOIN variant v ON v.id = r.variant_id"
 
 /* Pages of releases: the page is cut from release alone, in the order of an index, and
  * only its rows are joined and dressed (a join first would make PostgreSQL sort every
  * release of the device before it can stop at the limit). */
 #define RELEASE_PAGE_ORDER " ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
-#define RELEASE_PAGE(conditions, limit)                                                        \
-	"SELECT " RELEASE_COLUMNS                                                              \
-	" FROM (SELECT * FROM release r WHERE " conditions RELEASE_PAGE_ORDER " LIMIT " limit ") r" \
-	" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"          \
-	RELEASE_PAGE_ORDER
+#define RELEASE_PAGE(conditions, limit)                                                                 \
+	"SELECT " RELEASE_COLUMNS " FROM (SELECT * FROM release r WHERE " conditions RELEASE_PAGE_ORDER \
+	" LIMIT " limit ") r"                                                                           \
+	" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id" RELEASE_PAGE_ORDER
 
 const char db_release_columns[] = RELEASE_COLUMNS;
 
@@ -51,79 +47,82 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_PING] = {"ping", "SELECT 1"},
 
 	/* devices matching q (or all), from the one after after_codename */
-	[DB_STMT_DEVICE_LIST] = {"device_list",
-		"WITH page AS ("
-		" SELECT d.id, d.codename FROM device d"
-		" WHERE (:after_codename::text IS NULL OR d.codename > :after_codename::text)"
-		"   AND (:q::text IS NULL"
-		"        OR strpos(lower(d.codename), lower(:q::text)) > 0"
-		"        OR EXISTS (SELECT 1 FROM variant v WHERE v.device_id = d.id"
-		"                   AND (strpos(lower(v.codename), lower(:q::text)) > 0"
-		"                        OR EXISTS (SELECT 1 FROM display_name n WHERE n.variant_id = v.id"
-		"                                   AND strpos(lower(n.name), lower(:q::text)) > 0))))"
-		" ORDER BY d.codename LIMIT :limit::int) "
-		DEVICE_VARIANT_ROWS},
+	[DB_STMT_DEVICE_LIST] =
+		{"device_list",
+		 "WITH page AS ("
+		 " SELECT d.id, d.codename FROM device d"
+		 " WHERE (:after_codename::text IS NULL OR d.codename > :after_codename::text)"
+		 "   AND (:q::text IS NULL"
+		 "        OR strpos(lower(d.codename), lower(:q::text)) > 0"
+		 "        OR EXISTS (SELECT 1 FROM variant v WHERE v.device_id = d.id"
+		 "                   AND (strpos(lower(v.codename), lower(:q::text)) > 0"
+		 "                        OR EXISTS (SELECT 1 FROM display_name n WHERE n.variant_id = v.id"
+		 "                                   AND strpos(lower(n.name), lower(:q::text)) > 0))))"
+		 " ORDER BY d.codename LIMIT :limit::int) " DEVICE_VARIANT_ROWS},
 
-	[DB_STMT_DEVICE_GET] = {"device_get",
-		"WITH page AS (SELECT d.id, d.codename FROM device d WHERE d.codename = :codename::text) "
-		DEVICE_VARIANT_ROWS},
+	[DB_STMT_DEVICE_GET] =
+		{"device_get",
+		 "WITH page AS (SELECT d.id, d.codename FROM device d WHERE d.codename = :codename::text) " DEVICE_VARIANT_ROWS},
 
-	[DB_STMT_DEVICE_EXISTS] = {"device_exists",
-		"SELECT 1 FROM device WHERE codename = :codename::text"},
+	[DB_STMT_DEVICE_EXISTS] = {"device_exists", "SELECT 1 FROM device WHERE codename = :codename::text"},
 
 	/* a page of a device's releases, with filters */
-	[DB_STMT_DEVICE_RELEASES] = {"device_releases",
-		RELEASE_PAGE("r.device_id = (SELECT id FROM device WHERE codename = :codename::text)" VARIANT_FILTERS
-		"   AND (:version::text IS NULL OR r.version = :version::text)"
-		"   AND (:android::text IS NULL OR r.android = :android::text"
-		"        OR split_part(r.android, '.', 1) = :android::text)"
-		"   AND (:since::date IS NULL OR r.release_date >= :since::date)"
-		"   AND (:until::date IS NULL OR r.release_date <= :until::date)"
-		"   AND" AFTER_BY_DATE,
-		":limit::int")},
+	[DB_STMT_DEVICE_RELEASES] =
+		{"device_releases",
+		 RELEASE_PAGE("r.device_id = (SELECT id FROM device WHERE codename = :codename::text)" VARIANT_FILTERS
+			      "   AND (:version::text IS NULL OR r.version = :version::text)"
+			      "   AND (:android::text IS NULL OR r.android = :android::text"
+			      "        OR split_part(r.android, '.', 1) = :android::text)"
+			      "   AND (:since::date IS NULL OR r.release_date >= :since::date)"
+			      "   AND (:until::date IS NULL OR r.release_date <= :until::date)"
+			      "   AND" AFTER_BY_DATE,
+			      ":limit::int")},
 
 	/* the same pages without filters, the common request. With the filters' "$n IS NULL OR ..." in the text,
 	 * PostgreSQL's generic plan reads and sorts every release of the device; without them
 	 * it reads the index in order and stops at the limit. */
-	[DB_STMT_DEVICE_RELEASES_UNFILTERED] = {"device_releases_unfiltered",
-		RELEASE_PAGE("r.device_id = (SELECT id FROM device WHERE codename = :codename::text) AND" AFTER_BY_DATE,
-		":limit::int")},
+	[DB_STMT_DEVICE_RELEASES_UNFILTERED] =
+		{"device_releases_unfiltered",
+		 RELEASE_PAGE(
+			 "r.device_id = (SELECT id FROM device WHERE codename = :codename::text) AND" AFTER_BY_DATE,
+			 ":limit::int")},
 
 	/* the packages of one download page */
-	[DB_STMT_DEVICE_VERSION] = {"device_version",
-		"SELECT " RELEASE_COLUMNS RELEASE_FROM
-		" WHERE d.codename = :codename::text AND r.branch = :branch::branch AND r.version = :version::text"
-		" ORDER BY v.codename, r.type, r.filename"},
+	[DB_STMT_DEVICE_VERSION] =
+		{"device_version",
+		 "SELECT " RELEASE_COLUMNS RELEASE_FROM
+		 " WHERE d.codename = :codename::text AND r.branch = :branch::branch AND r.version = :version::text"
+		 " ORDER BY v.codename, r.type, r.filename"},
 
 	/* the newest offerable release per variant, branch and type
 	 * (two variants of one region are two phones). Only ids and sort keys go through DISTINCT
 	 * ON's sort, and the winners are joined after: sorting every release of the device with all
 	 * its columns cost more than the rest of the request. */
-	[DB_STMT_DEVICE_LATEST] = {"device_latest",
-		"SELECT " RELEASE_COLUMNS
-		" FROM (SELECT DISTINCT ON (r.variant_id, r.branch, r.type) r.id FROM release r"
-		"       WHERE r.device_id = (SELECT id FROM device WHERE codename = :codename::text) AND r.offerable"
-		VARIANT_FILTERS
-		"       ORDER BY r.variant_id, r.branch, r.type, " NEWEST_FIRST ") newest"
-		" JOIN release r ON r.id = newest.id"
-		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
-		" ORDER BY v.codename, r.branch, r.type"},
+	[DB_STMT_DEVICE_LATEST] =
+		{"device_latest",
+		 "SELECT " RELEASE_COLUMNS
+		 " FROM (SELECT DISTINCT ON (r.variant_id, r.branch, r.type) r.id FROM release r"
+		 "       WHERE r.device_id = (SELECT id FROM device WHERE codename = :codename::text) AND r.offerable" VARIANT_FILTERS
+		 "       ORDER BY r.variant_id, r.branch, r.type, " NEWEST_FIRST ") newest"
+		 " JOIN release r ON r.id = newest.id"
+		 " JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		 " ORDER BY v.codename, r.branch, r.type"},
 
 	/* Given the current version's line (families, hyperos 1 for HyperOS, its numbers, its device
-	 * code: NULL for weekly and beta versions, which have none): the newer offerable releases of the variant the device
-	 * runs, newest first (the index of "latest", sql/008). The device code keeps a phone to its
-	 * own builds where XFU lists a sibling under the same variant. */
-	[DB_STMT_DEVICE_UPDATES] = {"device_updates",
-		"SELECT " RELEASE_COLUMNS
-		" FROM (SELECT * FROM release r"
-		"       WHERE r.variant_id = :variant_id::int AND r.branch = :branch::branch"
-		"         AND r.type = :type::package_type AND r.offerable AND r.region = :region::region"
-		"         AND r.version_family = ANY (:families::version_family[])"
-		"         AND ((r.version LIKE 'OS%')::int, r.version_numbers) > (:hyperos::int, :numbers::integer[])"
-		"         AND (:device_code::text IS NULL OR r.device_code = :device_code::text)"
-		"       ORDER BY " NEWEST_FIRST " LIMIT 100) r"
-		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
-		" ORDER BY " NEWEST_FIRST},
+	 * code: NULL for weekly and beta versions, which have none): the newer offerable releases of the variant the
+	 * device runs, newest first (the index of "latest", sql/008). The device code keeps a phone to its own builds
+	 * where XFU lists a sibling under the same variant. */
+	[DB_STMT_DEVICE_UPDATES] =
+		{"device_updates",
+		 "SELECT " RELEASE_COLUMNS " FROM (SELECT * FROM release r"
+		 "       WHERE r.variant_id = :variant_id::int AND r.branch = :branch::branch"
+		 "         AND r.type = :type::package_type AND r.offerable AND r.region = :region::region"
+		 "         AND r.version_family = ANY (:families::version_family[])"
+		 "         AND ((r.version LIKE 'OS%')::int, r.version_numbers) > (:hyperos::int, :numbers::integer[])"
+		 "         AND (:device_code::text IS NULL OR r.device_code = :device_code::text)"
+		 "       ORDER BY " NEWEST_FIRST " LIMIT 100) r"
+		 " JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		 " ORDER BY " NEWEST_FIRST},
 
 	/* Given the current version, the families of its line, its device code, its region code and
 	 * its suffix (NULL where it has none): what romtrack knows of the version
@@ -131,74 +130,74 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * of the releases that are that version ("exact"), and of those of its line: same families,
 	 * device code and region code (a row of NULLs when there are none). The last column tells
 	 * whether some have the version's suffix (RF, FK mark variants that share a region code). */
-	[DB_STMT_DEVICE_UPDATES_CURRENT] = {"device_updates_current",
-		"SELECT " CURRENT_COLUMNS
-		" FROM device d LEFT JOIN release r ON r.device_id = d.id"
-		"  AND (r.version = :current::text"
-		"       OR (r.version_family = ANY (:families::version_family[])"
-		"           AND (:device_code::text IS NULL OR r.device_code = :device_code::text)"
-		"           AND r.region_code IS NOT DISTINCT FROM :region_code::text))"
-		" LEFT JOIN variant v ON v.id = r.variant_id"
-		" WHERE d.codename = :codename::text"
-		" GROUP BY v.id, v.codename, r.region, r.branch, r.version = :current::text"
-		" ORDER BY v.codename, r.region, r.branch"},
+	[DB_STMT_DEVICE_UPDATES_CURRENT] =
+		{"device_updates_current",
+		 "SELECT " CURRENT_COLUMNS " FROM device d LEFT JOIN release r ON r.device_id = d.id"
+		 "  AND (r.version = :current::text"
+		 "       OR (r.version_family = ANY (:families::version_family[])"
+		 "           AND (:device_code::text IS NULL OR r.device_code = :device_code::text)"
+		 "           AND r.region_code IS NOT DISTINCT FROM :region_code::text))"
+		 " LEFT JOIN variant v ON v.id = r.variant_id"
+		 " WHERE d.codename = :codename::text"
+		 " GROUP BY v.id, v.codename, r.region, r.branch, r.version = :current::text"
+		 " ORDER BY v.codename, r.region, r.branch"},
 
 	/* every release (of the codenames, if given), newest first by date */
-	[DB_STMT_RELEASES] = {"releases",
-		RELEASE_PAGE("(:codenames::text[] IS NULL"
-		"    OR r.device_id IN (SELECT id FROM device WHERE codename = ANY (:codenames::text[])))"
-		VARIANT_FILTERS
-		"   AND (:android::text IS NULL OR r.android = :android::text"
-		"        OR split_part(r.android, '.', 1) = :android::text)"
-		"   AND (:family::version_family IS NULL OR r.version_family = :family::version_family)"
-		"   AND (:since::date IS NULL OR r.release_date >= :since::date)"
-		"   AND (:until::date IS NULL OR r.release_date <= :until::date)"
-		"   AND" AFTER_BY_DATE,
-		":limit::int")},
+	[DB_STMT_RELEASES] =
+		{"releases",
+		 RELEASE_PAGE(
+			 "(:codenames::text[] IS NULL"
+			 "    OR r.device_id IN (SELECT id FROM device WHERE codename = ANY (:codenames::text[])))" VARIANT_FILTERS
+			 "   AND (:android::text IS NULL OR r.android = :android::text"
+			 "        OR split_part(r.android, '.', 1) = :android::text)"
+			 "   AND (:family::version_family IS NULL OR r.version_family = :family::version_family)"
+			 "   AND (:since::date IS NULL OR r.release_date >= :since::date)"
+			 "   AND (:until::date IS NULL OR r.release_date <= :until::date)"
+			 "   AND" AFTER_BY_DATE,
+			 ":limit::int")},
 
 	/* every release without filters (as for one device: a plan that reads the index in order) */
 	[DB_STMT_RELEASES_UNFILTERED] = {"releases_unfiltered", RELEASE_PAGE(AFTER_BY_DATE, ":limit::int")},
 
-	/* a page (keyset: variant codename, branch, type) of the newest offerable release of every variant, branch and type. A page of
-	 * groups is cut first, then each group's newest release comes from the index of that order
+	/* a page (keyset: variant codename, branch, type) of the newest offerable release of every variant, branch and
+	 * type. A page of groups is cut first, then each group's newest release comes from the index of that order
 	 * (sql/008). */
-	[DB_STMT_RELEASES_LATEST] = {"releases_latest",
-		"SELECT " RELEASE_COLUMNS
-		" FROM (SELECT g.variant_id, g.branch, g.type, v.codename FROM"
-		"        (SELECT DISTINCT r.variant_id, r.branch, r.type FROM release r"
-		"         WHERE r.offerable" VARIANT_FILTERS ") g"
-		"        JOIN variant v ON v.id = g.variant_id"
-		"        WHERE (:after_codename::text IS NULL OR (v.codename, g.branch, g.type)"
-		"               > (:after_codename::text, :after_branch::branch, :after_type::package_type))"
-		"        ORDER BY v.codename, g.branch, g.type LIMIT :limit::int) g"
-		" CROSS JOIN LATERAL (SELECT * FROM release r"
-		"       WHERE r.variant_id = g.variant_id AND r.branch = g.branch AND r.type = g.type AND r.offerable"
-		VARIANT_FILTERS
-		"       ORDER BY " NEWEST_FIRST " LIMIT 1) r"
-		" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
-		" ORDER BY g.codename, g.branch, g.type"},
+	[DB_STMT_RELEASES_LATEST] =
+		{"releases_latest",
+		 "SELECT " RELEASE_COLUMNS " FROM (SELECT g.variant_id, g.branch, g.type, v.codename FROM"
+		 "        (SELECT DISTINCT r.variant_id, r.branch, r.type FROM release r"
+		 "         WHERE r.offerable" VARIANT_FILTERS ") g"
+		 "        JOIN variant v ON v.id = g.variant_id"
+		 "        WHERE (:after_codename::text IS NULL OR (v.codename, g.branch, g.type)"
+		 "               > (:after_codename::text, :after_branch::branch, :after_type::package_type))"
+		 "        ORDER BY v.codename, g.branch, g.type LIMIT :limit::int) g"
+		 " CROSS JOIN LATERAL (SELECT * FROM release r"
+		 "       WHERE r.variant_id = g.variant_id AND r.branch = g.branch AND r.type = g.type AND r.offerable" VARIANT_FILTERS
+		 "       ORDER BY " NEWEST_FIRST " LIMIT 1) r"
+		 " JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
+		 " ORDER BY g.codename, g.branch, g.type"},
 
-	[DB_STMT_RELEASE_BY_ID] = {"release_by_id",
-		"SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.id = :id::bigint"},
+	[DB_STMT_RELEASE_BY_ID] = {"release_by_id", "SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.id = :id::bigint"},
 
 	[DB_STMT_RELEASE_BY_FILENAME] = {"release_by_filename",
-		"SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.filename = :filename::text"},
+					 "SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.filename = :filename::text"},
 
 	/* every region, with the devices and releases it has (zero included) */
-	[DB_STMT_REGIONS] = {"regions",
-		"SELECT " ENUM_COLUMNS
-		" FROM unnest(enum_range(NULL::region)) AS e(value) LEFT JOIN release r ON r.region = e.value"
-		" GROUP BY e.value ORDER BY e.value"},
+	[DB_STMT_REGIONS] =
+		{"regions",
+		 "SELECT " ENUM_COLUMNS
+		 " FROM unnest(enum_range(NULL::region)) AS e(value) LEFT JOIN release r ON r.region = e.value"
+		 " GROUP BY e.value ORDER BY e.value"},
 
-	[DB_STMT_BRANCHES] = {"branches",
-		"SELECT " ENUM_COLUMNS
-		" FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
-		" GROUP BY e.value ORDER BY e.value"},
+	[DB_STMT_BRANCHES] =
+		{"branches",
+		 "SELECT " ENUM_COLUMNS
+		 " FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
+		 " GROUP BY e.value ORDER BY e.value"},
 
 	/* what the response caches are valid for (sql/004_data_version.sql), read after each connect */
 	[DB_STMT_DATA_VERSION] = {"data_version", "SELECT token || ':' || version FROM data_version"},
 };
-
 
 /* Every argument name a statement may use: the members of struct db_args. */
 static const struct {
@@ -243,7 +242,8 @@ db_stmt_number(const char *named, char **sql, size_t *offsets, int *n, int max, 
 			while (queries__name_char(p[len]))
 				len++;
 			for (k = 0; k < sizeof queries__args / sizeof queries__args[0]; k++)
-				if (strlen(queries__args[k].name) == len - 1 && memcmp(queries__args[k].name, p + 1, len - 1) == 0)
+				if (strlen(queries__args[k].name) == len - 1 &&
+				    memcmp(queries__args[k].name, p + 1, len - 1) == 0)
 					break;
 			if (k == sizeof queries__args / sizeof queries__args[0]) {
 				snprintf(err, errlen, "argument %.*s is not a member of struct db_args", (int)len, p);

@@ -22,7 +22,7 @@ enum rc__segment { RC__PROBATION, RC__PROTECTED, RC__SEGMENTS };
 #define RC__PROTECTED_SHARE(max) ((max) / 5 * 4)
 
 struct rc__entry {
-	struct rc__entry *chain;        /* next in the bucket */
+	struct rc__entry *chain;         /* next in the bucket */
 	struct rc__entry *newer, *older; /* neighbours in the segment's list */
 	enum rc__segment segment;
 	uint64_t hash;

@@ -20,51 +20,104 @@ static const struct http_media route__atom = {
 	(const char *const[]){"application/rss+xml", "application/rdf+xml", "application/x-atom+xml",
 			      "application/x-rss+xml", NULL},
 };
-static const struct http_media route__yaml = {
-	(const char *const[]){"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", NULL}, NULL};
+static const struct http_media route__yaml = {(const char *const[]){"application/yaml", "application/x-yaml",
+								    "text/yaml", "text/x-yaml", NULL},
+					      NULL};
 #define JSON (&route__json)
 #define ATOM (&route__atom)
 #define YAML (&route__yaml)
 
 #define LIST (PARAM_BIT(PARAM_LIMIT) | PARAM_BIT(PARAM_CURSOR))
 #define VARIANT (PARAM_BIT(PARAM_REGION) | PARAM_BIT(PARAM_BRANCH) | PARAM_BIT(PARAM_TYPE))
-#define FILTERS (VARIANT | PARAM_BIT(PARAM_VERSION) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_SINCE) | \
-		 PARAM_BIT(PARAM_UNTIL))
-#define ALL_RELEASES (VARIANT | PARAM_BIT(PARAM_CODENAME) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_FAMILY) | \
-		      PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
+#define FILTERS                                                                                   \
+	(VARIANT | PARAM_BIT(PARAM_VERSION) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_SINCE) | \
+	 PARAM_BIT(PARAM_UNTIL))
+#define ALL_RELEASES                                                                                \
+	(VARIANT | PARAM_BIT(PARAM_CODENAME) | PARAM_BIT(PARAM_ANDROID) | PARAM_BIT(PARAM_FAMILY) | \
+	 PARAM_BIT(PARAM_SINCE) | PARAM_BIT(PARAM_UNTIL))
 
 /* Every route, tried in order (a literal segment before a capture that would take it: "latest"
  * is not an id). Max ages are at most a minute for all data, single releases included: they are
  * corrected after publication, and a shared cache must see a correction as soon as the lists do. */
 static const struct route route__table[] = {
 	{.pattern = "/api/health", .handler = h_health, .methods = ROUTE__READ, .media = JSON, .flags = ROUTE_LIVE},
-	{.pattern = "/api/devices", .handler = h_device_list, .methods = ROUTE__READ, .params = LIST | PARAM_BIT(PARAM_Q),
-	 .media = JSON, .max_age = 60, .keyset = 1},
-	{.pattern = "/api/devices/{codename}", .handler = h_device_get, .methods = ROUTE__READ, .media = JSON,
+	{.pattern = "/api/devices",
+	 .handler = h_device_list,
+	 .methods = ROUTE__READ,
+	 .params = LIST | PARAM_BIT(PARAM_Q),
+	 .media = JSON,
+	 .max_age = 60,
+	 .keyset = 1},
+	{.pattern = "/api/devices/{codename}",
+	 .handler = h_device_get,
+	 .methods = ROUTE__READ,
+	 .media = JSON,
 	 .max_age = 60},
-	{.pattern = "/api/devices/{codename}/releases", .handler = h_device_releases, .methods = ROUTE__READ,
-	 .params = LIST | FILTERS, .media = JSON, .max_age = 60, .keyset = 3},
-	{.pattern = "/api/devices/{codename}/releases/{branch}/{version}", .handler = h_device_version,
-	 .methods = ROUTE__READ, .media = JSON, .max_age = 60},
-	{.pattern = "/api/devices/{codename}/latest", .handler = h_device_latest, .methods = ROUTE__READ,
-	 .params = VARIANT, .media = JSON, .max_age = 60},
-	{.pattern = "/api/devices/{codename}/updates", .handler = h_device_updates, .methods = ROUTE__READ,
-	 .params = VARIANT | PARAM_BIT(PARAM_CURRENT) | PARAM_BIT(PARAM_VARIANT), .required = PARAM_BIT(PARAM_CURRENT),
-	 .media = JSON, .max_age = 60},
-	{.pattern = "/api/devices/{codename}/feed.atom", .handler = h_device_feed, .methods = ROUTE__READ,
-	 .params = VARIANT | PARAM_BIT(PARAM_LIMIT), .media = ATOM, .max_age = 60, .flags = ROUTE_ABSOLUTE_LINKS},
-	{.pattern = "/api/releases", .handler = h_releases, .methods = ROUTE__READ, .params = LIST | ALL_RELEASES,
-	 .media = JSON, .max_age = 60, .keyset = 3},
-	{.pattern = "/api/releases/latest", .handler = h_releases_latest, .methods = ROUTE__READ,
-	 .params = LIST | VARIANT, .media = JSON, .max_age = 60, .keyset = 3},
-	{.pattern = "/api/releases/{id}", .handler = h_release_get, .methods = ROUTE__READ, .media = JSON,
+	{.pattern = "/api/devices/{codename}/releases",
+	 .handler = h_device_releases,
+	 .methods = ROUTE__READ,
+	 .params = LIST | FILTERS,
+	 .media = JSON,
+	 .max_age = 60,
+	 .keyset = 3},
+	{.pattern = "/api/devices/{codename}/releases/{branch}/{version}",
+	 .handler = h_device_version,
+	 .methods = ROUTE__READ,
+	 .media = JSON,
 	 .max_age = 60},
-	{.pattern = "/api/releases/by-filename/{filename}", .handler = h_release_by_filename, .methods = ROUTE__READ,
-	 .media = JSON, .max_age = 60},
+	{.pattern = "/api/devices/{codename}/latest",
+	 .handler = h_device_latest,
+	 .methods = ROUTE__READ,
+	 .params = VARIANT,
+	 .media = JSON,
+	 .max_age = 60},
+	{.pattern = "/api/devices/{codename}/updates",
+	 .handler = h_device_updates,
+	 .methods = ROUTE__READ,
+	 .params = VARIANT | PARAM_BIT(PARAM_CURRENT) | PARAM_BIT(PARAM_VARIANT),
+	 .required = PARAM_BIT(PARAM_CURRENT),
+	 .media = JSON,
+	 .max_age = 60},
+	{.pattern = "/api/devices/{codename}/feed.atom",
+	 .handler = h_device_feed,
+	 .methods = ROUTE__READ,
+	 .params = VARIANT | PARAM_BIT(PARAM_LIMIT),
+	 .media = ATOM,
+	 .max_age = 60,
+	 .flags = ROUTE_ABSOLUTE_LINKS},
+	{.pattern = "/api/releases",
+	 .handler = h_releases,
+	 .methods = ROUTE__READ,
+	 .params = LIST | ALL_RELEASES,
+	 .media = JSON,
+	 .max_age = 60,
+	 .keyset = 3},
+	{.pattern = "/api/releases/latest",
+	 .handler = h_releases_latest,
+	 .methods = ROUTE__READ,
+	 .params = LIST | VARIANT,
+	 .media = JSON,
+	 .max_age = 60,
+	 .keyset = 3},
+	{.pattern = "/api/releases/{id}",
+	 .handler = h_release_get,
+	 .methods = ROUTE__READ,
+	 .media = JSON,
+	 .max_age = 60},
+	{.pattern = "/api/releases/by-filename/{filename}",
+	 .handler = h_release_by_filename,
+	 .methods = ROUTE__READ,
+	 .media = JSON,
+	 .max_age = 60},
 	{.pattern = "/api/regions", .handler = h_regions, .methods = ROUTE__READ, .media = JSON, .max_age = 60},
 	{.pattern = "/api/branches", .handler = h_branches, .methods = ROUTE__READ, .media = JSON, .max_age = 60},
-	{.pattern = "/api/feed.atom", .handler = h_feed, .methods = ROUTE__READ,
-	 .params = ALL_RELEASES | PARAM_BIT(PARAM_LIMIT), .media = ATOM, .max_age = 60, .flags = ROUTE_ABSOLUTE_LINKS},
+	{.pattern = "/api/feed.atom",
+	 .handler = h_feed,
+	 .methods = ROUTE__READ,
+	 .params = ALL_RELEASES | PARAM_BIT(PARAM_LIMIT),
+	 .media = ATOM,
+	 .max_age = 60,
+	 .flags = ROUTE_ABSOLUTE_LINKS},
 	{.pattern = "/api/openapi.yaml", .handler = h_openapi, .methods = ROUTE__READ, .media = YAML, .max_age = 60},
 };
 
@@ -107,8 +160,7 @@ static const struct route__capture {
 	enum { ROUTE__TEXT, ROUTE__BRANCH, ROUTE__ID } type;
 	size_t offset; /* in struct route_path */
 } route__captures[] = {
-	{"codename", params_codename_valid, PARAMS_EXPECT_CODENAME, ROUTE__TEXT,
-	 offsetof(struct route_path, codename)},
+	{"codename", params_codename_valid, PARAMS_EXPECT_CODENAME, ROUTE__TEXT, offsetof(struct route_path, codename)},
 	{"branch", route__branch, PARAMS_EXPECT_BRANCH, ROUTE__BRANCH, offsetof(struct route_path, branch)},
 	{"version", params_version_valid, PARAMS_EXPECT_VERSION, ROUTE__TEXT, offsetof(struct route_path, version)},
 	{"id", route__positive_integer, "a positive integer", ROUTE__ID, offsetof(struct route_path, id)},
@@ -192,7 +244,8 @@ route_check_path(struct route_match *m, struct arena *a, struct params_error *pe
 		if (c == NULL) { /* a pattern names a capture the table lacks: a bug, caught by unit.router */
 			perr->err = RT_ERR_INTERNAL;
 			perr->parameter = NULL;
-			perr->detail = arena_printf(a, "the route %s has no validator for a capture", m->route->pattern);
+			perr->detail =
+				arena_printf(a, "the route %s has no validator for a capture", m->route->pattern);
 			return false;
 		}
 		if (!c->valid(value)) {

@@ -20,8 +20,8 @@ ver_android_of_letter(char letter)
 {
 	static const char *const android[] = {
 		/* cppcheck-suppress duplicateExpression ; 'K' - 'K' on purpose: each index spells its letter */
-		['K' - 'K'] = "4.4", ['L' - 'K'] = "5.0", ['M' - 'K'] = "6.0", ['N' - 'K'] = "7.0",
-		['O' - 'K'] = "8.0", ['P' - 'K'] = "9.0", ['Q' - 'K'] = "10.0", ['R' - 'K'] = "11.0",
+		['K' - 'K'] = "4.4",  ['L' - 'K'] = "5.0",  ['M' - 'K'] = "6.0",  ['N' - 'K'] = "7.0",
+		['O' - 'K'] = "8.0",  ['P' - 'K'] = "9.0",  ['Q' - 'K'] = "10.0", ['R' - 'K'] = "11.0",
 		['S' - 'K'] = "12.0", ['T' - 'K'] = "13.0", ['U' - 'K'] = "14.0", ['V' - 'K'] = "15.0",
 		['W' - 'K'] = "16.0",
 	};

@@ -91,8 +91,7 @@ worker__wait_for_database(struct db *db, const sigset_t *waitmask)
 {
 	if (worker__db_ready(db))
 		return true;
-	log_warn("not ready: database not reachable (%s); trying again every %d ms", db_error(db),
-		 WORKER__DB_RETRY_MS);
+	log_warn("not ready: database not reachable (%s); trying again every %d ms", db_error(db), WORKER__DB_RETRY_MS);
 	while (!worker__stop) {
 		struct timespec pause = {.tv_sec = 0, .tv_nsec = WORKER__DB_RETRY_MS * 1000000L};
 
@@ -175,14 +174,12 @@ worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd, bool w
 		if (sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)))
 			break;
 		switch (fcgi_accept(conn, &req, arena)) {
-		case FCGI_AGAIN:
-			continue;
+		case FCGI_AGAIN: continue;
 		case FCGI_FAILED:
 			status = 1;
 			worker__stop = 1;
 			continue;
-		case FCGI_ACCEPTED:
-			break;
+		case FCGI_ACCEPTED: break;
 		}
 		app_handle(db, &req, &res);
 		fcgi_respond(conn, &req, &res);

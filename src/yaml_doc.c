@@ -122,23 +122,20 @@ yaml_doc_next(struct yaml_doc_reader *r, yaml_event_t *ev, char *err, size_t err
 	case YAML_MAPPING_START_EVENT:
 		if (++r->depth > YAML_DOC_MAX_DEPTH) {
 			snprintf(err, errlen, "%s:%zu:%zu: %snested deeper than %d levels (the limit for YAML)",
-				 r->path, ev->start_mark.line + 1 + r->line_offset, ev->start_mark.column + 1,
-				 r->what, YAML_DOC_MAX_DEPTH);
+				 r->path, ev->start_mark.line + 1 + r->line_offset, ev->start_mark.column + 1, r->what,
+				 YAML_DOC_MAX_DEPTH);
 			yaml_event_delete(ev);
 			return false;
 		}
 		break;
 	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		r->depth--;
-		break;
+	case YAML_MAPPING_END_EVENT: r->depth--; break;
 	case YAML_ALIAS_EVENT:
 		snprintf(err, errlen, "%s:%zu:%zu: %saliases (*name) are not supported", r->path,
 			 ev->start_mark.line + 1 + r->line_offset, ev->start_mark.column + 1, r->what);
 		yaml_event_delete(ev);
 		return false;
-	default:
-		break;
+	default: break;
 	}
 	return true;
 }

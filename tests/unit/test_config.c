@@ -76,8 +76,10 @@ check_restart_keys(const struct cfg *running)
 	fresh.workers = 3;
 	fresh.log_level = LOG_DEBUG;
 	CHECK_INT(cfg_keep_restart_keys(&fresh, running, kept), 3);
-	snprintf(want, sizeof want, "listen \"%s\" -> \"/elsewhere.sock\"\nsocket_mode \"0660\" -> \"0600\"\n"
-		 "backlog 128 -> 7\n", running->listen);
+	snprintf(want, sizeof want,
+		 "listen \"%s\" -> \"/elsewhere.sock\"\nsocket_mode \"0660\" -> \"0600\"\n"
+		 "backlog 128 -> 7\n",
+		 running->listen);
 	CHECK_STR(kept_log.data, want);
 	/* what the socket was made with is back; everything else stays new */
 	CHECK_STR(fresh.listen, running->listen);

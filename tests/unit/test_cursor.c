@@ -52,7 +52,8 @@ main(void)
 					continue;
 				bad = arena_strdup(a, token);
 				bad[i] = *c;
-				accepted += cursor_decode(a, "/api/devices/{codename}/releases|cancro?branch=weekly", bad, out, 3);
+				accepted += cursor_decode(a, "/api/devices/{codename}/releases|cancro?branch=weekly",
+							  bad, out, 3);
 			}
 		}
 		CHECK_INT(accepted, 0);

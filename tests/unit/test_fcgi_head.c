@@ -44,12 +44,19 @@ check(void)
 	enum fcgi_head_verdict v = fcgi_head_check(buf, used, &why);
 
 	if (v == FCGI_HEAD_INVALID && why == NULL)
-		return (enum fcgi_head_verdict)-1; /* an invalid opening always says why */
+		return (enum fcgi_head_verdict) - 1; /* an invalid opening always says why */
 	return v;
 }
 
 /* "\x0bREQUEST_URI\x01/" style pairs: 1-byte lengths */
-static const char pairs[] = "\x0e" "\x03" "REQUEST_METHOD" "GET" "\x0b" "\x0c" "REQUEST_URI" "/api/regions";
+static const char pairs[] = "\x0e"
+			    "\x03"
+			    "REQUEST_METHOD"
+			    "GET"
+			    "\x0b"
+			    "\x0c"
+			    "REQUEST_URI"
+			    "/api/regions";
 
 int
 main(void)
@@ -84,24 +91,38 @@ main(void)
 
 	/* The 34-byte killer: BEGIN (16 bytes), then PARAMS whose 4-byte name length says 2 GB. */
 	begin(1, 1);
-	memcpy(big, "\xff\xff\xff\xff" "\x01" "abc" "\x00\x00", 10);
+	memcpy(big,
+	       "\xff\xff\xff\xff"
+	       "\x01"
+	       "abc"
+	       "\x00\x00",
+	       10);
 	record(1, 4, 1, big, 10, 0);
 	CHECK_INT(used, 34);
 	CHECK_INT(check(), FCGI_HEAD_INVALID); /* at once: no need to wait for the end of the stream */
 	/* a length within 64 kB before the stream ends: wait for more */
 	begin(1, 1);
-	record(1, 4, 1, "\x01\x80\x00\x10\x00" "a", 6, 2);
+	record(1, 4, 1,
+	       "\x01\x80\x00\x10\x00"
+	       "a",
+	       6, 2);
 	CHECK_INT(check(), FCGI_HEAD_INCOMPLETE);
 	record(1, 4, 1, NULL, 0, 0);
 	CHECK_INT(check(), FCGI_HEAD_INVALID); /* ...and it ended 4 kB short */
 	/* a value length one byte past what the stream holds */
 	begin(1, 1);
-	record(1, 4, 1, "\x01\x02" "ab", 4, 4);
+	record(1, 4, 1,
+	       "\x01\x02"
+	       "ab",
+	       4, 4);
 	record(1, 4, 1, NULL, 0, 0);
 	CHECK_INT(check(), FCGI_HEAD_INVALID);
 	/* exactly what the stream holds */
 	begin(1, 1);
-	record(1, 4, 1, "\x01\x01" "ab", 4, 4);
+	record(1, 4, 1,
+	       "\x01\x01"
+	       "ab",
+	       4, 4);
 	record(1, 4, 1, NULL, 0, 0);
 	CHECK_INT(check(), FCGI_HEAD_COMPLETE);
 	/* a 4-byte length cut off by the end of the stream */
@@ -111,7 +132,10 @@ main(void)
 	CHECK_INT(check(), FCGI_HEAD_INVALID);
 	/* a 4-byte length that fits: 0x80000001 means 1 */
 	begin(1, 1);
-	record(1, 4, 1, "\x80\x00\x00\x01\x01" "ab", 7, 1);
+	record(1, 4, 1,
+	       "\x80\x00\x00\x01\x01"
+	       "ab",
+	       7, 1);
 	record(1, 4, 1, NULL, 0, 0);
 	CHECK_INT(check(), FCGI_HEAD_COMPLETE);
 

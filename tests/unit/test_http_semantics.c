@@ -207,7 +207,6 @@ main(void)
 		}
 	}
 
-
 	arena_free(a);
 	CHECK_DONE();
 }

@@ -152,7 +152,8 @@ main(void)
 	}
 
 	/* file names and their MD5 prefix */
-	CHECK(imp_filename_from_link("https://bigota.d.miui.com/7.3.23/miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip", out, sizeof out));
+	CHECK(imp_filename_from_link("https://bigota.d.miui.com/7.3.23/miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip",
+				     out, sizeof out));
 	CHECK_STR(out, "miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip");
 	CHECK(imp_filename_from_link("https://host/a/b.zip?x=1", out, sizeof out));
 	CHECK_STR(out, "b.zip");
@@ -166,7 +167,8 @@ main(void)
 	CHECK_STR(prefix, "ebbdfeed27");
 	CHECK(imp_filename_md5_prefix("bixi-ota_full-OS2.0.104.0.VOHCNXM-user-15.0-4f80f763e9.zip", prefix));
 	CHECK_STR(prefix, "4f80f763e9");
-	CHECK(imp_filename_md5_prefix("cancro_images_V10.1.1.0.MXDCNFI_20181010.0000.00_6.0_cn_911b6abc33.tgz", prefix));
+	CHECK(imp_filename_md5_prefix("cancro_images_V10.1.1.0.MXDCNFI_20181010.0000.00_6.0_cn_911b6abc33.tgz",
+				      prefix));
 	CHECK_STR(prefix, "911b6abc33");
 	CHECK(!imp_filename_md5_prefix("miui_HM2_JHACNBH22.0_4.2.zip", prefix));
 
@@ -176,32 +178,45 @@ main(void)
 
 		CHECK(imp_filename_android("miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip", android, sizeof android));
 		CHECK_STR(android, "6.0");
-		CHECK(imp_filename_android("bixi-ota_full-OS2.0.104.0.VOHCNXM-user-15.0-4f80f763e9.zip", android, sizeof android));
+		CHECK(imp_filename_android("bixi-ota_full-OS2.0.104.0.VOHCNXM-user-15.0-4f80f763e9.zip", android,
+					   sizeof android));
 		CHECK_STR(android, "15.0");
-		CHECK(imp_filename_android("cancro_images_7.3.23_20170323.0000.00_6.0_cn_702eb114c6.tgz", android, sizeof android));
+		CHECK(imp_filename_android("cancro_images_7.3.23_20170323.0000.00_6.0_cn_702eb114c6.tgz", android,
+					   sizeof android));
 		CHECK_STR(android, "6.0");
-		CHECK(imp_filename_android("miui_BABYLON_OS1.0.23.11.19.DEV_ae432b65d8_14.0.zip", android, sizeof android));
+		CHECK(imp_filename_android("miui_BABYLON_OS1.0.23.11.19.DEV_ae432b65d8_14.0.zip", android,
+					   sizeof android));
 		CHECK_STR(android, "14.0");
 		CHECK(!imp_filename_android("44edb6fd7214022224e0a6ba8eb8a067362c0fe7.zip", android, sizeof android));
 
-		CHECK(imp_incremental_versions("miui-blockota-apollo-V12.0.8.0.QJDCNXM-V12.0.10.0.QJDCNXM-d156e09864-10.0.zip", from, to, sizeof from));
+		CHECK(imp_incremental_versions(
+			"miui-blockota-apollo-V12.0.8.0.QJDCNXM-V12.0.10.0.QJDCNXM-d156e09864-10.0.zip", from, to,
+			sizeof from));
 		CHECK_STR(from, "V12.0.8.0.QJDCNXM");
 		CHECK_STR(to, "V12.0.10.0.QJDCNXM");
-		CHECK(imp_incremental_versions("dada-ota_incremental-OS2.0.16.0.VOCCNXM-OS2.0.17.0.VOCCNXM-user-15.0-e10c4e07a3.zip", from, to, sizeof from));
+		CHECK(imp_incremental_versions(
+			"dada-ota_incremental-OS2.0.16.0.VOCCNXM-OS2.0.17.0.VOCCNXM-user-15.0-e10c4e07a3.zip", from, to,
+			sizeof from));
 		CHECK_STR(from, "OS2.0.16.0.VOCCNXM");
 		CHECK_STR(to, "OS2.0.17.0.VOCCNXM");
-		CHECK(imp_incremental_versions("miui-ota-cancro_lte_ct-8.4.26-8.4.28-d91f670e94-6.0.zip", from, to, sizeof from));
+		CHECK(imp_incremental_versions("miui-ota-cancro_lte_ct-8.4.26-8.4.28-d91f670e94-6.0.zip", from, to,
+					       sizeof from));
 		CHECK_STR(from, "8.4.26");
 		CHECK_STR(to, "8.4.28");
 		CHECK(!imp_incremental_versions("update.zip", from, to, sizeof from));
 	}
 
 	/* regions in fastboot file names, and regional codenames */
-	CHECK_INT(dom_region_from_filename("cancro_global_images_7.3.23_20170323.0000.00_6.0_global_2b8705311b.tgz"), DOM_REGION_GLOBAL);
-	CHECK_INT(dom_region_from_filename("apollo_images_V12.0.10.0.QJDCNXM_20210109.0000.00_10.0_cn_36065507dd.tgz"), DOM_REGION_CN);
-	CHECK_INT(dom_region_from_filename("x_eea_global_images_V1_20210708.0000.00_11.0_eea_0123456789.tgz"), DOM_REGION_EEA);
-	CHECK_INT(dom_region_from_filename("x_images_V1_20150723.0000.6_4.4_cn_chinatelecom_436f8bf505.tgz"), DOM_REGION_CN);
-	CHECK_INT(dom_region_from_filename("tissot_images_V.9.5.10.0.ODHMIFA_20180405.0000.00_8.0_b9e697ed56.tgz"), DOM_REGION__MAX);
+	CHECK_INT(dom_region_from_filename("cancro_global_images_7.3.23_20170323.0000.00_6.0_global_2b8705311b.tgz"),
+		  DOM_REGION_GLOBAL);
+	CHECK_INT(dom_region_from_filename("apollo_images_V12.0.10.0.QJDCNXM_20210109.0000.00_10.0_cn_36065507dd.tgz"),
+		  DOM_REGION_CN);
+	CHECK_INT(dom_region_from_filename("x_eea_global_images_V1_20210708.0000.00_11.0_eea_0123456789.tgz"),
+		  DOM_REGION_EEA);
+	CHECK_INT(dom_region_from_filename("x_images_V1_20150723.0000.6_4.4_cn_chinatelecom_436f8bf505.tgz"),
+		  DOM_REGION_CN);
+	CHECK_INT(dom_region_from_filename("tissot_images_V.9.5.10.0.ODHMIFA_20180405.0000.00_8.0_b9e697ed56.tgz"),
+		  DOM_REGION__MAX);
 	CHECK_INT(dom_region_from_filename("miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip"), DOM_REGION__MAX);
 	{
 		char codename[96];

@@ -84,7 +84,7 @@ main(void)
 	CHECK_INT(parse("/x?version=%FF", &p, &e), RT_ERR_BAD_REQUEST);
 	CHECK_INT(parse("/x?version=a%00b", &p, &e), RT_ERR_BAD_REQUEST);
 	CHECK_INT(parse("/x?version=%4", &p, &e), RT_ERR_BAD_REQUEST);
-	CHECK_INT(parse("/x?version=%C0%AF", &p, &e), RT_ERR_BAD_REQUEST); /* overlong UTF-8 */
+	CHECK_INT(parse("/x?version=%C0%AF", &p, &e), RT_ERR_BAD_REQUEST);    /* overlong UTF-8 */
 	CHECK_INT(parse("/x?version=%ED%A0%80", &p, &e), RT_ERR_BAD_REQUEST); /* surrogate */
 	CHECK_INT(parse("/x?cursor=not%20a%20cursor", &p, &e), RT_ERR_INVALID_CURSOR);
 	CHECK_INT(parse("/x?&&limit=3&", &p, &e), RT_OK); /* empty pairs are skipped */

@@ -46,8 +46,8 @@ main(void)
 	int n;
 
 	/* the rule, on a text written for it */
-	CHECK(db_stmt_number("SELECT 'a:b', x::text, :codename::text, \":q\", :limit, :codename", &sql, offsets, &n,
-			     16, err, sizeof err));
+	CHECK(db_stmt_number("SELECT 'a:b', x::text, :codename::text, \":q\", :limit, :codename", &sql, offsets, &n, 16,
+			     err, sizeof err));
 	CHECK_STR(sql, "SELECT 'a:b', x::text, $1::text, \":q\", $2, $1");
 	CHECK_INT(n, 2);
 	CHECK(offsets[0] == offsetof(struct db_args, codename));

@@ -198,14 +198,14 @@ test_scan_resistance(void)
 }
 
 /* Keys are written out here by hand from the rule in resp_cache.h: the canonical path (the
- * route's template with each capture percent-encoded in its place), parameters in table order (q, codename, region, branch, type, version, android, family,
- * since, until, current, limit, cursor), each value percent-encoded, then the media type. */
+ * route's template with each capture percent-encoded in its place), parameters in table order (q, codename, region,
+ * branch, type, version, android, family, since, until, current, limit, cursor), each value percent-encoded, then the
+ * media type. */
 static void
 test_keys(struct arena *a)
 {
 	const char *latest = "/api/devices/zeus/latest?region=global&|application%2Fjson";
-	const char *releases =
-		"/api/devices/zeus/releases?region=global&branch=stable&limit=50&|application%2Fjson";
+	const char *releases = "/api/devices/zeus/releases?region=global&branch=stable&limit=50&|application%2Fjson";
 
 	resp_cache_init(1024 * 1024);
 	CHECK_STR(key_of(a, "/api/devices/zeus/latest?region=global"), latest);
