@@ -19,6 +19,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *what);
 
+/* The process's arena, created on first use: a target resets it after each input. */
+struct arena *fuzz_arena(void);
+
 /* data[0..size) as a NUL-terminated string, in a buffer of its own (freed by the next call). */
 char *fuzz_string(const uint8_t *data, size_t size);
 

@@ -1,6 +1,8 @@
 /* Helpers of the fuzz targets: property failures, inputs as strings and as files. */
 #include "fuzz.h"
 
+#include "arena.h"
+
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -173,4 +175,14 @@ fuzz_import_check(const char *name, const uint8_t *data, size_t size)
 		FUZZ_CHECK(rows == sum.cards && sum.files == 1);
 	imp_summary_free(&sum);
 	free(out);
+}
+
+struct arena *
+fuzz_arena(void)
+{
+	static struct arena *a;
+
+	if (a == NULL)
+		a = arena_new();
+	return a;
 }

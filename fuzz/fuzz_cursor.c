@@ -9,14 +9,14 @@
 #include "http.h"
 #include "params.h"
 
-static struct arena *fuzz__arena;
+static bool fuzz__ready;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz__arena = arena_new();
+	fuzz__ready = true;
 	cursor_set_secret("a secret of the fuzz target");
 	return 0;
 }
@@ -25,7 +25,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static bool
 fuzz__param_accepts(const char *token)
 {
-	struct http_request req = {.arena = fuzz__arena, .method = "GET", .uri = "/", .path = "/", .nquery = 1};
+	struct http_request req = {.arena = fuzz_arena(), .method = "GET", .uri = "/", .path = "/", .nquery = 1};
 	struct params p;
 	struct params_error perr;
 
@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, nparts = 0, where = 0;
 	bool valid = true;
 
-	if (fuzz__arena == NULL)
+	if (!fuzz__ready)
 		LLVMFuzzerInitialize(NULL, NULL);
 	if (size < 1)
 		return 0;
@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = fuzz_string(data + 1, size - 1);
 
 	/* the whole input as a token a client sends */
-	if (cursor_decode(fuzz__arena, "scope", text, got, n))
+	if (cursor_decode(fuzz_arena(), "scope", text, got, n))
 		fuzz_fail(__FILE__, __LINE__, "a token the fuzzer made up was accepted");
 
 	for (p = text; nparts < 1 + n; nparts++) {
@@ -79,31 +79,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!valid)
 		goto out;
 
-	token = cursor_encode(fuzz__arena, parts[0], parts + 1, n);
+	token = cursor_encode(fuzz_arena(), parts[0], parts + 1, n);
 	FUZZ_CHECK(token != NULL &&
 		   strlen(token) == strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 						  "0123456789-_."));
 	FUZZ_CHECK(strchr(token, '.') != NULL);
 	if (strlen(token) <= 512)
 		FUZZ_CHECK(fuzz__param_accepts(token));
-	FUZZ_CHECK(cursor_decode(fuzz__arena, parts[0], token, got, n));
+	FUZZ_CHECK(cursor_decode(fuzz_arena(), parts[0], token, got, n));
 	for (size_t i = 0; i < n; i++)
 		FUZZ_CHECK(strcmp(got[i], parts[1 + i]) == 0);
 	/* bound to its scope and to its number of fields */
-	FUZZ_CHECK(!cursor_decode(fuzz__arena, arena_printf(fuzz__arena, "%s/", parts[0]), token, got, n));
+	FUZZ_CHECK(!cursor_decode(fuzz_arena(), arena_printf(fuzz_arena(), "%s/", parts[0]), token, got, n));
 	if (n > 1)
-		FUZZ_CHECK(!cursor_decode(fuzz__arena, parts[0], token, got, n - 1));
+		FUZZ_CHECK(!cursor_decode(fuzz_arena(), parts[0], token, got, n - 1));
 	/* one character changed: refused */
 	{
-		char *altered = arena_strdup(fuzz__arena, token);
+		char *altered = arena_strdup(fuzz_arena(), token);
 		size_t at = where % strlen(altered);
 
 		altered[at] = altered[at] == 'A' ? 'B' : 'A';
-		FUZZ_CHECK(!cursor_decode(fuzz__arena, parts[0], altered, got, n));
+		FUZZ_CHECK(!cursor_decode(fuzz_arena(), parts[0], altered, got, n));
 		altered[strlen(altered) - 1] = '\0';
-		FUZZ_CHECK(!cursor_decode(fuzz__arena, parts[0], altered, got, n));
+		FUZZ_CHECK(!cursor_decode(fuzz_arena(), parts[0], altered, got, n));
 	}
 out:
-	arena_reset(fuzz__arena);
+	arena_reset(fuzz_arena());
 	return 0;
 }

@@ -21,7 +21,6 @@ static int fuzz__listen = -1;
 static struct sockaddr_un fuzz__addr;
 static socklen_t fuzz__addrlen;
 static struct fcgi_conn *fuzz__conn;
-static struct arena *fuzz__arena;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -31,7 +30,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* FUZZ_DEBUG=1: the adapter says why it dropped a connection */
 	log_set_level(getenv("FUZZ_DEBUG") ? LOG_DEBUG : LOG_ERROR);
-	fuzz__arena = arena_new();
 	fuzz__addr.sun_family = AF_UNIX;
 	/* sun_path[0] stays '\0': abstract, nothing to remove */
 	snprintf(fuzz__addr.sun_path + 1, sizeof fuzz__addr.sun_path - 1, "romtrack-fuzz-fcgi-%ld", (long)getpid());
@@ -110,12 +108,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz__send(cli, data, size);
 	shutdown(cli, SHUT_WR);
-	got = fcgi_accept(fuzz__conn, &req, fuzz__arena);
+	got = fcgi_accept(fuzz__conn, &req, fuzz_arena());
 	/* what the check lets through libfcgi accepts, and nothing else */
 	FUZZ_CHECK(got != FCGI_FAILED);
 	FUZZ_CHECK((got == FCGI_ACCEPTED) == (verdict == FCGI_HEAD_COMPLETE));
 	if (got == FCGI_ACCEPTED) {
-		FUZZ_CHECK(req.arena == fuzz__arena && req.method != NULL && req.uri != NULL && req.uri[0] == '/');
+		FUZZ_CHECK(req.arena == fuzz_arena() && req.method != NULL && req.uri != NULL && req.uri[0] == '/');
 		if (http_parse_uri(&req, &detail) == RT_OK)
 			for (size_t i = 0; i < req.nquery; i++)
 				FUZZ_CHECK(fuzz_utf8_valid((const unsigned char *)req.query[i].value,
@@ -124,6 +122,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fcgi_respond(fuzz__conn, &req, &res);
 	}
 	close(cli);
-	arena_reset(fuzz__arena);
+	arena_reset(fuzz_arena());
 	return 0;
 }

@@ -9,17 +9,6 @@
 #include "http.h"
 #include "params.h"
 
-static struct arena *fuzz__arena;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz__arena = arena_new();
-	return 0;
-}
-
 /* A request for "/x?query", decoded as the adapter's caller does; false when the URI is refused. */
 static bool
 fuzz__request(struct http_request *req, const char *query)
@@ -27,9 +16,9 @@ fuzz__request(struct http_request *req, const char *query)
 	const char *detail;
 
 	memset(req, 0, sizeof *req);
-	req->arena = fuzz__arena;
+	req->arena = fuzz_arena();
 	req->method = "GET";
-	req->uri = arena_printf(fuzz__arena, "/x?%s", query);
+	req->uri = arena_printf(fuzz_arena(), "/x?%s", query);
 	return http_parse_uri(req, &detail) == RT_OK;
 }
 
@@ -43,7 +32,7 @@ fuzz__problem(const struct params_error *perr)
 	FUZZ_CHECK(perr->err == RT_ERR_UNKNOWN_PARAMETER || perr->err == RT_ERR_INVALID_PARAMETER ||
 		   perr->err == RT_ERR_INVALID_CURSOR);
 	FUZZ_CHECK(perr->detail != NULL && perr->parameter != NULL);
-	http_problem(&res, fuzz__arena, perr->err, perr->detail, perr->parameter);
+	http_problem(&res, fuzz_arena(), perr->err, perr->detail, perr->parameter);
 	FUZZ_CHECK(res.status == 400 && res.body != NULL);
 	j = json_loads(res.body, 0, NULL);
 	FUZZ_CHECK(j != NULL);
@@ -62,8 +51,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned allowed = (1u << PARAM__MAX) - 1, required = 0;
 	const char *query;
 
-	if (fuzz__arena == NULL)
-		fuzz__arena = arena_new();
 	/* the first two bytes choose the parameters the route allows, the rest is the query */
 	if (size >= 2) {
 		allowed &= ~((unsigned)data[0] | (unsigned)data[1] << 8);
@@ -95,14 +82,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(p.value[id] != NULL || !(required & PARAM_BIT(id)));
 	}
 	if (p.value[PARAM_CODENAME] != NULL) {
-		const char *arr = params_codename_array(&p, fuzz__arena);
+		const char *arr = params_codename_array(&p, fuzz_arena());
 
 		FUZZ_CHECK(arr[0] == '{' && arr[strlen(arr) - 1] == '}' && strpbrk(arr, "\"\\ ") == NULL);
 	}
 	(void)params_cacheable(&p);
 	/* the filters as a next link writes them are read back as the same filters */
 	{
-		const char *filters = params_filter_query(&p, fuzz__arena);
+		const char *filters = params_filter_query(&p, fuzz_arena());
 
 		FUZZ_CHECK(fuzz__request(&req, filters));
 		FUZZ_CHECK(params_parse(&req, allowed, required, &again, &perr));
@@ -114,6 +101,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 out:
-	arena_reset(fuzz__arena);
+	arena_reset(fuzz_arena());
 	return 0;
 }

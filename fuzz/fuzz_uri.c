@@ -9,26 +9,15 @@
 #include "params.h"
 #include "router.h"
 
-static struct arena *fuzz__arena;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz__arena = arena_new();
-	return 0;
-}
-
 /* decode(encode(s)) == s for a decoded string (valid UTF-8, no NUL). */
 static void
 fuzz__round_trip(const char *s)
 {
-	const char *enc = http_encode(fuzz__arena, s), *dec;
+	const char *enc = http_encode(fuzz_arena(), s), *dec;
 
 	for (const char *p = enc; *p; p++)
 		FUZZ_CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%", *p) != NULL);
-	dec = http_decode(fuzz__arena, enc, strlen(enc), true);
+	dec = http_decode(fuzz_arena(), enc, strlen(enc), true);
 	FUZZ_CHECK(dec != NULL && strcmp(dec, s) == 0);
 }
 
@@ -39,7 +28,7 @@ fuzz__route(const struct http_request *req)
 {
 	struct route_match m, again;
 	struct params_error perr;
-	struct http_request canon = {.arena = fuzz__arena, .method = "GET"};
+	struct http_request canon = {.arena = fuzz_arena(), .method = "GET"};
 	const char *detail;
 	size_t slashes = 0;
 
@@ -48,14 +37,14 @@ fuzz__route(const struct http_request *req)
 	FUZZ_CHECK(req->nsegments == slashes);
 	for (size_t i = 0; i < req->nsegments; i++)
 		FUZZ_CHECK(fuzz_utf8_valid((const unsigned char *)req->segments[i], strlen(req->segments[i])));
-	if (!route_match(req, fuzz__arena, &m))
+	if (!route_match(req, fuzz_arena(), &m))
 		return;
 	canon.uri = m.canonical_path;
-	FUZZ_CHECK(http_parse_uri(&canon, &detail) == RT_OK && route_match(&canon, fuzz__arena, &again));
+	FUZZ_CHECK(http_parse_uri(&canon, &detail) == RT_OK && route_match(&canon, fuzz_arena(), &again));
 	FUZZ_CHECK(again.route == m.route && again.ncaptures == m.ncaptures);
 	for (size_t i = 0; i < m.ncaptures; i++)
 		FUZZ_CHECK(strcmp(again.captures[i], m.captures[i]) == 0);
-	if (route_check_path(&m, fuzz__arena, &perr)) {
+	if (route_check_path(&m, fuzz_arena(), &perr)) {
 		FUZZ_CHECK(m.path.codename == NULL || params_codename_valid(m.path.codename));
 		FUZZ_CHECK(m.path.version == NULL || params_version_valid(m.path.version));
 		FUZZ_CHECK(m.path.id >= 0);
@@ -67,16 +56,14 @@ fuzz__route(const struct http_request *req)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct http_request req = {.arena = fuzz__arena, .method = "GET"};
+	struct http_request req = {.arena = fuzz_arena(), .method = "GET"};
 	const char *detail = NULL, *base;
 	char *text = fuzz_string(data, size);
 	enum rt_err rc;
 
-	if (fuzz__arena == NULL)
-		fuzz__arena = arena_new();
 	/* the raw bytes, NULs included, as the decoder gets them */
 	for (int plus = 0; plus < 2; plus++) {
-		const char *d = http_decode(fuzz__arena, (const char *)data, size, plus);
+		const char *d = http_decode(fuzz_arena(), (const char *)data, size, plus);
 
 		if (d != NULL) {
 			FUZZ_CHECK(strlen(d) <= size);
@@ -123,6 +110,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strlen(text) <= 255 && strcmp(base + strlen(req.scheme) + 3, text) == 0);
 	else
 		FUZZ_CHECK(strcmp(base + strlen(req.scheme) + 3, "[::1]:8080") == 0);
-	arena_reset(fuzz__arena);
+	arena_reset(fuzz_arena());
 	return 0;
 }

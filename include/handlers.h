@@ -70,6 +70,9 @@ bool h_device_exists(struct handler_ctx *ctx, const char *codename);
 /* Decodes the cursor parameter, if any, into ctx->after (the route's keyset fields); false after
  * a 400. app.c calls it before the handler. */
 bool h_cursor(struct handler_ctx *ctx);
+/* The arguments a release listing takes from the request: its filters, the cursor's key (sort date,
+ * version key, id) and a limit of rows; the caller adds the devices. */
+struct db_args h_listing_args(struct handler_ctx *ctx, long rows);
 /* Adds Last-Modified from an ISO time "YYYY-MM-DDTHH:MM:SSZ". */
 void h_last_modified(struct handler_ctx *ctx, const char *iso);
 /* One release row (a statement using RELEASE_COLUMNS) as the API's Release object. */

@@ -219,18 +219,10 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 static PGresult *
 feed__rows(struct handler_ctx *ctx, const char *codenames)
 {
-	const char *const *v = ctx->params->value;
+	struct db_args args = h_listing_args(ctx, ctx->params->limit);
 
-	return h_query(ctx, DB_STMT_RELEASES,
-		       &(struct db_args){.codenames = codenames,
-					 .region = v[PARAM_REGION],
-					 .branch = v[PARAM_BRANCH],
-					 .type = v[PARAM_TYPE],
-					 .android = v[PARAM_ANDROID],
-					 .family = v[PARAM_FAMILY],
-					 .since = v[PARAM_SINCE],
-					 .until = v[PARAM_UNTIL],
-					 .limit = arena_printf(ctx->arena, "%ld", ctx->params->limit)});
+	args.codenames = codenames;
+	return h_query(ctx, DB_STMT_RELEASES, &args);
 }
 
 void

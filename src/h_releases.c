@@ -121,22 +121,11 @@ void
 h_device_releases(struct handler_ctx *ctx)
 {
 	const char *codename = ctx->path->codename;
-	const char *const *v = ctx->params->value, *const *after = ctx->after;
-	struct db_args args = {
-		.codename = codename,
-		.region = v[PARAM_REGION],
-		.branch = v[PARAM_BRANCH],
-		.type = v[PARAM_TYPE],
-		.version = v[PARAM_VERSION],
-		.android = v[PARAM_ANDROID],
-		.since = v[PARAM_SINCE],
-		.until = v[PARAM_UNTIL],
-		.after_date = after[0],
-		.after_version = after[1],
-		.after_id = after[2],
-		.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1),
-	};
+	const char *const *v = ctx->params->value;
+	struct db_args args = h_listing_args(ctx, ctx->params->limit + 1);
 	PGresult *res;
+
+	args.codename = codename;
 
 	if (releases_filtered(v,
 			      (const enum param_id[]){PARAM_REGION, PARAM_BRANCH, PARAM_TYPE, PARAM_VERSION,
@@ -176,22 +165,11 @@ h_device_version(struct handler_ctx *ctx)
 void
 h_releases(struct handler_ctx *ctx)
 {
-	const char *const *v = ctx->params->value, *const *after = ctx->after;
-	struct db_args args = {
-		.codenames = params_codename_array(ctx->params, ctx->arena),
-		.region = v[PARAM_REGION],
-		.branch = v[PARAM_BRANCH],
-		.type = v[PARAM_TYPE],
-		.android = v[PARAM_ANDROID],
-		.family = v[PARAM_FAMILY],
-		.since = v[PARAM_SINCE],
-		.until = v[PARAM_UNTIL],
-		.after_date = after[0],
-		.after_version = after[1],
-		.after_id = after[2],
-		.limit = arena_printf(ctx->arena, "%ld", ctx->params->limit + 1),
-	};
+	const char *const *v = ctx->params->value;
+	struct db_args args = h_listing_args(ctx, ctx->params->limit + 1);
 	PGresult *res;
+
+	args.codenames = params_codename_array(ctx->params, ctx->arena);
 
 	if (args.codenames != NULL ||
 	    releases_filtered(v,

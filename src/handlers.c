@@ -154,3 +154,24 @@ h_device_exists(struct handler_ctx *ctx, const char *codename)
 	}
 	return true;
 }
+
+struct db_args
+h_listing_args(struct handler_ctx *ctx, long rows)
+{
+	const char *const *v = ctx->params->value;
+
+	return (struct db_args){
+		.region = v[PARAM_REGION],
+		.branch = v[PARAM_BRANCH],
+		.type = v[PARAM_TYPE],
+		.version = v[PARAM_VERSION],
+		.android = v[PARAM_ANDROID],
+		.family = v[PARAM_FAMILY],
+		.since = v[PARAM_SINCE],
+		.until = v[PARAM_UNTIL],
+		.after_date = ctx->after[0],
+		.after_version = ctx->after[1],
+		.after_id = ctx->after[2],
+		.limit = arena_printf(ctx->arena, "%ld", rows),
+	};
+}
