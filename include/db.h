@@ -64,6 +64,15 @@ bool db_run(PGconn *conn, const char *sql, const char *const *params, int nparam
  * commit; a request that arrives in between is answered as of the version before. */
 const char *db_data_version(struct db *db);
 
+/* The longest list of changed devices db_take_changes hands out; more is "*". */
+#define DB_CHANGES_MAX 4096
+
+/* What the data versions heard of since the last call may have changed: "" nothing, "*" anything (also after
+ * each (re)connect, when notifications may have been missed), else the codenames of the devices whose releases
+ * changed, separated by commas (sql/012_scoped_versions.sql). Call it right after db_data_version, which reads
+ * the notifications; valid until the next call. */
+const char *db_take_changes(struct db *db);
+
 /* Maps a SQLSTATE to the error a client sees. */
 enum rt_err db_sqlstate_err(const char *sqlstate);
 

@@ -23,25 +23,24 @@ app__preflight(struct http_response *res, const struct route *route)
 	http_add_header(res, "Access-Control-Max-Age", "86400");
 }
 
-/* Brings the response cache to the data's current version; false when the database
- * cannot be reached (the cache is then emptied). Costs one round trip without a
- * statement (db_data_version). */
+/* Brings the response cache up to date: drops what the changes heard of since the last time may
+ * affect (db_take_changes); false when the database cannot be reached (the cache is then emptied).
+ * Costs one round trip without a statement (db_data_version). */
 static bool
 app__cache_valid(struct db *db)
 {
-	const char *version = db_data_version(db);
-
-	if (version == NULL) {
+	if (db_data_version(db) == NULL) {
 		resp_cache_clear();
 		return false;
 	}
-	resp_cache_set_version(version);
+	resp_cache_invalidate(db_take_changes(db));
 	return true;
 }
 
-/* Fills res from the cache when it holds a current answer for the key. The version is
+/* Fills res from the cache when it holds a current answer for the key. The changes are
  * checked on a hit only: on a miss the handler's own queries see every change committed
- * before the request, and an answer stored under an older version is dropped with it. */
+ * before the request; a change they may have missed is still to be taken, and drops the
+ * stored answer at the next hit. */
 static bool
 app__cached(struct db *db, const char *key, struct http_response *res)
 {
@@ -146,7 +145,8 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	if (!(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);
 	if (cache_key != NULL && res->status == 200)
-		resp_cache_store(cache_key, res);
+		/* an answer under /api/devices/{codename} shows that device only (sql/012) */
+		resp_cache_store(cache_key, res, match.path.codename);
 	return route;
 }
 

@@ -23,6 +23,9 @@ struct db {
 	bool prepare;
 	bool ready;             /* connected, and prepared when asked to */
 	char data_version[128]; /* the latest one known on this connection; "" until asked */
+	/* What the versions heard of since db_take_changes last ran may have changed (sql/012): "" nothing,
+	 * "*" anything, else device codenames separated by commas; and the copy that call hands out. */
+	char changes[DB_CHANGES_MAX], changes_taken[DB_CHANGES_MAX];
 	char error[512];
 	bool timed_out; /* the last round trip ran out of time (rather than failing) */
 	/* Reconnect backoff: after the n-th failure in a row, no attempt before next_attempt_ms. */
@@ -407,6 +410,7 @@ db__ensure(struct db *db, bool *waiting)
 	if (db->conn != NULL)
 		db__drop(db);       /* a connection that broke: a fresh one, prepared statements are gone */
 	db->data_version[0] = '\0'; /* notifications sent while away are lost: ask again */
+	snprintf(db->changes, sizeof db->changes, "*");
 	if (db->failures > 0 && db__now_ms() < db->next_attempt_ms) {
 		*waiting = true; /* db->error keeps the last cause */
 		return false;
@@ -515,19 +519,49 @@ db_sqlstate_err(const char *sqlstate)
 	return RT_ERR_INTERNAL;
 }
 
-/* Takes the notifications libpq has read so far, keeping the latest data version. Called
- * after every statement as well, so that they never pile up in libpq, whether or not
- * anyone asks for the version. */
+/* Adds the scope of one version (sql/012: "*" or codenames separated by commas) to what changed. A list that
+ * would not fit becomes "*": dropping more cached answers than needed is always safe. */
+static void
+db__add_changes(struct db *db, const char *scope)
+{
+	size_t used = strlen(db->changes), add = strlen(scope);
+
+	if (strcmp(db->changes, "*") == 0)
+		return;
+	if (scope[0] == '\0' || strcmp(scope, "*") == 0 || used + 1 + add >= sizeof db->changes) {
+		snprintf(db->changes, sizeof db->changes, "*");
+		return;
+	}
+	snprintf(db->changes + used, sizeof db->changes - used, "%s%s", used ? "," : "", scope);
+}
+
+/* Takes the notifications libpq has read so far ("token:version scope"), keeping the latest data version and
+ * adding up what they changed. Called after every statement as well, so that they never pile up in libpq,
+ * whether or not anyone asks for the version. */
 static void
 db__take_notifications(struct db *db)
 {
 	PGnotify *note;
 
 	while ((note = PQnotifies(db->conn)) != NULL) {
-		if (strcmp(note->relname, DB_DATA_VERSION_CHANNEL) == 0)
-			snprintf(db->data_version, sizeof db->data_version, "%s", note->extra);
+		if (strcmp(note->relname, DB_DATA_VERSION_CHANNEL) == 0) {
+			const char *space = strchr(note->extra, ' ');
+			size_t len = space != NULL ? (size_t)(space - note->extra) : strlen(note->extra);
+
+			/* a payload without a scope (older migrations) may have changed anything */
+			db__add_changes(db, space != NULL ? space + 1 : "*");
+			snprintf(db->data_version, sizeof db->data_version, "%.*s", (int)len, note->extra);
+		}
 		PQfreemem(note);
 	}
+}
+
+const char *
+db_take_changes(struct db *db)
+{
+	memcpy(db->changes_taken, db->changes, sizeof db->changes_taken);
+	db->changes[0] = '\0';
+	return db->changes_taken;
 }
 
 /* A round trip that did not complete (db->error says why). A timeout counts as a failed

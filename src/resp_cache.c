@@ -1,6 +1,6 @@
 /* A hash table of copied responses under a per-worker random SipHash key, that grows with
- * its entries, bounded in bytes by a segmented LRU; the whole table goes when the data
- * version changes. */
+ * its entries, bounded in bytes by a segmented LRU; a change of the data drops the entries it
+ * may affect (those of its devices, and every answer not about one device). */
 #include "resp_cache.h"
 
 #include <errno.h>
@@ -34,6 +34,7 @@ struct rc__entry {
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
 	char *etag;
+	char *scope;  /* the device codename the answer is about only, NULL when it may show any device */
 	size_t bytes; /* what the entry takes: the struct and its copies */
 };
 
@@ -48,7 +49,6 @@ static struct rc__entry **rc__buckets;
 static size_t rc__nbuckets; /* a power of two, or 0 before the first store */
 static size_t rc__count;
 static size_t rc__max_bytes = 48u * 1024 * 1024;
-static char *rc__version; /* the data version the entries belong to */
 /* Drawn per worker: bucket positions cannot be predicted, so no one can aim requests at one chain. */
 static unsigned char rc__hash_key[SIPHASH_KEY_SIZE];
 
@@ -123,6 +123,7 @@ rc__entry_free(struct rc__entry *e)
 	free(e->content_type);
 	free(e->body);
 	free(e->etag);
+	free(e->scope);
 	free(e);
 }
 
@@ -214,8 +215,6 @@ resp_cache_free(void)
 	free(rc__buckets);
 	rc__buckets = NULL;
 	rc__nbuckets = 0;
-	free(rc__version);
-	rc__version = NULL;
 }
 
 void
@@ -244,16 +243,44 @@ resp_cache_bytes(void)
 	return rc__segments[RC__PROBATION].bytes + rc__segments[RC__PROTECTED].bytes;
 }
 
-void
-resp_cache_set_version(const char *version)
+/* Whether codename is one of the comma-separated list's. */
+static bool
+rc__listed(const char *list, const char *codename)
 {
-	if (rc__version != NULL && strcmp(version, rc__version) == 0)
+	size_t len = strlen(codename);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && memcmp(p, codename, len) == 0)
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+void
+resp_cache_invalidate(const char *changes)
+{
+	if (changes[0] == '\0')
 		return;
-	resp_cache_clear();
-	free(rc__version);
-	rc__version = strdup(version);
-	if (rc__version == NULL)
-		abort();
+	if (strcmp(changes, "*") == 0) {
+		resp_cache_clear();
+		return;
+	}
+	for (int s = 0; s < RC__SEGMENTS; s++) {
+		struct rc__entry *e = rc__segments[s].oldest;
+
+		while (e != NULL) {
+			struct rc__entry *newer = e->newer;
+
+			if (e->scope == NULL || rc__listed(changes, e->scope))
+				rc__evict(e);
+			e = newer;
+		}
+	}
 }
 
 const char *
@@ -300,7 +327,7 @@ resp_cache_lookup(const char *key, struct http_response *res)
 }
 
 void
-resp_cache_store(const char *key, const struct http_response *res)
+resp_cache_store(const char *key, const struct http_response *res, const char *scope)
 {
 	uint64_t hash = siphash24(rc__hash_key, key, strlen(key));
 	struct rc__entry *e;
@@ -328,6 +355,8 @@ resp_cache_store(const char *key, const struct http_response *res)
 	e->nheaders = res->nheaders;
 	if (res->etag != NULL)
 		e->etag = rc__dup(res->etag, strlen(res->etag), &e->bytes);
+	if (scope != NULL)
+		e->scope = rc__dup(scope, strlen(scope), &e->bytes);
 	if (rc__count >= rc__nbuckets)
 		rc__grow();
 	e->chain = rc__buckets[hash & (rc__nbuckets - 1)];

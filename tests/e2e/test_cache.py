@@ -9,9 +9,12 @@ One worker serves (SETTINGS), so "still cached on the worker that had it" is the
 """
 
 import datetime
+import os
 import http.client
 import threading
 import time
+
+from conftest import REPO
 
 IMPORT_FILES = ["data/sample/devices.yml", "data/sample/latest.yml"]
 # One worker: every request reaches the cache under test. A small bound, so that what the old cache did (keep every
@@ -32,12 +35,13 @@ def md5s(doc):
 
 
 def bump_version(stack):
-    """An ordinary change (triggers fire): every worker's cache is invalid from the next request on. Then two GETs
+    """An ordinary change (triggers fire) of a device, which may change any answer (sql/012): every worker's cache is
+    invalid from the next request on. Then two GETs
     of one URL: a worker learns the new version on its first hit (a miss asks nothing), and until then a stored
     answer is filed under the old one and dropped at that hit. The second GET finds the first one's entry, so the
     worker's cache belongs to the current version afterwards. The GETs go on until every live worker has answered
     two of them (the log says who answered)."""
-    stack.psql("UPDATE release SET md5 = md5 WHERE id = (SELECT min(id) FROM release)")
+    stack.psql("UPDATE device SET codename = codename WHERE id = (SELECT min(id) FROM device)")
     _, statuses = stack.every_worker_answers(lambda: stack.get("/api/regions")[0], per_worker=2)
     assert statuses == [200] * len(statuses)
 
@@ -140,6 +144,53 @@ def test_two_spellings_share_one_entry(stack):
     for path, spellings in canonical.items():
         for spelling in [path] + spellings:
             assert get_json(stack, spelling) != before[path], spelling
+
+
+def test_a_change_drops_only_the_answers_it_can_affect(stack):
+    """A change of one device's releases drops that device's answers and every answer that is not about one device
+    (lists across devices, the device list, feeds); the other devices' answers stay cached. A change of a variant
+    drops everything. The rule is include/resp_cache.h's; what is cached is observed as the module says."""
+    bump_version(stack)
+    rows = stack.psql("SELECT d.codename, min(r.id) FROM device d JOIN release r ON r.device_id = d.id "
+                      "GROUP BY d.codename ORDER BY count(*) DESC, d.codename LIMIT 2")
+    (changed, changed_release), (other, _) = rows
+    paths = {
+        "changed": "/api/devices/%s/releases" % changed,
+        "changed_latest": "/api/devices/%s/latest" % changed,
+        "other": "/api/devices/%s/releases" % other,
+        "other_latest": "/api/devices/%s/latest" % other,
+        "across": "/api/releases?codename=%s,%s" % (changed, other),
+    }
+    before = {name: get_json(stack, path) for name, path in paths.items()}
+    change_behind_the_cache(stack, "scoped")
+    # an ordinary change of one release of the first device (its MD5 is given the value it has now)
+    stack.psql("UPDATE release SET md5 = md5 WHERE id = %s" % changed_release)
+    after = {name: get_json(stack, path) for name, path in paths.items()}
+    for name in ("changed", "changed_latest", "across"):
+        assert md5s(after[name]) != md5s(before[name]), "%s was answered from the cache" % paths[name]
+    for name in ("other", "other_latest"):
+        assert after[name] == before[name], "%s was dropped by a change of %s" % (paths[name], changed)
+    # a variant of any device: every answer may show it
+    stack.psql("UPDATE variant SET miui_name = miui_name WHERE id = (SELECT min(id) FROM variant)")
+    assert md5s(get_json(stack, paths["other"])) != md5s(before["other"])
+
+
+def test_a_statement_that_changes_nothing_moves_no_version(stack):
+    """Re-importing what is already there changes no row, so no data version moves and every cache stays warm."""
+    files = [os.path.join(REPO, f) for f in IMPORT_FILES]
+    # the tests above changed data behind the importer's back: the first import puts it back, the second finds
+    # nothing to do
+    for expected_change in (True, False):
+        version = stack.psql("SELECT version FROM data_version")[0][0]
+        r = stack.romtrack("import", *files)
+        assert r.returncode == 0, r.stderr
+        assert (stack.psql("SELECT version FROM data_version")[0][0] != version) == expected_change
+    # and a statement that matches no row
+    stack.psql("UPDATE release SET md5 = md5 WHERE id < 0")
+    assert stack.psql("SELECT version FROM data_version")[0][0] == version
+    # the control: a change of one row does move it
+    stack.psql("UPDATE release SET md5 = md5 WHERE id = (SELECT min(id) FROM release)")
+    assert int(stack.psql("SELECT version FROM data_version")[0][0]) == int(version) + 1
 
 
 def test_hot_answers_stay_cached_through_a_flood(stack):

@@ -1,4 +1,4 @@
-/* The response cache: copies and versions, the byte bound and its segmented LRU, the key made
+/* The response cache: copies and what a change drops, the byte bound and its segmented LRU, the key made
  * from the decoded request, and which requests it admits. */
 #include "check.h"
 
@@ -18,7 +18,17 @@ store_body(const char *key, const char *body)
 	struct http_response res = {0};
 
 	http_set_body(&res, 200, "application/json", body);
-	resp_cache_store(key, &res);
+	resp_cache_store(key, &res, NULL);
+}
+
+/* Stores a 200 under key as the answer about one device (scope). */
+static void
+store_scoped(const char *key, const char *scope)
+{
+	struct http_response res = {0};
+
+	http_set_body(&res, 200, "application/json", "{}");
+	resp_cache_store(key, &res, scope);
 }
 
 static bool
@@ -52,11 +62,10 @@ test_copies_and_versions(struct arena *a)
 	struct http_response res = {0}, hit = {0};
 
 	resp_cache_init(48u * 1024 * 1024);
-	resp_cache_set_version("1");
 	http_set_body(&res, 200, "application/json", "{\"a\":1}");
 	http_add_header(&res, "Link", "</next>; rel=\"next\"");
 	res.etag = "\"e\"";
-	resp_cache_store("/api/x?limit=1", &res);
+	resp_cache_store("/api/x?limit=1", &res, NULL);
 	CHECK(resp_cache_lookup("/api/x?limit=1", &hit));
 	CHECK_INT(hit.status, 200);
 	CHECK_STR(hit.body, "{\"a\":1}");
@@ -65,16 +74,9 @@ test_copies_and_versions(struct arena *a)
 	CHECK_INT(hit.nheaders, 1);
 	CHECK_STR(hit.headers[0].value, "</next>; rel=\"next\"");
 	CHECK(!cached("/api/x?limit=2"));
-	resp_cache_set_version("1");
+	resp_cache_invalidate(""); /* nothing changed */
 	CHECK(cached("/api/x?limit=1"));
-	resp_cache_set_version("2");
-	CHECK(!cached("/api/x?limit=1"));
-	/* versions as the database writes them: a 32-digit token and a counter */
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
-	resp_cache_store("/api/x?limit=1", &res);
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:41");
-	CHECK(cached("/api/x?limit=1")); /* the same version keeps the entries */
-	resp_cache_set_version("0123456789abcdef0123456789abcdef:42");
+	resp_cache_invalidate("*");
 	CHECK(!cached("/api/x?limit=1"));
 	CHECK_INT(resp_cache_count(), 0);
 	CHECK_INT(resp_cache_bytes(), 0);
@@ -87,8 +89,37 @@ test_copies_and_versions(struct arena *a)
 	/* only 200s are kept */
 	memset(&res, 0, sizeof res);
 	http_problem(&res, a, RT_ERR_NOT_FOUND, "x", NULL);
-	resp_cache_store("/api/y", &res);
+	resp_cache_store("/api/y", &res, NULL);
 	CHECK(!cached("/api/y"));
+	resp_cache_free();
+}
+
+/* A change of some devices drops their answers and every answer not about one device; answers about other
+ * devices stay. The rule is resp_cache.h's; the lists are as sql/012 writes them. */
+static void
+test_scoped_changes(void)
+{
+	resp_cache_init(1024 * 1024);
+	store_scoped("/api/devices/zeus/latest", "zeus");
+	store_scoped("/api/devices/zeus_pro/latest", "zeus_pro");
+	store_scoped("/api/devices/cupid/latest", "cupid");
+	store_scoped("/api/devices/sweet/latest", "sweet");
+	store_scoped("/api/releases", NULL);
+	resp_cache_invalidate("zeus");
+	CHECK(!cached("/api/devices/zeus/latest"));
+	CHECK(cached("/api/devices/zeus_pro/latest")); /* a name that starts like it is another device */
+	CHECK(cached("/api/devices/cupid/latest"));
+	CHECK(!cached("/api/releases"));
+	CHECK_INT(resp_cache_count(), 3);
+	/* several devices: the first, one in the middle, the last of the list */
+	store_scoped("/api/devices/zeus/latest", "zeus");
+	store_scoped("/api/devices/alioth/latest", "alioth");
+	resp_cache_invalidate("alioth,cupid,zeus_pro");
+	CHECK(!cached("/api/devices/alioth/latest") && !cached("/api/devices/cupid/latest"));
+	CHECK(!cached("/api/devices/zeus_pro/latest"));
+	CHECK(cached("/api/devices/zeus/latest") && cached("/api/devices/sweet/latest"));
+	resp_cache_invalidate("*");
+	CHECK_INT(resp_cache_count(), 0);
 	resp_cache_free();
 }
 
@@ -254,6 +285,7 @@ main(void)
 	struct arena *a = arena_new();
 
 	test_copies_and_versions(a);
+	test_scoped_changes();
 	test_bounds();
 	test_scan_resistance();
 	test_keys(a);
