@@ -24,6 +24,8 @@ enum db_stmt {
 	DB_STMT_REGIONS,
 	DB_STMT_BRANCHES,
 	DB_STMT_DATA_VERSION,
+	DB_STMT_TOKEN_BY_HASH,
+	DB_STMT_TOKEN_USED,
 	DB_STMT__MAX
 };
 
@@ -41,7 +43,8 @@ enum db_stmt {
 	X(q) X(codename) X(codenames) X(region) X(branch) X(type) X(version) X(android) X(family) X(since) \
 	X(until) X(current) X(families) X(hyperos) X(numbers) X(device_code) X(region_code) X(suffix)     \
 	X(variant_id) X(id) X(filename) X(after_date) X(after_version) X(after_id) X(after_codename)      \
-	X(after_branch) X(after_type) X(limit)
+	X(after_branch) X(after_type) X(limit)                                                           \
+	X(secret_hash) X(scope)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */

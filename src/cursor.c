@@ -1,9 +1,10 @@
-/* Cursor tokens: base64url(JSON array of sort-key strings) "." base64url(SipHash MAC). */
+/* Cursor tokens: base64url(JSON array of sort-key strings) "." base64url(SipHash MAC), through libsodium. */
 #include "cursor.h"
 
 #include "siphash.h"
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,59 +30,28 @@ cursor_set_secret(const char *secret)
 	memcpy(cursor__key + 8, &b, 8);
 }
 
-static const char cursor__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+#define CURSOR__B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 static char *
 cursor__b64_encode(struct arena *a, const unsigned char *in, size_t len)
 {
-	char *out = arena_alloc(a, (len + 2) / 3 * 4 + 1), *o = out;
+	size_t olen = sodium_base64_ENCODED_LEN(len, CURSOR__B64);
+	char *out = arena_alloc(a, olen);
 
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		*o++ = cursor__b64[(v >> 18) & 63];
-		*o++ = cursor__b64[(v >> 12) & 63];
-		if (i + 1 < len)
-			*o++ = cursor__b64[(v >> 6) & 63];
-		if (i + 2 < len)
-			*o++ = cursor__b64[v & 63];
-	}
-	*o = '\0';
-	return out;
+	return sodium_bin2base64(out, olen, in, len, CURSOR__B64);
 }
 
-/* Decodes unpadded base64url; NULL on a bad character or length, or unused bits that are not zero. */
+/* Decodes unpadded base64url; NULL on a bad character (NUL included) or length, or unused bits that are not
+ * zero (libsodium refuses those: one token has one spelling, and a cursor is part of a cache key). */
 static unsigned char *
 cursor__b64_decode(struct arena *a, const char *in, size_t len, size_t *outlen)
 {
 	unsigned char *out = arena_alloc(a, len * 3 / 4 + 1);
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
 
-	if (len % 4 == 1)
+	/* no characters to ignore, and no end pointer: anything not decoded is an error */
+	if (sodium_base642bin(out, len * 3 / 4 + 1, in, len, NULL, outlen, NULL, CURSOR__B64) != 0)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		const char *p = memchr(cursor__b64, in[i], 64);
-
-		if (p == NULL || in[i] == '\0')
-			return NULL;
-		acc = (acc << 6) | (uint32_t)(p - cursor__b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	/* the bits left over must be zero: one token has one spelling (a cursor is part of a cache key) */
-	if ((acc & ((1u << bits) - 1)) != 0)
-		return NULL;
-	out[o] = '\0';
-	*outlen = o;
+	out[*outlen] = '\0';
 	return out;
 }
 
@@ -99,19 +69,6 @@ cursor__mac(const char *scope, const char *payload, size_t len)
 	mac = siphash24(cursor__key, buf, slen + 1 + len);
 	free(buf);
 	return mac;
-}
-
-/* Compares a MAC as received with the one computed in time independent of where they differ
- * (every byte is read, differences are OR-ed, the only branch is on the total), so that the
- * time of a rejection does not tell a forger how many leading bytes were right. */
-static bool
-cursor__mac_equal(const unsigned char received[8], uint64_t expected)
-{
-	unsigned diff = 0;
-
-	for (int i = 0; i < 8; i++)
-		diff |= (unsigned)(received[i] ^ (unsigned char)(expected >> (8 * i)));
-	return diff == 0;
 }
 
 char *
@@ -141,8 +98,9 @@ bool
 cursor_decode(struct arena *a, const char *scope, const char *token, const char **fields, size_t n)
 {
 	const char *dot = strchr(token, '.');
-	unsigned char *payload, *macbytes;
+	unsigned char *payload, *macbytes, expected[8];
 	size_t plen, mlen;
+	uint64_t mac;
 	json_t *arr;
 	bool ok = false;
 
@@ -152,7 +110,11 @@ cursor_decode(struct arena *a, const char *scope, const char *token, const char 
 	macbytes = cursor__b64_decode(a, dot + 1, strlen(dot + 1), &mlen);
 	if (payload == NULL || macbytes == NULL || mlen != 8)
 		return false;
-	if (!cursor__mac_equal(macbytes, cursor__mac(scope, (const char *)payload, plen)))
+	mac = cursor__mac(scope, (const char *)payload, plen);
+	for (int i = 0; i < 8; i++)
+		expected[i] = (unsigned char)(mac >> (8 * i));
+	/* constant time, so that the time of a rejection does not tell a forger how many leading bytes were right */
+	if (sodium_memcmp(macbytes, expected, sizeof expected) != 0)
 		return false;
 	arr = json_loadb((const char *)payload, plen, 0, NULL);
 	if (!json_is_array(arr) || json_array_size(arr) != n)

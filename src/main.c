@@ -1,6 +1,7 @@
 /* The romtrack program: option parsing and the table of subcommands. */
 #include <getopt.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "master.h"
 #include "migrate.h"
 #include "router.h"
+#include "token.h"
 
 #ifndef ROMTRACK_VERSION
 #define ROMTRACK_VERSION "0.0.0"
@@ -51,6 +53,7 @@ cmd__usage(FILE *out, int status)
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
 		"  config defaults       print every configuration key with its default, what it means\n"
 		"                        and whether a reload (SIGHUP) applies it, as a YAML file\n"
+		"%s"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE     configuration file (default: $ROMTRACK_CONFIG, else\n"
@@ -61,7 +64,7 @@ cmd__usage(FILE *out, int status)
 		"\n"
 		"environment:\n"
 		"  ROMTRACK_DATABASE_URL overrides the database setting of the configuration\n",
-		cfg_default_path());
+		token_usage, cfg_default_path());
 	return status;
 }
 
@@ -295,6 +298,12 @@ cmd_config(struct cmd_ctx *ctx)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static int
+cmd_token(struct cmd_ctx *ctx)
+{
+	return token_cli(ctx->cfg.database, ctx->argc, ctx->argv);
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct cmd_ctx *ctx);
@@ -302,7 +311,7 @@ static const struct {
 } cmd__table[] = {
 	{"serve", cmd_serve, true},    {"migrate", cmd_migrate, true}, {"import", cmd_import, true},
 	{"check", cmd_check, false},   {"export", cmd_export, true},   {"routes", cmd_routes, false},
-	{"config", cmd_config, false},
+	{"config", cmd_config, false}, {"token", cmd_token, true},
 };
 
 int
@@ -318,6 +327,11 @@ main(int argc, char **argv)
 	char err[1024];
 	int opt, status;
 
+	/* once per process, before anything draws random bytes (workers inherit it) */
+	if (sodium_init() < 0) {
+		fputs("romtrack: libsodium cannot start\n", stderr);
+		return 1;
+	}
 	ctx.config_path = getenv("ROMTRACK_CONFIG");
 	if (ctx.config_path == NULL || ctx.config_path[0] == '\0')
 		ctx.config_path = cfg_default_path();

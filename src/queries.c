@@ -197,6 +197,20 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 
 	/* what the response caches are valid for (sql/004_data_version.sql), read after each connect */
 	[DB_STMT_DATA_VERSION] = {"data_version", "SELECT token || ':' || version FROM data_version"},
+
+	/* the live token (sql/010) whose secret hashes to secret_hash (hex): its id, name, hash (hex, which auth.c
+	 * compares with its own), whether it holds scope (NULL: any), and whether its last use is a minute old */
+	[DB_STMT_TOKEN_BY_HASH] = {"token_by_hash",
+				   "SELECT t.id, t.name, encode(t.secret_hash, 'hex'),"
+				   "       (:scope::text IS NULL OR :scope::text = ANY (t.scopes)),"
+				   "       (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')"
+				   " FROM api_token t WHERE t.secret_hash = decode(:secret_hash::text, 'hex')"
+				   "   AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"},
+
+	/* a token's last use, at most once a minute (two requests of the same minute may both ask) */
+	[DB_STMT_TOKEN_USED] = {"token_used",
+				"UPDATE api_token SET last_used_at = now() WHERE id = :id::bigint"
+				" AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */
