@@ -219,11 +219,13 @@ json__release(struct json__ctx *ctx, json_t *obj, struct json__release *r)
 	r->card.pointer = ptr;
 	json_object_foreach(obj, key, v)
 	{
-		size_t k = 0, d = 0;
+		size_t k = 0;
 
 		while (k < JSON__NMEMBERS && strcmp(key, json__members[k].name) != 0)
 			k++;
 		if (k == JSON__NMEMBERS) {
+			size_t d = 0;
+
 			while (d < sizeof json__derived / sizeof json__derived[0] && strcmp(key, json__derived[d]) != 0)
 				d++;
 			if (d < sizeof json__derived / sizeof json__derived[0])
@@ -312,12 +314,15 @@ json__release(struct json__ctx *ctx, json_t *obj, struct json__release *r)
 static char *
 json__normalize_pointer(const struct json__release *r, const char *field, size_t k)
 {
-	char item[24];
+	if (field == NULL) {
+		char *copy = strdup(r->pointer);
 
-	if (field == NULL)
-		return strdup(r->pointer);
+		if (copy == NULL)
+			abort();
+		return copy;
+	}
 	if (strcmp(field, "name") == 0) {
-		char *names = json__pointer(r->pointer, "names"), *p;
+		char *names = json__pointer(r->pointer, "names"), *p, item[24];
 
 		snprintf(item, sizeof item, "%zu", k);
 		p = json__pointer(names, item);
@@ -326,7 +331,7 @@ json__normalize_pointer(const struct json__release *r, const char *field, size_t
 	}
 	if (strcmp(field, "codename") == 0)
 		return json__pointer(r->pointer, r->variant_given ? "variant" : "codename");
-	return json__pointer(r->pointer, strcmp(field, "incremental") == 0 ? "incremental" : field);
+	return json__pointer(r->pointer, field); /* the card's fields are named as the members */
 }
 
 /* The card of names[k]. */
