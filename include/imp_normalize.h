@@ -70,6 +70,9 @@ struct imp_row {
 	char incremental_filename[256], incremental_from[65], incremental_to[65];
 	unsigned warnings; /* 1u << enum imp_warning */
 	char warning_text[IMP_WARN__MAX][160];
+	/* when imp_normalize refuses the card: the card field at fault ("version", "links",
+	 * "name", ...; see imp__reject), NULL when no one field is */
+	const char *reject_field;
 };
 
 /* Checks and normalises a card. Returns false, with "file:line: what" in err, for a

@@ -3,6 +3,7 @@
 #ifndef IMPORT_H
 #define IMPORT_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,10 +13,30 @@
  * at most 7 buttons; an input with more is refused with its line, never cut short in silence. */
 #define IMP_MAX_LINKS 32
 
+/* Fields of a card, as bits of imp_card.given: the fields an input gives explicitly (a
+ * JSON member present, null included). Under imp_options.authoritative they are final. */
+enum imp_field {
+	IMP_FIELD_VARIANT,
+	IMP_FIELD_NAMES,
+	IMP_FIELD_BRANCH,
+	IMP_FIELD_ANDROID,
+	IMP_FIELD_SIZE,
+	IMP_FIELD_MD5,
+	IMP_FIELD_DATE,
+	IMP_FIELD_CHANGELOG,
+	IMP_FIELD_LINKS,
+	IMP_FIELD_INCREMENTAL,
+	IMP_FIELD__MAX
+};
+
 /* One package as an input lists it: raw strings, NULL when absent. */
 struct imp_card {
 	const char *file;
-	unsigned long line;
+	unsigned long line;  /* 0 for a JSON input: pointer says where */
+	const char *pointer; /* a JSON input's release ("/data/3"), else NULL */
+	unsigned given;      /* 1u << enum imp_field: given explicitly, even as null */
+	bool has_size_bytes; /* a typed size (JSON): size_bytes is used, size ignored */
+	long long size_bytes;
 	const char *codename;  /* the variant codename, or a base codename (see below) */
 	bool codename_is_base; /* download pages name the phone, not its regional variant */
 	bool codename_made_up; /* a dump's variant that romtrack made up: no input declared it */
@@ -68,30 +89,118 @@ struct imp_sink {
 	bool (*variant)(struct imp_sink *sink, const struct imp_variant *v, char *err, size_t errlen);
 };
 
+/* One input of a run: a file, or bytes held in memory (an HTTP body). */
+enum imp_format {
+	IMP_FORMAT_XFU_YAML, /* latest.yml, devices.yml, a dump of romtrack export --all */
+	IMP_FORMAT_PAGE,     /* an XFU download page (.md, .html) */
+	IMP_FORMAT_JSON,     /* releases in the API's shape (see imp_read_json) */
+	IMP_FORMAT__MAX
+};
+
+struct imp_input {
+	const char *name; /* named in errors and warnings: a path, or e.g. "body" */
+	enum imp_format format;
+	const char *data; /* NULL: read the file name (YAML files are streamed) */
+	size_t len;
+};
+
+/* The format of a media type ("text/markdown", "text/html", "application/yaml",
+ * "application/json"; parameters such as "; charset=utf-8" ignored); false for another. */
+bool imp_format_from_media_type(const char *media_type, enum imp_format *format);
+/* The format a file name's extension says (.yml/.yaml, .md/.html/.htm, .json). */
+bool imp_format_from_path(const char *path, enum imp_format *format);
+
+/* Why a run failed: the input (every error listed; HTTP 422), the input is not JSON at all
+ * (one error with line and column; HTTP 400), or something else (the database: HTTP 5xx). */
+enum imp_fault { IMP_FAULT_NONE, IMP_FAULT_INPUT, IMP_FAULT_SYNTAX, IMP_FAULT_INTERNAL };
+
+/* One thing wrong with an input. A JSON input's errors have a JSON pointer (RFC 6901:
+ * "/data/3/md5", "" for the whole document); a file's have its line (0 when unknown). */
+struct imp_error {
+	char *input;                /* the input's name; NULL for an error of no input (the database) */
+	char *pointer;              /* NULL for inputs other than JSON */
+	unsigned long line, column; /* 0 when unknown */
+	char *detail;               /* what is wrong, without the place */
+};
+
+struct imp_errors {
+	enum imp_fault fault;
+	struct imp_error *items;
+	size_t n, cap;
+};
+
+/* Adds an error; pointer NULL for none, line and column 0 when unknown. */
+void imp_errors_add(struct imp_errors *errs, enum imp_fault fault, const char *input, const char *pointer,
+		    unsigned long line, unsigned long column, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+/* Adds an error from a reader's message "input:line[:column]: detail" (or any other text). */
+void imp_errors_add_message(struct imp_errors *errs, enum imp_fault fault, const char *input, const char *message);
+/* "input: /data/3/md5: detail", "input:12:5: detail" or "detail", for the CLI. */
+void imp_error_format(const struct imp_error *e, char *out, size_t outlen);
+/* [{"pointer": "/data/3/md5", "detail": "..."}...]: the errors of a 422 (RFC 9457 extension
+ * member); errors without a pointer get "line" (and "column") when known. */
+json_t *imp_errors_json(const struct imp_errors *errs);
+void imp_errors_free(struct imp_errors *errs);
+
 /* One field of an existing release that an import changed. */
 struct imp_change {
 	char *filename, *field, *old_value, *new_value; /* values NULL when SQL NULL */
 };
 
+/* A release an import created. */
+struct imp_inserted {
+	long long id; /* the new row's id (of a transaction rolled back by dry_run) */
+	char *filename;
+};
+
+/* A data check a card failed (where, which, and what it says). */
+struct imp_warned {
+	char *input;
+	unsigned long line; /* 0 for a JSON input */
+	char *pointer;      /* a JSON input's release, else NULL */
+	char *filename;
+	enum imp_warning kind;
+	char *detail;
+};
+
 struct imp_summary {
 	size_t files, cards, variants_read;
 	size_t releases, inserted, updated, unchanged;
-	size_t warnings[IMP_WARN__MAX];
+	size_t warnings[IMP_WARN__MAX]; /* per kind: cards, and packages for conflicting-copies */
 	struct imp_change *changes;
 	size_t nchanges;
+	struct imp_inserted *inserted_list; /* ninserted == inserted, in file name order */
+	size_t ninserted;
+	struct imp_warned *warned; /* every card's failed checks, in input order */
+	size_t nwarned, warned_cap;
 };
 
 struct imp_options {
 	bool dry_run;  /* roll back instead of committing */
 	bool verbose;  /* print every warning */
 	bool progress; /* a progress bar on a terminal, progress lines otherwise (stderr) */
+	/* A maintainer's correction: for every field an input gives, the final value is the
+	 * input's, without the import's rules (a known value kept over an unknown one, Stable
+	 * never demoted, the longest list of mirrors, warnings adding up, the variant moved only
+	 * on stronger evidence). Fields it does not give keep their stored values. */
+	bool authoritative;
+	/* Who and how, set in the transaction for the audit triggers (romtrack.actor, .via,
+	 * .request_id, .reason); NULL is ''. The CLI: "cli:<user>", "romtrack import". */
+	const char *actor, *via, *request_id, *reason;
 };
 
-/* Reads every file (directories recursively: .md, .html, .yml, .yaml), then merges in
- * one transaction: all or nothing. Paths are read in the order given, directories in
- * name order; later inputs win over earlier ones. */
+/* Reads every input in the order given (later inputs win over earlier ones), then merges
+ * in one transaction: all or nothing. On failure returns false with errs filled: every
+ * error of a JSON input, the first of any other, and errs->fault saying whose fault. */
+bool imp_run_inputs(PGconn *conn, const struct imp_input *inputs, size_t ninputs, const struct imp_options *opt,
+		    struct imp_summary *sum, struct imp_errors *errs);
+/* imp_run_inputs over files (directories recursively: .md, .html, .yml, .yaml, .json), read
+ * in the order given, directories in name order. */
 bool imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_options *opt,
-	     struct imp_summary *sum, char *err, size_t errlen);
+	     struct imp_summary *sum, struct imp_errors *errs);
+/* The import report (what romtrack import --json prints and the API answers): counts,
+ * warnings by kind and each warning, each change, and the releases inserted. */
+json_t *imp_summary_json(const struct imp_summary *sum, const struct imp_options *opt);
 void imp_summary_free(struct imp_summary *sum);
 /* Reads and checks files without a database; prints every normalised card as one
  * JSON object per line on out. */

@@ -299,9 +299,12 @@ imp__today(void)
 	return today;
 }
 
+/* field: the card's member at fault (readers of JSON point at it), NULL for none. */
 static bool
-imp__reject(char *err, size_t errlen, const struct imp_card *card, const char *what)
+imp__reject(char *err, size_t errlen, const struct imp_card *card, struct imp_row *row, const char *field,
+	    const char *what)
 {
+	row->reject_field = field;
 	snprintf(err, errlen, "%s:%lu: %s", card->file, card->line, what);
 	return false;
 }
@@ -397,6 +400,7 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 {
 	char android_in_name[16], prefix[11], linkname[256];
 	const char *texts[] = {card->name, card->changelog, card->md5, card->size, card->date, card->android};
+	static const char *const text_fields[] = {"name", "changelog", "md5", "size", "date", "android"};
 	const char *md5, *date;
 
 	memset(row, 0, sizeof *row);
@@ -404,41 +408,49 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 	row->line = card->line;
 	row->size = -1;
 	if (card->codename == NULL || !params_codename_valid(card->codename))
-		return imp__reject(err, errlen, card, "the codename is missing or not 1 to 64 letters, digits or '_'");
+		return imp__reject(err, errlen, card, row, "codename",
+				   "the codename is missing or not 1 to 64 letters, digits or '_'");
 	if (card->version == NULL || card->version[0] == '\0' || strlen(card->version) > 64 ||
 	    strcspn(card->version, " \t\r\n") != strlen(card->version))
-		return imp__reject(err, errlen, card,
+		return imp__reject(err, errlen, card, row, "version",
 				   "the version is missing, longer than 64 characters or has spaces");
 	row->branch = imp_branch_from_site(card->branch);
 	if (row->branch == DOM_BRANCH__MAX)
-		return imp__reject(err, errlen, card,
+		return imp__reject(err, errlen, card, row, "branch",
 				   "the branch is missing or not Stable, Stable Beta, Weekly or Public Beta");
 	row->type = imp_type_from_site(card->type);
 	if (row->type == DOM_TYPE__MAX)
-		return imp__reject(err, errlen, card, "the type (method) is missing or not Recovery or Fastboot");
+		return imp__reject(err, errlen, card, row, "type",
+				   "the type (method) is missing or not Recovery or Fastboot");
 	if (card->nlinks == 0 || !imp_filename_from_link(card->links[0], linkname, sizeof linkname))
-		return imp__reject(err, errlen, card, "the download link is missing or not an http(s) URL of a file");
+		return imp__reject(err, errlen, card, row, "links",
+				   "the download link is missing or not an http(s) URL of a file");
 	for (size_t i = 1; i < card->nlinks; i++)
 		if (!imp_filename_from_link(card->links[i], linkname, sizeof linkname))
-			return imp__reject(err, errlen, card, "a mirror link is not an http(s) URL of a file");
+			return imp__reject(err, errlen, card, row, "links",
+					   "a mirror link is not an http(s) URL of a file");
 	if (card->filename != NULL) {
 		if (card->filename[0] == '\0' || strlen(card->filename) >= sizeof row->filename ||
 		    strcspn(card->filename, "/ \t\r\n") != strlen(card->filename))
-			return imp__reject(err, errlen, card, "the package name is empty, too long or not a file name");
+			return imp__reject(err, errlen, card, row, "filename",
+					   "the package name is empty, too long or not a file name");
 		snprintf(row->filename, sizeof row->filename, "%s", card->filename);
 	} else {
 		snprintf(row->filename, sizeof row->filename, "%s", linkname);
 	}
 	if (card->name != NULL && (card->name[0] == '\0' || strlen(card->name) > 200))
-		return imp__reject(err, errlen, card, "the display name is empty or longer than 200 characters");
+		return imp__reject(err, errlen, card, row, "name",
+				   "the display name is empty or longer than 200 characters");
 	/* XML (the feeds) and most clients cannot carry C0 controls but tab and new lines */
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
 		for (const char *p = texts[i]; p != NULL && *p; p++)
 			if (((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
-				return imp__reject(err, errlen, card, "a field has a control character");
+				return imp__reject(err, errlen, card, row, text_fields[i],
+						   "a field has a control character");
 	if (card->incremental_url != NULL &&
 	    !imp_filename_from_link(card->incremental_url, row->incremental_filename, sizeof row->incremental_filename))
-		return imp__reject(err, errlen, card, "the incremental update link is not an http(s) URL of a file");
+		return imp__reject(err, errlen, card, row, "incremental",
+				   "the incremental update link is not an http(s) URL of a file");
 
 	imp__filename_variant(row);
 	row->version = card->version;
@@ -470,7 +482,12 @@ imp_normalize(const struct imp_card *card, struct imp_row *row, char *err, size_
 		imp__warn(row, IMP_WARN_VERSION_UNPARSED, "version %s fits no known grammar", card->version);
 	imp_version_sort_key(card->version, row->version_sort, sizeof row->version_sort);
 
-	if (!imp_parse_size(card->size, &row->size)) {
+	if (card->has_size_bytes) {
+		/* a typed size (JSON): bytes already, nothing to parse */
+		row->size = card->size_bytes;
+		if (row->size < IMP_MIN_PLAUSIBLE_SIZE)
+			imp__warn(row, IMP_WARN_SIZE_IMPLAUSIBLE, "%lld bytes cannot be a ROM", row->size);
+	} else if (!imp_parse_size(card->size, &row->size)) {
 		row->size = -1;
 		if (card->size != NULL)
 			imp__warn(row, IMP_WARN_SIZE_UNPARSED, "size \"%s\" is not a size", card->size);

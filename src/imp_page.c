@@ -325,31 +325,48 @@ page__front_matter(const char *path, const char *text, size_t len, char *err, si
 	return ok;
 }
 
-bool
-imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+/* Line and column (1-based, in characters) of byte offset off. */
+static void
+page__position(const char *text, size_t off, size_t *line, size_t *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n')
+			(*line)++, *col = 1;
+		else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			(*col)++;
+	}
+}
+
+/* The reader proper, over text[len] with text[len] == '\0'. */
+static bool
+page__read(const char *path, const char *text, size_t len, struct imp_sink *sink, char *err, size_t errlen)
 {
 	struct page__strings ss = {{0}};
-	struct buf file = {0};
-	size_t len, bad, cards = 0;
-	const char *body, *end;
+	size_t bad, cards = 0;
+	const char *body, *end, *nul;
 	long line_offset = 1;
 	htmlDocPtr doc = NULL;
 	bool ok = false;
-	char *text;
 
-	if (!buf_read_file(&file, path, PAGE__MAX_BYTES, err, errlen))
+	if (len > PAGE__MAX_BYTES) {
+		snprintf(err, errlen, "%s: %zu bytes, larger than the limit of %zu bytes for a page", path, len,
+			 PAGE__MAX_BYTES);
 		return false;
-	text = file.data;
-	len = file.len;
-	if (!utf8_valid(text, len, &bad)) {
-		size_t line = 1, col = 1;
+	}
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		size_t line, col;
 
-		for (size_t i = 0; i < bad; i++) {
-			if (text[i] == '\n')
-				line++, col = 1;
-			else if (((unsigned char)text[i] & 0xc0) != 0x80)
-				col++;
-		}
+		/* the string functions below would stop there: never read half a page */
+		page__position(text, (size_t)(nul - text), &line, &col);
+		snprintf(err, errlen, "%s:%zu:%zu: a NUL byte: a page is text", path, line, col);
+		return false;
+	}
+	if (!utf8_valid(text, len, &bad)) {
+		size_t line, col;
+
+		page__position(text, bad, &line, &col);
 		snprintf(err, errlen, "%s:%zu:%zu: invalid UTF-8 (byte 0x%02x): the file must be UTF-8", path, line,
 			 col, (unsigned char)text[bad]);
 		goto out;
@@ -381,6 +398,32 @@ out:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	page__strings_free(&ss);
+	return ok;
+}
+
+bool
+imp_read_page_buffer(const char *name, const char *data, size_t len, struct imp_sink *sink, char *err, size_t errlen)
+{
+	struct buf copy = {0};
+	bool ok;
+
+	if (len > PAGE__MAX_BYTES)
+		return page__read(name, "", len, sink, err, errlen); /* refused by its size, unread */
+	buf_put(&copy, data, len);                                   /* a body need not end with a NUL: the copy does */
+	ok = page__read(name, copy.data != NULL ? copy.data : "", len, sink, err, errlen);
+	buf_free(&copy);
+	return ok;
+}
+
+bool
+imp_read_page(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+{
+	struct buf file = {0};
+	bool ok;
+
+	if (!buf_read_file(&file, path, PAGE__MAX_BYTES, err, errlen))
+		return false;
+	ok = page__read(path, file.data, file.len, sink, err, errlen);
 	buf_free(&file);
 	return ok;
 }

@@ -275,18 +275,17 @@ next:
 	}
 }
 
-bool
-imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+/* The reader proper, over an open reader (a file or bytes); closes it. */
+static bool
+xfu__read(struct yaml_doc_reader *r, struct imp_sink *sink, char *err, size_t errlen)
 {
-	struct yaml_doc_reader r;
+	const char *path = r->path;
 	yaml_event_t ev;
 	bool ok = false;
 
-	if (!yaml_doc_open_file(&r, path, YAML_DOC_MAX_BYTES, err, errlen))
-		return false;
 	/* the stream and the first document start, then the root (an empty file has none) */
 	for (int i = 0; i < 3; i++) {
-		if (!yaml_doc_next(&r, &ev, err, errlen))
+		if (!yaml_doc_next(r, &ev, err, errlen))
 			goto out;
 		if (ev.type == YAML_STREAM_END_EVENT)
 			break;
@@ -294,16 +293,16 @@ imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t err
 			yaml_event_delete(&ev);
 	}
 	if (ev.type == YAML_SEQUENCE_START_EVENT)
-		ok = xfu__read_latest(&r, sink, err, errlen);
+		ok = xfu__read_latest(r, sink, err, errlen);
 	else if (ev.type == YAML_MAPPING_START_EVENT)
-		ok = xfu__read_devices(&r, sink, err, errlen);
+		ok = xfu__read_devices(r, sink, err, errlen);
 	else
 		snprintf(err, errlen, "%s:1: not an XFU export: expected a list of ROMs or a mapping of codenames",
 			 path);
 	yaml_event_delete(&ev);
 	/* the rest of the first document must be valid YAML too */
 	while (ok) {
-		if (!(ok = yaml_doc_next(&r, &ev, err, errlen)))
+		if (!(ok = yaml_doc_next(r, &ev, err, errlen)))
 			break;
 		if (ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT) {
 			yaml_event_delete(&ev);
@@ -312,6 +311,33 @@ imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t err
 		yaml_event_delete(&ev);
 	}
 out:
-	yaml_doc_close(&r);
+	yaml_doc_close(r);
 	return ok;
+}
+
+bool
+imp_read_xfu_yaml_buffer(const char *name, const char *data, size_t len, struct imp_sink *sink, char *err,
+			 size_t errlen)
+{
+	struct yaml_doc_reader r;
+
+	if (len > (size_t)YAML_DOC_MAX_BYTES) {
+		snprintf(err, errlen, "%s: %zu bytes, larger than the limit of %ld bytes for a YAML file", name, len,
+			 YAML_DOC_MAX_BYTES);
+		return false;
+	}
+	if (!yaml_doc_open_string(&r, name, data, len, 0, err, errlen))
+		return false;
+	return xfu__read(&r, sink, err, errlen);
+}
+
+bool
+imp_read_xfu_yaml(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+{
+	struct yaml_doc_reader r;
+
+	/* streamed from the file, not read whole: memory holds one entry */
+	if (!yaml_doc_open_file(&r, path, YAML_DOC_MAX_BYTES, err, errlen))
+		return false;
+	return xfu__read(&r, sink, err, errlen);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,20 +42,166 @@ imp_warning_name(enum imp_warning w)
 	return w < IMP_WARN__MAX ? imp__warning_names[w] : "?";
 }
 
+/* ---- errors ------------------------------------------------------------------------------ */
+
+static char *
+imp__strdup(const char *s)
+{
+	char *copy = s != NULL ? strdup(s) : NULL;
+
+	if (s != NULL && copy == NULL)
+		abort();
+	return copy;
+}
+
+void
+imp_errors_add(struct imp_errors *errs, enum imp_fault fault, const char *input, const char *pointer,
+	       unsigned long line, unsigned long column, const char *fmt, ...)
+{
+	struct imp_error *e;
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	if (errs->n == errs->cap) {
+		errs->cap = errs->cap ? 2 * errs->cap : 8;
+		if ((errs->items = realloc(errs->items, errs->cap * sizeof *errs->items)) == NULL)
+			abort();
+	}
+	e = &errs->items[errs->n++];
+	*e = (struct imp_error){imp__strdup(input), imp__strdup(pointer), line, column, imp__strdup(detail)};
+	/* the worst fault wins: the database's over a syntax error over a broken rule */
+	if (fault > errs->fault)
+		errs->fault = fault;
+}
+
+void
+imp_errors_add_message(struct imp_errors *errs, enum imp_fault fault, const char *input, const char *message)
+{
+	size_t n = input != NULL ? strlen(input) : 0;
+	unsigned long pos[2] = {0, 0};
+	const char *p = message;
+
+	/* "input:line[:column]: detail": the place apart from what is wrong */
+	if (input != NULL && strncmp(message, input, n) == 0 && message[n] == ':') {
+		p = message + n;
+		for (int i = 0; i < 2 && p[0] == ':' && p[1] >= '0' && p[1] <= '9'; i++) {
+			char *end;
+
+			pos[i] = strtoul(p + 1, &end, 10);
+			p = end;
+		}
+		if (strncmp(p, ": ", 2) == 0)
+			p += 2;
+		else
+			p = message, pos[0] = pos[1] = 0;
+	}
+	imp_errors_add(errs, fault, p == message ? NULL : input, NULL, pos[0], pos[1], "%s", p);
+}
+
+void
+imp_error_format(const struct imp_error *e, char *out, size_t outlen)
+{
+	if (e->input == NULL)
+		snprintf(out, outlen, "%s", e->detail);
+	else if (e->pointer != NULL)
+		snprintf(out, outlen, "%s: %s: %s", e->input, e->pointer[0] ? e->pointer : "(the document)", e->detail);
+	else if (e->line > 0 && e->column > 0)
+		snprintf(out, outlen, "%s:%lu:%lu: %s", e->input, e->line, e->column, e->detail);
+	else if (e->line > 0)
+		snprintf(out, outlen, "%s:%lu: %s", e->input, e->line, e->detail);
+	else
+		snprintf(out, outlen, "%s: %s", e->input, e->detail);
+}
+
+json_t *
+imp_errors_json(const struct imp_errors *errs)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct imp_error *e = &errs->items[i];
+		json_t *j = json_pack("{s:s}", "detail", e->detail);
+
+		if (e->pointer != NULL)
+			json_object_set_new(j, "pointer", json_string(e->pointer));
+		if (e->line > 0)
+			json_object_set_new(j, "line", json_integer((json_int_t)e->line));
+		if (e->column > 0)
+			json_object_set_new(j, "column", json_integer((json_int_t)e->column));
+		json_array_append_new(list, j);
+	}
+	return list;
+}
+
+void
+imp_errors_free(struct imp_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		free(errs->items[i].input);
+		free(errs->items[i].pointer);
+		free(errs->items[i].detail);
+	}
+	free(errs->items);
+	*errs = (struct imp_errors){0};
+}
+
 /* ---- input files ----------------------------------------------------------------------- */
 
-enum imp__format { IMP__YAML, IMP__PAGE, IMP__UNKNOWN };
-
-static enum imp__format
-imp__format_of(const char *path)
+bool
+imp_format_from_path(const char *path, enum imp_format *format)
 {
+	static const struct {
+		const char *ext;
+		enum imp_format format;
+	} exts[] = {
+		{".yml", IMP_FORMAT_XFU_YAML}, {".yaml", IMP_FORMAT_XFU_YAML}, {".md", IMP_FORMAT_PAGE},
+		{".html", IMP_FORMAT_PAGE},    {".htm", IMP_FORMAT_PAGE},      {".json", IMP_FORMAT_JSON},
+	};
 	const char *dot = strrchr(path, '.');
 
-	if (dot != NULL && (strcmp(dot, ".yml") == 0 || strcmp(dot, ".yaml") == 0))
-		return IMP__YAML;
-	if (dot != NULL && (strcmp(dot, ".md") == 0 || strcmp(dot, ".html") == 0 || strcmp(dot, ".htm") == 0))
-		return IMP__PAGE;
-	return IMP__UNKNOWN;
+	for (size_t i = 0; dot != NULL && i < sizeof exts / sizeof exts[0]; i++) {
+		if (strcmp(dot, exts[i].ext) == 0) {
+			*format = exts[i].format;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+imp_format_from_media_type(const char *media_type, enum imp_format *format)
+{
+	static const struct {
+		const char *type;
+		enum imp_format format;
+	} types[] = {
+		{"text/markdown", IMP_FORMAT_PAGE},        {"text/html", IMP_FORMAT_PAGE},
+		{"application/yaml", IMP_FORMAT_XFU_YAML}, {"application/x-yaml", IMP_FORMAT_XFU_YAML},
+		{"text/yaml", IMP_FORMAT_XFU_YAML},        {"application/json", IMP_FORMAT_JSON},
+	};
+	size_t n;
+
+	if (media_type == NULL)
+		return false;
+	n = strcspn(media_type, "; \t"); /* the parameters (charset) do not choose a reader */
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		if (strlen(types[i].type) == n && strncasecmp(media_type, types[i].type, n) == 0) {
+			*format = types[i].format;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+imp__importable(const char *path)
+{
+	enum imp_format f;
+
+	return imp_format_from_path(path, &f);
 }
 
 /* A list of file names: a buf of strdup'ed char *. */
@@ -100,14 +247,14 @@ imp__collect(struct buf *f, const char *path, bool explicit, char *err, size_t e
 		return false;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		if (explicit && imp__format_of(path) == IMP__UNKNOWN) {
-			snprintf(
-				err, errlen,
-				"%s: unknown input format (expected an XFU export .yml/.yaml or a download page .md/.html)",
-				path);
+		if (explicit && !imp__importable(path)) {
+			snprintf(err, errlen,
+				 "%s: unknown input format (expected an XFU export .yml/.yaml, a download page"
+				 " .md/.html or releases in the API's shape .json)",
+				 path);
 			return false;
 		}
-		if (imp__format_of(path) != IMP__UNKNOWN)
+		if (imp__importable(path))
 			imp__files_add(f, path);
 		return true;
 	}
@@ -132,16 +279,37 @@ imp__collect(struct buf *f, const char *path, bool explicit, char *err, size_t e
 	return ok;
 }
 
+/* Runs the reader of one input; its errors go to errs. */
 static bool
-imp__read_file(const char *path, struct imp_sink *sink, char *err, size_t errlen)
+imp__read_input(const struct imp_input *in, struct imp_sink *sink, struct imp_errors *errs)
 {
-	switch (imp__format_of(path)) {
-	case IMP__YAML: return imp_read_xfu_yaml(path, sink, err, errlen);
-	case IMP__PAGE: return imp_read_page(path, sink, err, errlen);
-	case IMP__UNKNOWN: break;
+	struct buf file = {0};
+	char err[1024];
+	bool ok = false;
+
+	err[0] = '\0';
+	switch (in->format) {
+	case IMP_FORMAT_XFU_YAML:
+		ok = in->data != NULL ? imp_read_xfu_yaml_buffer(in->name, in->data, in->len, sink, err, sizeof err)
+				      : imp_read_xfu_yaml(in->name, sink, err, sizeof err);
+		break;
+	case IMP_FORMAT_PAGE:
+		ok = in->data != NULL ? imp_read_page_buffer(in->name, in->data, in->len, sink, err, sizeof err)
+				      : imp_read_page(in->name, sink, err, sizeof err);
+		break;
+	case IMP_FORMAT_JSON:
+		if (in->data != NULL)
+			return imp_read_json(in->name, in->data, in->len, sink, errs);
+		if (!buf_read_file(&file, in->name, IMP_JSON_MAX_BYTES, err, sizeof err))
+			break;
+		ok = imp_read_json(in->name, file.data != NULL ? file.data : "", file.len, sink, errs);
+		buf_free(&file);
+		return ok;
+	case IMP_FORMAT__MAX: snprintf(err, sizeof err, "%s: unknown input format", in->name); break;
 	}
-	snprintf(err, errlen, "%s: unknown input format", path);
-	return false;
+	if (!ok)
+		imp_errors_add_message(errs, IMP_FAULT_INPUT, in->name, err);
+	return ok;
 }
 
 /* Progress on stderr: a bar on a terminal, a line per tenth otherwise. */
@@ -207,6 +375,7 @@ struct imp__stage {
 	unsigned long seq;
 	const struct imp_options *opt;
 	struct imp_summary *sum;
+	bool db_failed; /* a sink call failed on the database, not on the input */
 };
 
 static const char *
@@ -229,16 +398,69 @@ imp__warning_array(const struct imp_row *row, char *out, size_t outlen)
 }
 
 static void
-imp__count_warnings(struct imp__stage *st, const struct imp_row *row)
+imp__count_warnings(struct imp__stage *st, const struct imp_card *card, const struct imp_row *row)
 {
+	struct imp_summary *sum = st->sum;
+
 	for (int w = 0; w < IMP_WARN__MAX; w++) {
 		if (!(row->warnings & (1u << w)))
 			continue;
-		st->sum->warnings[w]++;
-		if (st->opt != NULL && st->opt->verbose)
+		sum->warnings[w]++;
+		if (st->check_out != NULL)
+			continue; /* imp_check prints them with the card */
+		if (sum->nwarned == sum->warned_cap) {
+			sum->warned_cap = sum->warned_cap ? 2 * sum->warned_cap : 64;
+			if ((sum->warned = realloc(sum->warned, sum->warned_cap * sizeof *sum->warned)) == NULL)
+				abort();
+		}
+		sum->warned[sum->nwarned++] = (struct imp_warned){
+			imp__strdup(row->file),     row->line,           imp__strdup(card->pointer),
+			imp__strdup(row->filename), (enum imp_warning)w, imp__strdup(row->warning_text[w]),
+		};
+		if (st->opt == NULL || !st->opt->verbose)
+			continue;
+		if (card->pointer != NULL)
+			fprintf(stderr, "%s: %s: warning (%s): %s\n", row->file, card->pointer[0] ? card->pointer : "/",
+				imp__warning_names[w], row->warning_text[w]);
+		else
 			fprintf(stderr, "%s:%lu: warning (%s): %s\n", row->file, row->line, imp__warning_names[w],
 				row->warning_text[w]);
 	}
+}
+
+/* The fields a card gives, as a PostgreSQL array literal ("{branch,md5,warnings}"): under
+ * imp_options.authoritative those it names explicitly and those it has a value for (and
+ * its warnings, which then replace the stored ones); else none, and the import's rules
+ * decide every field. */
+static void
+imp__given_array(const struct imp__stage *st, const struct imp_card *card, char *out, size_t outlen)
+{
+	static const char *const names[IMP_FIELD__MAX] = {
+		[IMP_FIELD_VARIANT] = "variant", [IMP_FIELD_NAMES] = "names",
+		[IMP_FIELD_BRANCH] = "branch",   [IMP_FIELD_ANDROID] = "android",
+		[IMP_FIELD_SIZE] = "size",       [IMP_FIELD_MD5] = "md5",
+		[IMP_FIELD_DATE] = "date",       [IMP_FIELD_CHANGELOG] = "changelog",
+		[IMP_FIELD_LINKS] = "links",     [IMP_FIELD_INCREMENTAL] = "incremental",
+	};
+	unsigned given = card->given;
+	size_t o = 0;
+
+	if (!st->opt->authoritative) {
+		snprintf(out, outlen, "{}");
+		return;
+	}
+	given |= (card->codename != NULL && !card->codename_is_base) << IMP_FIELD_VARIANT;
+	given |= (card->name != NULL) << IMP_FIELD_NAMES | (card->branch != NULL) << IMP_FIELD_BRANCH;
+	given |= (card->android != NULL) << IMP_FIELD_ANDROID;
+	given |= (card->size != NULL || card->has_size_bytes) << IMP_FIELD_SIZE;
+	given |= (card->md5 != NULL) << IMP_FIELD_MD5 | (card->date != NULL) << IMP_FIELD_DATE;
+	given |= (card->changelog != NULL) << IMP_FIELD_CHANGELOG | (card->nlinks > 0) << IMP_FIELD_LINKS;
+	given |= (card->incremental_url != NULL) << IMP_FIELD_INCREMENTAL;
+	o += (size_t)snprintf(out + o, outlen - o, "{warnings");
+	for (int f = 0; f < IMP_FIELD__MAX; f++)
+		if (given & (1u << f))
+			o += (size_t)snprintf(out + o, outlen - o, ",%s", names[f]);
+	snprintf(out + o, outlen - o, "}");
 }
 
 /* Sends COPY data in pieces that fit libpq's int length. */
@@ -259,8 +481,10 @@ imp__put_copy(PGconn *conn, const struct buf *buf, char *err, size_t errlen)
 static bool
 imp__flush(struct imp__stage *st, char *err, size_t errlen)
 {
-	if (!imp__put_copy(st->conn, &st->releases, err, errlen))
+	if (!imp__put_copy(st->conn, &st->releases, err, errlen)) {
+		st->db_failed = true;
 		return false;
+	}
 	st->releases.len = 0;
 	return true;
 }
@@ -306,7 +530,7 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 {
 	struct imp__stage *st = (struct imp__stage *)sink;
 	struct imp_row row;
-	char seq[24], line[24], size[24], numbers[96], letter[2], warnings[512], nlinks[8];
+	char seq[24], line[24], size[24], numbers[96], letter[2], warnings[512], nlinks[8], given[160];
 	char *links_json;
 	json_t *links;
 	size_t o = 0;
@@ -314,7 +538,7 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 	st->sum->cards++;
 	if (!imp_normalize(card, &row, err, errlen))
 		return false;
-	imp__count_warnings(st, &row);
+	imp__count_warnings(st, card, &row);
 	if (st->check_out != NULL) {
 		json_t *j = imp__row_json(&row);
 
@@ -337,6 +561,7 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 	letter[0] = row.ver.android_letter;
 	letter[1] = '\0';
 	imp__warning_array(&row, warnings, sizeof warnings);
+	imp__given_array(st, card, given, sizeof given);
 	snprintf(seq, sizeof seq, "%lu", ++st->seq);
 	snprintf(line, sizeof line, "%lu", row.line);
 	snprintf(size, sizeof size, "%lld", row.size);
@@ -382,6 +607,7 @@ imp__stage_card(struct imp_sink *sink, const struct imp_card *card, char *err, s
 			row.incremental_url ? row.incremental_filename : NULL,
 			row.incremental_url,
 			warnings,
+			given,
 		};
 
 		imp__buf_row(&st->releases, fields, sizeof fields / sizeof fields[0]);
@@ -437,7 +663,7 @@ static const char imp__create_stage_release[] =
 	" region_by_version region, region_by_filename region, android text, size_bytes bigint,"
 	" md5 text, release_date date, changelog text, links_json text, nlinks integer,"
 	" incremental_from text, incremental_to text, incremental_filename text, incremental_url text,"
-	" warnings text[]) ON COMMIT DROP";
+	" warnings text[], given text[]) ON COMMIT DROP";
 
 static const char imp__create_stage_variant[] =
 	"CREATE TEMP TABLE stage_variant ("
@@ -519,55 +745,78 @@ static const char imp__resolve_variants[] =
 	" s.synth_variant)"
 	" WHERE s.variant IS NULL";
 
+/* Whether a card (stage_release) or a package (stage_merged, stage_final) gives field f
+ * under imp_options.authoritative (imp__given_array): then its value is final, NULL too. */
+#define IMP__GIVEN(f) " '" f "' = ANY(given) "
+#define IMP__M_GIVEN(f) " '" f "' = ANY(m.given) "
+
 /* One row per package file. For every field the last known value wins (later inputs
  * over earlier ones, a known value over an unknown one), with these exceptions:
  * Stable beats Stable Beta (a staged rollout is relabelled Stable later, never back),
- * the longest list of mirrors wins, and warnings add up. */
-static const char imp__merge_copies[] =
-	"CREATE TEMP TABLE stage_merged ON COMMIT DROP AS"
-	" WITH kinds AS ("
-	"  SELECT filename, array_agg(DISTINCT kind ORDER BY kind) AS kinds"
-	"  FROM stage_release, unnest(warnings) AS kind GROUP BY filename),"
-	" merged AS (SELECT filename,"
-	/* the variant: a declared one the file name names, else the one an export names, else
-	 * one declared under the display name, else one made up (sql/007) */
-	"  (array_agg(coalesce(file_variant, variant) ORDER BY evidence DESC, seq DESC))[1] AS variant,"
-	"  max(evidence) AS variant_evidence,"
-	"  (array_agg(version ORDER BY seq DESC))[1] AS version,"
-	"  (array_agg(version_sort ORDER BY seq DESC))[1] AS version_sort,"
-	"  (array_agg(version_family ORDER BY seq DESC))[1] AS version_family,"
-	"  (array_agg(version_numbers::text ORDER BY seq DESC))[1]::integer[] AS version_numbers,"
-	"  (array_agg(android_letter ORDER BY seq DESC))[1] AS android_letter,"
-	"  (array_agg(device_code ORDER BY seq DESC))[1] AS device_code,"
-	"  (array_agg(region_code ORDER BY seq DESC))[1] AS region_code,"
-	"  (array_agg(version_suffix ORDER BY seq DESC))[1] AS version_suffix,"
-	"  CASE WHEN (array_agg(branch ORDER BY seq DESC))[1] = 'stable-beta' AND bool_or(branch = 'stable')"
-	"       THEN 'stable'::branch ELSE (array_agg(branch ORDER BY seq DESC))[1] END AS branch,"
-	"  (array_agg(type ORDER BY seq DESC))[1] AS type,"
-	"  (array_agg(region ORDER BY seq DESC))[1] AS region,"
-	"  (array_agg(region_by_name ORDER BY seq DESC) FILTER (WHERE region_by_name IS NOT NULL))[1] AS region_by_name,"
-	"  (array_agg(region_by_version ORDER BY seq DESC) FILTER (WHERE region_by_version IS NOT NULL))[1] AS region_by_version,"
-	"  (array_agg(region_by_filename ORDER BY seq DESC) FILTER (WHERE region_by_filename IS NOT NULL))[1] AS region_by_filename,"
-	"  (array_agg(android ORDER BY seq DESC) FILTER (WHERE android IS NOT NULL))[1] AS android,"
-	"  (array_agg(size_bytes ORDER BY seq DESC) FILTER (WHERE size_bytes IS NOT NULL))[1] AS size_bytes,"
-	"  (array_agg(md5 ORDER BY seq DESC) FILTER (WHERE md5 IS NOT NULL))[1] AS md5,"
-	"  (array_agg(release_date ORDER BY seq DESC) FILTER (WHERE release_date IS NOT NULL))[1] AS release_date,"
-	"  (array_agg(changelog ORDER BY seq DESC) FILTER (WHERE changelog IS NOT NULL))[1] AS changelog,"
-	"  (array_agg(links_json ORDER BY nlinks DESC, seq DESC))[1] AS links_json,"
-	"  (array_agg(incremental_from ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_from,"
-	"  (array_agg(incremental_to ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_to,"
-	"  (array_agg(incremental_filename ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_filename,"
-	"  (array_agg(incremental_url ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL))[1] AS incremental_url,"
-	"  count(DISTINCT md5) > 1 OR count(DISTINCT size_bytes) > 1 OR count(DISTINCT release_date) > 1"
-	"   OR count(DISTINCT android) > 1 OR count(DISTINCT branch) > 1 OR count(DISTINCT type) > 1"
-	"   OR count(DISTINCT version) > 1 AS conflicting"
-	"  FROM (SELECT s.*, CASE WHEN s.file_variant IS NOT NULL THEN 3 WHEN s.named THEN 2"
-	"        WHEN cv.declared THEN 1 ELSE 0 END AS evidence FROM stage_release s"
-	"        LEFT JOIN variant cv ON cv.codename = s.variant) stage_release"
-	"  GROUP BY filename)"
-	" SELECT m.*, coalesce(k.kinds, '{}')"
-	"  || CASE WHEN m.conflicting THEN '{conflicting-copies}'::text[] ELSE '{}' END AS warnings"
-	" FROM merged m LEFT JOIN kinds k USING (filename)";
+ * the longest list of mirrors wins, and warnings add up. A field a card gives
+ * authoritatively (a correction) has the value of the last such card, whatever it is. */
+static const char imp__merge_copies[] = "CREATE TEMP TABLE stage_merged ON COMMIT DROP AS"
+					" WITH kinds AS ("
+					"  SELECT filename, array_agg(DISTINCT kind ORDER BY kind) AS kinds"
+					"  FROM stage_release, unnest(warnings) AS kind GROUP BY filename),"
+					" givens AS ("
+					"  SELECT filename, array_agg(DISTINCT g ORDER BY g) AS given"
+					"  FROM stage_release, unnest(given) AS g GROUP BY filename),"
+					" merged AS (SELECT filename,"
+					/* the variant: a declared one the file name names, else the one an export
+					 * names, else one declared under the display name, else one made up (sql/007);
+					 * a correction's own */
+					"  (array_agg(CASE WHEN" IMP__GIVEN(
+						"variant") "THEN variant ELSE coalesce(file_variant, variant) END"
+							   "   ORDER BY" IMP__GIVEN("variant") "DESC, evidence DESC, seq DESC))[1] AS variant,"
+											       "  max(evidence) AS variant_evidence,"
+											       "  (array_agg(version ORDER BY seq DESC))[1] AS version,"
+											       "  (array_agg(version_sort ORDER BY seq DESC))[1] AS version_sort,"
+											       "  (array_agg(version_family ORDER BY seq DESC))[1] AS version_family,"
+											       "  (array_agg(version_numbers::text ORDER BY seq DESC))[1]::integer[] AS version_numbers,"
+											       "  (array_agg(android_letter ORDER BY seq DESC))[1] AS android_letter,"
+											       "  (array_agg(device_code ORDER BY seq DESC))[1] AS device_code,"
+											       "  (array_agg(region_code ORDER BY seq DESC))[1] AS region_code,"
+											       "  (array_agg(version_suffix ORDER BY seq DESC))[1] AS version_suffix,"
+											       "  CASE WHEN (array_agg(branch ORDER BY seq DESC))[1] = 'stable-beta' AND bool_or(branch = 'stable')"
+											       "        AND NOT bool_or(" IMP__GIVEN("branch") ")"
+																	       "       THEN 'stable'::branch ELSE (array_agg(branch ORDER BY seq DESC))[1] END AS branch,"
+																	       "  (array_agg(type ORDER BY seq DESC))[1] AS type,"
+																	       "  (array_agg(region ORDER BY seq DESC))[1] AS region,"
+																	       "  (array_agg(region_by_name ORDER BY seq DESC) FILTER (WHERE region_by_name IS NOT NULL))[1] AS region_by_name,"
+																	       "  (array_agg(region_by_version ORDER BY seq DESC) FILTER (WHERE region_by_version IS NOT NULL))[1] AS region_by_version,"
+																	       "  (array_agg(region_by_filename ORDER BY seq DESC) FILTER (WHERE region_by_filename IS NOT NULL))[1] AS region_by_filename,"
+																	       "  (array_agg(android ORDER BY seq DESC) FILTER (WHERE android IS NOT NULL OR" IMP__GIVEN(
+																		       "android") "))[1] AS android,"
+																				  "  (array_agg(size_bytes ORDER BY seq DESC) FILTER (WHERE size_bytes IS NOT NULL OR" IMP__GIVEN("size") "))[1] AS size_bytes,"
+																																	  "  (array_agg(md5 ORDER BY seq DESC) FILTER (WHERE md5 IS NOT NULL OR" IMP__GIVEN("md5") "))[1] AS md5,"
+																																												   "  (array_agg(release_date ORDER BY seq DESC) FILTER (WHERE release_date IS NOT NULL OR" IMP__GIVEN(
+																																													   "date") "))[1] AS release_date,"
+																																														   "  (array_agg(changelog ORDER BY seq DESC) FILTER (WHERE changelog IS NOT NULL OR" IMP__GIVEN("changelog") "))[1] AS changelog,"
+																																																											      "  (array_agg(links_json ORDER BY" IMP__GIVEN("links") "DESC,"
+																																																																		     "   CASE WHEN" IMP__GIVEN(
+																																																																			     "links") "THEN 0 ELSE nlinks END DESC, seq DESC))[1] AS links_json,"
+																																																																				      "  (array_agg(incremental_from ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL"
+																																																																				      "   OR" IMP__GIVEN(
+																																																																					      "incremental") "))[1] AS incremental_from,"
+																																																																							     "  (array_agg(incremental_to ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL"
+																																																																							     "   OR" IMP__GIVEN(
+																																																																								     "incremental") "))[1] AS incremental_to,"
+																																																																										    "  (array_agg(incremental_filename ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL"
+																																																																										    "   OR" IMP__GIVEN("incremental") "))[1] AS incremental_filename,"
+																																																																														      "  (array_agg(incremental_url ORDER BY seq DESC) FILTER (WHERE incremental_filename IS NOT NULL"
+																																																																														      "   OR" IMP__GIVEN("incremental") "))[1] AS incremental_url,"
+																																																																																			"  count(DISTINCT md5) > 1 OR count(DISTINCT size_bytes) > 1 OR count(DISTINCT release_date) > 1"
+																																																																																			"   OR count(DISTINCT android) > 1 OR count(DISTINCT branch) > 1 OR count(DISTINCT type) > 1"
+																																																																																			"   OR count(DISTINCT version) > 1 AS conflicting"
+																																																																																			"  FROM (SELECT s.*, CASE WHEN s.file_variant IS NOT NULL THEN 3 WHEN s.named THEN 2"
+																																																																																			"        WHEN cv.declared THEN 1 ELSE 0 END AS evidence FROM stage_release s"
+																																																																																			"        LEFT JOIN variant cv ON cv.codename = s.variant) stage_release"
+																																																																																			"  GROUP BY filename)"
+																																																																																			" SELECT m.*, coalesce(k.kinds, '{}')"
+																																																																																			"  || CASE WHEN m.conflicting THEN '{conflicting-copies}'::text[] ELSE '{}' END AS warnings,"
+																																																																																			"  coalesce(g.given, '{}') AS given"
+																																																																																			" FROM merged m LEFT JOIN kinds k USING (filename) LEFT JOIN givens g USING (filename)";
 
 /* The columns of release an import writes, in one order for every statement below. */
 static const char *const imp__columns[] = {
@@ -605,37 +854,60 @@ static const char *const imp__columns[] = {
 /* What each release becomes, with what the database already holds taken into account:
  * a known value is never replaced by an unknown one, Stable is never demoted. A stored
  * release changes variant only on stronger evidence than it was placed on (the file name
- * over a declared variant over a made-up one, sql/007), never because an input knows less. */
-static const char imp__final[] =
-	"CREATE TEMP TABLE stage_final ON COMMIT DROP AS"
-	" SELECT r.id AS existing_id,"
-	"  CASE WHEN k.keep THEN r.variant_id ELSE v.id END AS variant_id,"
-	"  CASE WHEN k.keep THEN r.device_id ELSE v.device_id END AS device_id,"
-	"  CASE WHEN k.keep THEN r.variant_evidence ELSE m.variant_evidence END AS variant_evidence,"
-	"  m.filename, m.version,"
-	"  m.version_sort, m.version_family, m.version_numbers, m.android_letter, m.device_code,"
-	"  m.region_code, m.version_suffix,"
-	"  CASE WHEN r.branch = 'stable' AND m.branch = 'stable-beta' THEN 'stable'::branch"
-	"       ELSE m.branch END AS branch,"
-	"  m.type, m.region,"
-	"  coalesce(m.region_by_name, r.region_by_name) AS region_by_name,"
-	"  coalesce(m.region_by_version, r.region_by_version) AS region_by_version,"
-	"  coalesce(m.region_by_filename, r.region_by_filename) AS region_by_filename,"
-	"  coalesce(m.android, r.android) AS android,"
-	"  coalesce(m.size_bytes, r.size_bytes) AS size_bytes,"
-	"  coalesce(m.md5, r.md5) AS md5,"
-	"  coalesce(m.release_date, r.release_date) AS release_date,"
-	"  coalesce(m.changelog, r.changelog) AS changelog,"
-	"  CASE WHEN r.links IS NULL OR json_array_length(m.links_json::json) >= cardinality(r.links)"
-	"       THEN ARRAY(SELECT json_array_elements_text(m.links_json::json)) ELSE r.links END AS links,"
-	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_from ELSE m.incremental_from END AS incremental_from,"
-	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_to ELSE m.incremental_to END AS incremental_to,"
-	"  coalesce(m.incremental_filename, r.incremental_filename) AS incremental_filename,"
-	"  CASE WHEN m.incremental_filename IS NULL THEN r.incremental_url ELSE m.incremental_url END AS incremental_url,"
-	"  ARRAY(SELECT DISTINCT w FROM unnest(coalesce(r.warnings, '{}') || m.warnings) AS w ORDER BY w) AS warnings"
-	" FROM stage_merged m JOIN variant v ON v.codename = m.variant"
-	" LEFT JOIN release r ON r.filename = m.filename"
-	" CROSS JOIN LATERAL (SELECT r.id IS NOT NULL AND r.variant_evidence >= m.variant_evidence AS keep) k";
+ * over a declared variant over a made-up one, sql/007), never because an input knows less.
+ * A field given authoritatively (a correction, m.given) takes the input's value. */
+static const char
+	imp__final[] = "CREATE TEMP TABLE stage_final ON COMMIT DROP AS"
+		       " SELECT r.id AS existing_id,"
+		       "  CASE WHEN k.keep THEN r.variant_id ELSE v.id END AS variant_id,"
+		       "  CASE WHEN k.keep THEN r.device_id ELSE v.device_id END AS device_id,"
+		       "  CASE WHEN k.keep THEN r.variant_evidence ELSE m.variant_evidence END AS variant_evidence,"
+		       "  m.filename, m.version,"
+		       "  m.version_sort, m.version_family, m.version_numbers, m.android_letter, m.device_code,"
+		       "  m.region_code, m.version_suffix,"
+		       "  CASE WHEN r.branch = 'stable' AND m.branch = 'stable-beta' AND NOT" IMP__M_GIVEN(
+			       "branch") "       THEN 'stable'::branch ELSE m.branch END AS branch,"
+					 "  m.type, m.region,"
+					 "  coalesce(m.region_by_name, r.region_by_name) AS region_by_name,"
+					 "  coalesce(m.region_by_version, r.region_by_version) AS region_by_version,"
+					 "  coalesce(m.region_by_filename, r.region_by_filename) AS region_by_filename,"
+					 "  CASE WHEN" IMP__M_GIVEN(
+						 "android") "THEN m.android ELSE coalesce(m.android, r.android) END AS android,"
+							    "  CASE WHEN" IMP__M_GIVEN(
+								    "size") "THEN m.size_bytes ELSE coalesce(m.size_bytes, r.size_bytes) END AS size_bytes,"
+									    "  CASE WHEN" IMP__M_GIVEN(
+										    "md5") "THEN m.md5 ELSE coalesce(m.md5, r.md5) END AS md5,"
+											   "  CASE WHEN" IMP__M_GIVEN(
+												   "date") "THEN m.release_date ELSE coalesce(m.release_date, r.release_date) END AS release_date,"
+													   "  CASE WHEN" IMP__M_GIVEN("changelog") "THEN m.changelog ELSE coalesce(m.changelog, r.changelog) END AS changelog,"
+																		   "  CASE WHEN r.links IS NULL OR" IMP__M_GIVEN(
+																			   "links") "OR json_array_length(m.links_json::json) >= cardinality(r.links)"
+																				    "       THEN ARRAY(SELECT json_array_elements_text(m.links_json::json)) ELSE r.links END AS links,"
+																				    "  CASE WHEN m.incremental_filename IS NULL AND NOT" IMP__M_GIVEN("incremental") "THEN r.incremental_from"
+																														     "       ELSE m.incremental_from END AS incremental_from,"
+																														     "  CASE WHEN m.incremental_filename IS NULL AND NOT" IMP__M_GIVEN("incremental") "THEN r.incremental_to"
+																																								      "       ELSE m.incremental_to END AS incremental_to,"
+																																								      "  CASE WHEN m.incremental_filename IS NULL AND NOT" IMP__M_GIVEN("incremental") "THEN r.incremental_filename"
+																																																		       "       ELSE m.incremental_filename END AS incremental_filename,"
+																																																		       "  CASE WHEN m.incremental_filename IS NULL AND NOT" IMP__M_GIVEN("incremental") "THEN r.incremental_url"
+																																																													"       ELSE m.incremental_url END AS incremental_url,"
+																																																													/* a correction's warnings are those of its values alone: the old ones went with them */
+																																																													"  ARRAY(SELECT DISTINCT w FROM unnest(CASE WHEN" IMP__M_GIVEN("warnings") "THEN m.warnings"
+																																																																						   "   ELSE coalesce(r.warnings, '{}') || m.warnings END) AS w ORDER BY w) AS warnings,"
+																																																																						   "  m.given"
+																																																																						   " FROM stage_merged m JOIN variant v ON v.codename = m.variant"
+																																																																						   " LEFT JOIN release r ON r.filename = m.filename"
+																																																																						   " CROSS JOIN LATERAL (SELECT r.id IS NOT NULL AND r.variant_evidence >= m.variant_evidence"
+																																																																						   "  AND NOT" IMP__M_GIVEN(
+																																																																							   "variant") "AS keep) k";
+
+/* A correction that gives the names of a release leaves it under those names only. */
+static const char imp__unlink_names[] =
+	"DELETE FROM release_name rn USING stage_final f"
+	" WHERE rn.release_id = f.existing_id AND 'names' = ANY(f.given)"
+	" AND NOT EXISTS (SELECT FROM stage_release s JOIN variant v ON v.codename = s.variant"
+	"  JOIN display_name n ON n.variant_id = v.id AND n.name = s.display_name"
+	"  WHERE s.filename = f.filename AND n.id = rn.display_name_id)";
 
 static const char imp__link_names[] = "INSERT INTO release_name (release_id, display_name_id)"
 				      " SELECT DISTINCT r.id, n.id FROM stage_release s"
@@ -693,6 +965,12 @@ imp__changes(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 	return true;
 }
 
+static int
+imp__cmp_inserted(const void *a, const void *b)
+{
+	return strcmp(((const struct imp_inserted *)a)->filename, ((const struct imp_inserted *)b)->filename);
+}
+
 static bool
 imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 {
@@ -722,11 +1000,21 @@ imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t err
 	sql.len = 0;
 	buf_printf(&sql,
 		   "INSERT INTO release (%s, variant_evidence) SELECT %s, f.variant_evidence FROM stage_final f"
-		   " WHERE f.existing_id IS NULL",
+		   " WHERE f.existing_id IS NULL ORDER BY f.filename RETURNING id, filename",
 		   cols, fcols);
 	if (!db_run(conn, sql.data, NULL, 0, &res, "database", err, errlen))
 		goto out;
 	sum->inserted = strtoul(PQcmdTuples(res), NULL, 10);
+	sum->ninserted = (size_t)PQntuples(res);
+	if ((sum->inserted_list = calloc(sum->ninserted + 1, sizeof *sum->inserted_list)) == NULL)
+		abort();
+	for (size_t i = 0; i < sum->ninserted; i++) {
+		sum->inserted_list[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+		sum->inserted_list[i].filename = imp__strdup(PQgetvalue(res, (int)i, 1));
+	}
+	/* RETURNING keeps no promised order */
+	if (sum->ninserted > 1)
+		qsort(sum->inserted_list, sum->ninserted, sizeof *sum->inserted_list, imp__cmp_inserted);
 	PQclear(res);
 	sum->unchanged = sum->releases - sum->inserted - sum->updated;
 	ok = true;
@@ -764,7 +1052,8 @@ imp__merge_all(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 	PQclear(res);
 	return db_run(conn, imp__final, NULL, 0, NULL, "database", err, errlen) &&
 	       imp__changes(conn, sum, err, errlen) && imp__write_releases(conn, sum, err, errlen) &&
-	       db_run(conn, imp__link_names, NULL, 0, NULL, "database", err, errlen);
+	       db_run(conn, imp__link_names, NULL, 0, NULL, "database", err, errlen) &&
+	       db_run(conn, imp__unlink_names, NULL, 0, NULL, "database", err, errlen);
 }
 
 /* Ends a COPY; with abort_reason the server discards what it received. */
@@ -796,9 +1085,22 @@ imp__copy_start(PGconn *conn, const char *sql, char *err, size_t errlen)
 	return ok;
 }
 
+/* Who and how, for the audit triggers: transaction-local, set right after BEGIN. */
+static bool
+imp__attribute(PGconn *conn, const struct imp_options *opt, char *err, size_t errlen)
+{
+	const char *params[] = {opt->actor ? opt->actor : "", opt->via ? opt->via : "",
+				opt->request_id ? opt->request_id : "", opt->reason ? opt->reason : ""};
+
+	return db_run(conn,
+		      "SELECT set_config('romtrack.actor', $1, true), set_config('romtrack.via', $2, true),"
+		      " set_config('romtrack.request_id', $3, true), set_config('romtrack.reason', $4, true)",
+		      params, 4, NULL, "database", err, errlen);
+}
+
 bool
-imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_options *opt, struct imp_summary *sum,
-	char *err, size_t errlen)
+imp_run_inputs(PGconn *conn, const struct imp_input *inputs, size_t ninputs, const struct imp_options *opt,
+	       struct imp_summary *sum, struct imp_errors *errs)
 {
 	struct imp__stage st = {
 		.sink = {.card = imp__stage_card, .variant = imp__stage_variant},
@@ -806,46 +1108,50 @@ imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_
 		.opt = opt,
 		.sum = sum,
 	};
-	struct buf files = {0};
 	bool ok = false, in_tx = false, in_copy = false;
+	char err[1024];
 
 	memset(sum, 0, sizeof *sum);
-	for (size_t i = 0; i < npaths; i++)
-		if (!imp__collect(&files, paths[i], true, err, errlen))
-			goto out;
-	if (!db_run(conn, "BEGIN", NULL, 0, NULL, "database", err, errlen))
-		goto out;
+	if (!db_run(conn, "BEGIN", NULL, 0, NULL, "database", err, sizeof err))
+		goto db_fail;
 	in_tx = true;
 	/* One import at a time: concurrent merges would count each other's rows. */
-	if (!db_run(conn, "SELECT pg_advisory_xact_lock(7201453)", NULL, 0, NULL, "database", err, errlen) ||
-	    !db_run(conn, imp__create_stage_release, NULL, 0, NULL, "database", err, errlen) ||
-	    !db_run(conn, imp__create_stage_variant, NULL, 0, NULL, "database", err, errlen) ||
-	    !imp__copy_start(conn, "COPY stage_release FROM STDIN", err, errlen))
-		goto out;
+	if (!imp__attribute(conn, opt, err, sizeof err) ||
+	    !db_run(conn, "SELECT pg_advisory_xact_lock(7201453)", NULL, 0, NULL, "database", err, sizeof err) ||
+	    !db_run(conn, imp__create_stage_release, NULL, 0, NULL, "database", err, sizeof err) ||
+	    !db_run(conn, imp__create_stage_variant, NULL, 0, NULL, "database", err, sizeof err) ||
+	    !imp__copy_start(conn, "COPY stage_release FROM STDIN", err, sizeof err))
+		goto db_fail;
 	in_copy = true;
-	/* Cards stream to the server while the next files are parsed. */
-	for (size_t i = 0; i < IMP__NFILES(&files); i++) {
-		if (!imp__read_file(IMP__FILE(&files, i), &st.sink, err, errlen))
+	/* Cards stream to the server while the next inputs are parsed. */
+	for (size_t i = 0; i < ninputs; i++) {
+		if (!imp__read_input(&inputs[i], &st.sink, errs)) {
+			if (st.db_failed)
+				errs->fault = IMP_FAULT_INTERNAL;
 			goto out;
+		}
 		sum->files++;
-		imp__progress(opt, i + 1, IMP__NFILES(&files));
+		imp__progress(opt, i + 1, ninputs);
 	}
-	if (!imp__flush(&st, err, errlen))
-		goto out;
+	if (!imp__flush(&st, err, sizeof err))
+		goto db_fail;
 	in_copy = false;
-	if (!imp__copy_end(conn, NULL, err, errlen) ||
-	    !imp__copy_start(conn, "COPY stage_variant FROM STDIN", err, errlen))
-		goto out;
-	if (!imp__put_copy(conn, &st.variants, err, errlen) || !imp__copy_end(conn, NULL, err, errlen) ||
-	    !imp__merge_all(conn, sum, err, errlen))
-		goto out;
-	if (!db_run(conn, opt->dry_run ? "ROLLBACK" : "COMMIT", NULL, 0, NULL, "database", err, errlen))
-		goto out;
+	if (!imp__copy_end(conn, NULL, err, sizeof err) ||
+	    !imp__copy_start(conn, "COPY stage_variant FROM STDIN", err, sizeof err))
+		goto db_fail;
+	if (!imp__put_copy(conn, &st.variants, err, sizeof err) || !imp__copy_end(conn, NULL, err, sizeof err) ||
+	    !imp__merge_all(conn, sum, err, sizeof err))
+		goto db_fail;
+	if (!db_run(conn, opt->dry_run ? "ROLLBACK" : "COMMIT", NULL, 0, NULL, "database", err, sizeof err))
+		goto db_fail;
 	in_tx = false;
 	ok = true;
+	goto out;
+db_fail:
+	imp_errors_add(errs, IMP_FAULT_INTERNAL, NULL, NULL, 0, 0, "%s", err);
 out:
 	if (in_copy) {
-		char ignored[256]; /* err already says why the import stopped */
+		char ignored[256]; /* errs already says why the import stopped */
 
 		imp__copy_end(conn, "import stopped", ignored, sizeof ignored);
 	}
@@ -853,6 +1159,41 @@ out:
 		PQclear(PQexec(conn, "ROLLBACK"));
 	buf_free(&st.releases);
 	buf_free(&st.variants);
+	return ok;
+}
+
+/* The files under paths as inputs (each named by its path, read when its turn comes). */
+static bool
+imp__path_inputs(const char *const *paths, size_t npaths, struct buf *files, struct imp_input **inputs, char *err,
+		 size_t errlen)
+{
+	for (size_t i = 0; i < npaths; i++)
+		if (!imp__collect(files, paths[i], true, err, errlen))
+			return false;
+	if ((*inputs = calloc(IMP__NFILES(files) + 1, sizeof **inputs)) == NULL)
+		abort();
+	for (size_t i = 0; i < IMP__NFILES(files); i++) {
+		(*inputs)[i].name = IMP__FILE(files, i);
+		imp_format_from_path(IMP__FILE(files, i), &(*inputs)[i].format);
+	}
+	return true;
+}
+
+bool
+imp_run(PGconn *conn, const char *const *paths, size_t npaths, const struct imp_options *opt, struct imp_summary *sum,
+	struct imp_errors *errs)
+{
+	struct imp_input *inputs = NULL;
+	struct buf files = {0};
+	char err[1024];
+	bool ok = false;
+
+	memset(sum, 0, sizeof *sum);
+	if (!imp__path_inputs(paths, npaths, &files, &inputs, err, sizeof err))
+		imp_errors_add_message(errs, IMP_FAULT_INPUT, NULL, err);
+	else
+		ok = imp_run_inputs(conn, inputs, IMP__NFILES(&files), opt, sum, errs);
+	free(inputs);
 	imp__files_free(&files);
 	return ok;
 }
@@ -867,22 +1208,74 @@ imp_check(const char *const *paths, size_t npaths, FILE *out, struct imp_summary
 		.opt = &quiet,
 		.sum = sum,
 	};
+	struct imp_errors errs = {0};
+	struct imp_input *inputs = NULL;
 	struct buf files = {0};
 	bool ok = false;
 
 	memset(sum, 0, sizeof *sum);
-	for (size_t i = 0; i < npaths; i++)
-		if (!imp__collect(&files, paths[i], true, err, errlen))
-			goto out;
+	if (!imp__path_inputs(paths, npaths, &files, &inputs, err, errlen))
+		goto out;
 	for (size_t i = 0; i < IMP__NFILES(&files); i++) {
-		if (!imp__read_file(IMP__FILE(&files, i), &st.sink, err, errlen))
+		if (!imp__read_input(&inputs[i], &st.sink, &errs)) {
+			/* every error, one a line */
+			size_t o = 0;
+
+			err[0] = '\0';
+			for (size_t e = 0; e < errs.n && o + 1 < errlen; e++) {
+				if (e > 0)
+					err[o++] = '\n';
+				imp_error_format(&errs.items[e], err + o, errlen - o);
+				o += strlen(err + o);
+			}
 			goto out;
+		}
 		sum->files++;
 	}
 	ok = true;
 out:
+	imp_errors_free(&errs);
+	free(inputs);
 	imp__files_free(&files);
 	return ok;
+}
+
+json_t *
+imp_summary_json(const struct imp_summary *sum, const struct imp_options *opt)
+{
+	json_t *w = json_object(), *changes = json_array(), *inserted = json_array(), *details = json_array();
+
+	for (int k = 0; k < IMP_WARN__MAX; k++)
+		json_object_set_new(w, imp_warning_name((enum imp_warning)k),
+				    json_integer((json_int_t)sum->warnings[k]));
+	for (size_t i = 0; i < sum->nchanges; i++)
+		json_array_append_new(changes, json_pack("{s:s, s:s, s:s?, s:s?}", "filename", sum->changes[i].filename,
+							 "field", sum->changes[i].field, "old",
+							 sum->changes[i].old_value, "new", sum->changes[i].new_value));
+	for (size_t i = 0; i < sum->ninserted; i++)
+		/* a dry run's ids were never committed: no one can ask for them */
+		json_array_append_new(inserted,
+				      json_pack("{s:o, s:s}", "id",
+						opt->dry_run ? json_null()
+							     : json_integer((json_int_t)sum->inserted_list[i].id),
+						"filename", sum->inserted_list[i].filename));
+	for (size_t i = 0; i < sum->nwarned; i++) {
+		const struct imp_warned *x = &sum->warned[i];
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "input", x->input, "filename", x->filename, "warning",
+				      imp_warning_name(x->kind), "detail", x->detail);
+
+		if (x->pointer != NULL)
+			json_object_set_new(j, "pointer", json_string(x->pointer));
+		else
+			json_object_set_new(j, "line", json_integer((json_int_t)x->line));
+		json_array_append_new(details, j);
+	}
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "dry_run", opt->dry_run,
+			 "authoritative", opt->authoritative, "files", (json_int_t)sum->files, "cards",
+			 (json_int_t)sum->cards, "variant_names", (json_int_t)sum->variants_read, "releases",
+			 (json_int_t)sum->releases, "inserted", (json_int_t)sum->inserted, "updated",
+			 (json_int_t)sum->updated, "unchanged", (json_int_t)sum->unchanged, "warnings", w,
+			 "warning_details", details, "changes", changes, "inserted_releases", inserted);
 }
 
 void
@@ -895,6 +1288,15 @@ imp_summary_free(struct imp_summary *sum)
 		free(sum->changes[i].new_value);
 	}
 	free(sum->changes);
-	sum->changes = NULL;
-	sum->nchanges = 0;
+	for (size_t i = 0; i < sum->ninserted; i++)
+		free(sum->inserted_list[i].filename);
+	free(sum->inserted_list);
+	for (size_t i = 0; i < sum->nwarned; i++) {
+		free(sum->warned[i].input);
+		free(sum->warned[i].pointer);
+		free(sum->warned[i].filename);
+		free(sum->warned[i].detail);
+	}
+	free(sum->warned);
+	memset(sum, 0, sizeof *sum);
 }

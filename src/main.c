@@ -1,10 +1,12 @@
 /* The romtrack program: option parsing and the table of subcommands. */
 #include <getopt.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
@@ -39,10 +41,14 @@ cmd__usage(FILE *out, int status)
 		"  serve                 run the FastCGI worker pool (SIGHUP reloads, SIGTERM stops)\n"
 		"  migrate               apply the SQL migrations not applied yet (every file of the\n"
 		"                        folder must be NNN_name.sql)\n"
-		"  import [--dry-run] [--verbose] [--json] PATH...\n"
-		"                        load XFU YAML exports (latest.yml, devices.yml) and download pages\n"
-		"                        (.md/.html, directories recursively) in one transaction;\n"
-		"                        YAML nests at most 64 levels, a YAML file is at most 256 MB\n"
+		"  import [--dry-run] [--verbose] [--json] [--authoritative] PATH...\n"
+		"                        load XFU YAML exports (latest.yml, devices.yml), download pages\n"
+		"                        (.md/.html) and releases in the API's JSON shape (.json: one\n"
+		"                        release or {\"data\": [...]} of up to 1000), directories\n"
+		"                        recursively, in one transaction; YAML nests at most 64 levels,\n"
+		"                        a YAML file is at most 256 MB; --authoritative: a correction,\n"
+		"                        every field an input gives replaces the stored value (a branch\n"
+		"                        demoted, links replaced, an MD5 cleared)\n"
 		"  check PATH...         read and check input files without a database; print each\n"
 		"                        normalised card as a line of JSON\n"
 		"  export [--format yaml|json] [--all]\n"
@@ -120,6 +126,8 @@ cmd__import_args(struct cmd_ctx *ctx, struct imp_options *opt, bool *json, const
 			opt->dry_run = true;
 		else if (strcmp(a, "--verbose") == 0 && opt != NULL)
 			opt->verbose = true;
+		else if (strcmp(a, "--authoritative") == 0 && opt != NULL)
+			opt->authoritative = true;
 		else if (strcmp(a, "--json") == 0 && json != NULL)
 			*json = true;
 		else if (a[0] == '-' && a[1] != '\0') {
@@ -142,21 +150,8 @@ cmd__report(const struct imp_summary *sum, const struct imp_options *opt, bool j
 	size_t warnings = 0, shown = 20;
 
 	if (json) {
-		json_t *w = json_object(), *changes = json_array(), *report;
+		json_t *report = imp_summary_json(sum, opt);
 
-		for (int k = 0; k < IMP_WARN__MAX; k++)
-			json_object_set_new(w, imp_warning_name((enum imp_warning)k),
-					    json_integer((json_int_t)sum->warnings[k]));
-		for (size_t i = 0; i < sum->nchanges; i++)
-			json_array_append_new(changes,
-					      json_pack("{s:s, s:s, s:s?, s:s?}", "filename", sum->changes[i].filename,
-							"field", sum->changes[i].field, "old",
-							sum->changes[i].old_value, "new", sum->changes[i].new_value));
-		report = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "dry_run", opt->dry_run,
-				   "files", (json_int_t)sum->files, "cards", (json_int_t)sum->cards, "variant_names",
-				   (json_int_t)sum->variants_read, "releases", (json_int_t)sum->releases, "inserted",
-				   (json_int_t)sum->inserted, "updated", (json_int_t)sum->updated, "unchanged",
-				   (json_int_t)sum->unchanged, "warnings", w, "changes", changes);
 		json_dumpf(report, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(report);
@@ -183,11 +178,25 @@ cmd__report(const struct imp_summary *sum, const struct imp_options *opt, bool j
 		printf("... and %zu more changes (--json lists them all)\n", sum->nchanges - shown);
 }
 
+/* "cli:<user>" of the effective user, for the audit (the uid when it has no name). */
+static void
+cmd__actor(char *out, size_t outlen)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0')
+		snprintf(out, outlen, "cli:%s", pw->pw_name);
+	else
+		snprintf(out, outlen, "cli:%lu", (unsigned long)geteuid());
+}
+
 static int
 cmd_import(struct cmd_ctx *ctx)
 {
-	struct imp_options opt = {.progress = true};
+	struct imp_options opt = {.progress = true, .via = "romtrack import"};
 	struct imp_summary sum = {0};
+	struct imp_errors errs = {0};
+	char actor[300];
 	const char **paths;
 	size_t npaths;
 	bool json = false, ok = false;
@@ -200,17 +209,26 @@ cmd_import(struct cmd_ctx *ctx)
 		free(paths);
 		return 2;
 	}
+	cmd__actor(actor, sizeof actor);
+	opt.actor = actor;
 	db = cmd__connect(ctx);
 	if (db != NULL) {
-		char err[1024];
-
-		ok = imp_run(db_conn(db), paths, npaths, &opt, &sum, err, sizeof err);
-		if (ok)
+		ok = imp_run(db_conn(db), paths, npaths, &opt, &sum, &errs);
+		if (ok) {
 			cmd__report(&sum, &opt, json);
-		else
-			fprintf(stderr, "romtrack: import: %s\nromtrack: import: nothing was written\n", err);
+		} else {
+			/* every error of a JSON input, each on its line */
+			for (size_t i = 0; i < errs.n; i++) {
+				char line[2048];
+
+				imp_error_format(&errs.items[i], line, sizeof line);
+				fprintf(stderr, "romtrack: import: %s\n", line);
+			}
+			fputs("romtrack: import: nothing was written\n", stderr);
+		}
 		db_close(db);
 	}
+	imp_errors_free(&errs);
 	imp_summary_free(&sum);
 	free(paths);
 	return ok ? 0 : 1;

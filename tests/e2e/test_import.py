@@ -7,6 +7,7 @@ import glob
 import html
 import json
 import os
+import pwd
 import re
 import subprocess
 
@@ -404,3 +405,149 @@ def test_mirrors_beyond_eight_are_kept_and_too_many_refused(stack):
     assert r.returncode == 1
     assert "%s:%d: the card has 33 download links, more than the 32 kept" % (path, line) in r.stderr, r.stderr
     assert counts(stack) == before
+
+
+# ---- releases in the API's JSON shape: the same pipeline as pages (issue 11) ---------------------------------------
+
+def db_json(db, sql):
+    """The value of a query that returns one JSON document, in the database db."""
+    out = subprocess.run([conftest.PSQL, "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                          "-p", str(db.stack.pg_port), "-U", "romtrack", "-d", db.name, "-c", sql],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return json.loads(out)
+
+
+# Every stored value of every release, variant and display name, without ids and timestamps: two databases that
+# give the same dump hold the same data.
+DUMP_SQL = """SELECT json_build_object(
+ 'releases', (SELECT json_agg(to_jsonb(r) - 'id' - 'variant_id' - 'device_id' - 'modified_at'
+     || jsonb_build_object('variant', v.codename, 'device', d.codename,
+         'names', (SELECT json_agg(n.name ORDER BY n.name) FROM release_name rn
+                   JOIN display_name n ON n.id = rn.display_name_id WHERE rn.release_id = r.id))
+     ORDER BY r.filename)
+   FROM release r JOIN variant v ON v.id = r.variant_id JOIN device d ON d.id = r.device_id),
+ 'variants', (SELECT json_agg(to_jsonb(v) - 'id' - 'device_id' || jsonb_build_object('device', d.codename)
+     ORDER BY v.codename) FROM variant v JOIN device d ON d.id = v.device_id),
+ 'names', (SELECT json_agg(json_build_array(v.codename, n.name, n.declared) ORDER BY v.codename, n.name)
+   FROM display_name n JOIN variant v ON v.id = n.variant_id))"""
+
+
+def api_releases_as_input(stack, path):
+    """The releases of an API read as an input: what reads return, less what romtrack derives (id, region,
+    warnings) and the variant (left to the names, as a page leaves it)."""
+    status, doc = api(stack, path)
+    assert status == 200 and doc["data"]
+    return [{k: v for k, v in r.items() if k not in ("id", "region", "warnings", "variant")} for r in doc["data"]]
+
+
+def write_json(stack, name, doc):
+    path = os.path.join(stack.tmpdir, name)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+    return path
+
+
+def test_seed_pages_and_their_releases_as_json_give_one_database(stack):
+    releases = [r for path in ("/api/devices/cancro/releases/weekly/7.3.23", "/api/devices/gemini/releases/weekly/7.3.23")
+                for r in api_releases_as_input(stack, path)]
+    # the reads: 4 packages of cancro's page and 4 of gemini's, each with its names
+    assert len(releases) == 8 and sum(len(r["names"]) for r in releases) == 10
+    releases_json = write_json(stack, "seed-releases.json", {"data": releases})
+    devices = os.path.join(conftest.REPO, "data/sample/devices.yml")
+    pages = Database(stack, "seedpages")
+    pages.import_(devices, *[os.path.join(conftest.REPO, s) for s in SEEDS])
+    as_json = Database(stack, "seedjson")
+    report = as_json.import_(devices, releases_json)
+    assert (report["cards"], report["releases"], report["inserted"]) == (10, 8, 8)
+    assert db_json(pages, DUMP_SQL) == db_json(as_json, DUMP_SQL)
+    # the report names each new release with its id (the API's Location when there is one)
+    stored = db_json(as_json, "SELECT json_agg(json_build_object('id', id, 'filename', filename) ORDER BY filename)"
+                              " FROM release")
+    assert report["inserted_releases"] == stored
+    # the same JSON again changes nothing
+    again = as_json.import_(releases_json)
+    assert (again["inserted"], again["updated"], again["unchanged"], again["changes"]) == (0, 0, 8, [])
+
+
+def test_json_with_one_bad_release_writes_nothing(stack):
+    [good, bad, worse] = api_releases_as_input(stack, "/api/devices/cancro/releases/weekly/7.3.23")[:3]
+    # a new package, which alone would be inserted
+    good = dict(good, filename="miui_new_7.3.24_6.0.zip", version="7.3.24",
+                links=["https://bigota.d.miui.com/7.3.24/miui_new_7.3.24_6.0.zip"])
+    bad = dict(bad, md5="not an md5")
+    worse = dict(worse, bogus=1, size="967.5 MB")
+    path = write_json(stack, "one-bad.json", {"data": [good, bad, worse]})
+    before = counts(stack)
+    r = stack.romtrack("import", path)
+    assert r.returncode == 1
+    # every error, each with its JSON pointer
+    assert "%s: /data/1/md5: must be 32 hex digits" % path in r.stderr, r.stderr
+    assert "%s: /data/2/bogus: unknown member" % path in r.stderr
+    assert "%s: /data/2/size: must be the size in bytes" % path in r.stderr
+    assert "/data/0" not in r.stderr and "nothing was written" in r.stderr
+    assert counts(stack) == before
+    # malformed JSON: where
+    broken = os.path.join(stack.tmpdir, "broken.json")
+    with open(broken, "w") as f:
+        f.write('{"data": [\n {"version": "1",,}\n]}')
+    r = stack.romtrack("import", broken)
+    assert r.returncode == 1 and "%s:2:18: malformed JSON" % broken in r.stderr, r.stderr
+
+
+CORRECTED = "miui_MI3WMI4WGlobal_7.3.23_ebbdfeed27_6.0.zip"
+
+
+def test_authoritative_import_sets_exactly_the_given_fields(stack):
+    db = Database(stack, "correction")
+    page = os.path.join(conftest.REPO, SEEDS[0])
+    db.import_(os.path.join(conftest.REPO, "data/sample/devices.yml"), page)
+    [card] = [c for c in cards_of(page) if c["filename"] == CORRECTED][:1]
+    # the page's one link, and a mirror the first JSON import adds
+    links = card["links"] + ["https://hugeota.d.miui.com/7.3.23/" + CORRECTED]
+    assert card["md5"] is not None and len(links) == 2
+    release = {"codename": card["codename"], "names": [card["name"]], "version": "7.3.23", "branch": "stable",
+               "type": "recovery", "size": card["size"], "md5": card["md5"], "date": card["date"],
+               "links": links, "filename": CORRECTED}
+
+    def stored():
+        return db_json(db, "SELECT json_build_object('branch', branch, 'md5', md5, 'links', links, 'date', release_date)"
+                           " FROM release WHERE filename = '%s'" % CORRECTED)
+
+    # the import's rules: weekly -> stable is a relabelling; Stable is never demoted; the longest mirror list wins
+    db.import_(write_json(stack, "c1.json", release))
+    assert stored() == {"branch": "stable", "md5": card["md5"], "links": links, "date": card["date"]}
+    relabel = dict(release, branch="stable-beta", links=links[:1], md5=None)
+    report = db.import_(write_json(stack, "c2.json", relabel))
+    assert report["updated"] == 0 and stored() == {"branch": "stable", "md5": card["md5"], "links": links,
+                                                   "date": card["date"]}
+    # a maintainer's correction: the given fields are final (null too); date is not given and stays
+    correction = {k: v for k, v in relabel.items() if k != "date"}
+    r = db.romtrack("import", "--json", "--authoritative", write_json(stack, "c3.json", correction))
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["authoritative"] is True and report["updated"] == 1
+    assert {(c["field"], c["old"], c["new"]) for c in report["changes"]} == {
+        ("branch", "stable", "stable-beta"), ("md5", card["md5"], None),
+        ("links", "{%s}" % ",".join(links), "{%s}" % links[0])}
+    assert stored() == {"branch": "stable-beta", "md5": None, "links": links[:1], "date": card["date"]}
+    # the same correction again changes nothing more
+    r = db.romtrack("import", "--json", "--authoritative", write_json(stack, "c3.json", correction))
+    assert json.loads(r.stdout)["updated"] == 0
+
+
+def test_import_sets_the_attribution_for_triggers(stack):
+    # a trigger of the test's own reads the settings the import sets after BEGIN (the audit's triggers read them so)
+    db = Database(stack, "attribution")
+    db_json(db, """CREATE TABLE seen (actor text, via text, request_id text, reason text);
+        CREATE FUNCTION seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          INSERT INTO seen VALUES (current_setting('romtrack.actor', true), current_setting('romtrack.via', true),
+            current_setting('romtrack.request_id', true), current_setting('romtrack.reason', true));
+          RETURN NULL; END $$;
+        CREATE TRIGGER seen AFTER INSERT OR UPDATE ON release FOR EACH STATEMENT EXECUTE FUNCTION seen();
+        SELECT '1'""")
+    db.import_(os.path.join(conftest.REPO, "data/sample/devices.yml"), os.path.join(conftest.REPO, SEEDS[0]))
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    rows = db_json(db, "SELECT json_agg(DISTINCT jsonb_build_array(actor, via, request_id, reason)) FROM seen")
+    assert rows == [["cli:" + user, "romtrack import", "", ""]]
+    # after the transaction they are gone: a change by hand is not the import's
+    assert db_json(db, "SELECT to_json(coalesce(current_setting('romtrack.actor', true), ''))") == ""
