@@ -16,6 +16,7 @@ enum rt_err {
 	RT_ERR_NOT_ACCEPTABLE,
 	RT_ERR_DB_UNAVAILABLE,
 	RT_ERR_INTERNAL,
+	RT_ERR_GONE, /* a withdrawn release */
 	RT_ERR__MAX
 };
 

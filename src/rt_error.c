@@ -19,6 +19,7 @@ static const struct {
 	[RT_ERR_NOT_ACCEPTABLE] = {"not-acceptable", "Not Acceptable", 406},
 	[RT_ERR_DB_UNAVAILABLE] = {"database-unavailable", "Database Unavailable", 503},
 	[RT_ERR_INTERNAL] = {"internal-error", "Internal Server Error", 500},
+	[RT_ERR_GONE] = {"gone", "Gone", 410},
 };
 
 const char *
