@@ -271,7 +271,8 @@ BEGIN
     SELECT change_actor(), change_via(), nullif(current_setting('romtrack.request_id', true), ''),
            nullif(current_setting('romtrack.reason', true), ''), 'updated', 'release', r.id, r.filename,
            jsonb_build_object('names', jsonb_build_object('old', o.names, 'new', n.names))
-      FROM (SELECT DISTINCT release_id FROM linked) l
+      FROM (SELECT DISTINCT k.release_id FROM linked k
+             WHERE NOT EXISTS (SELECT 1 FROM change_pending p WHERE p.release_id = k.release_id AND p.kind = 'created')) l
       JOIN release r ON r.id = l.release_id
       CROSS JOIN LATERAL (
           SELECT coalesce(jsonb_agg(DISTINCT dn.name ORDER BY dn.name), '[]') AS names
@@ -284,7 +285,6 @@ BEGIN
                   UNION SELECT display_name_id FROM linked WHERE release_id = r.id AND TG_OP = 'DELETE') k
             JOIN display_name dn ON dn.id = k.display_name_id) o
      WHERE o.names IS DISTINCT FROM n.names
-       AND NOT EXISTS (SELECT 1 FROM change_pending p WHERE p.release_id = r.id AND p.kind = 'created')
      ORDER BY r.id;
     RETURN NULL;
 END $$;
