@@ -271,19 +271,19 @@ BEGIN
     SELECT change_actor(), change_via(), nullif(current_setting('romtrack.request_id', true), ''),
            nullif(current_setting('romtrack.reason', true), ''), 'updated', 'release', r.id, r.filename,
            jsonb_build_object('names', jsonb_build_object('old', o.names, 'new', n.names))
-      FROM (SELECT DISTINCT k.release_id FROM linked k
-             WHERE NOT EXISTS (SELECT 1 FROM change_pending p WHERE p.release_id = k.release_id AND p.kind = 'created')) l
+      FROM (SELECT k.release_id, array_agg(k.display_name_id) AS ids FROM linked k
+             WHERE NOT EXISTS (SELECT 1 FROM change_pending p WHERE p.release_id = k.release_id AND p.kind = 'created')
+             GROUP BY k.release_id) l
       JOIN release r ON r.id = l.release_id
-      CROSS JOIN LATERAL (
-          SELECT coalesce(jsonb_agg(DISTINCT dn.name ORDER BY dn.name), '[]') AS names
-            FROM release_name rn JOIN display_name dn ON dn.id = rn.display_name_id
-           WHERE rn.release_id = r.id) n
-      CROSS JOIN LATERAL (
-          SELECT coalesce(jsonb_agg(DISTINCT dn.name ORDER BY dn.name), '[]') AS names
-            FROM (SELECT display_name_id FROM release_name WHERE release_id = r.id
-                  EXCEPT SELECT display_name_id FROM linked WHERE release_id = r.id AND TG_OP = 'INSERT'
-                  UNION SELECT display_name_id FROM linked WHERE release_id = r.id AND TG_OP = 'DELETE') k
-            JOIN display_name dn ON dn.id = k.display_name_id) o
+      CROSS JOIN LATERAL (SELECT array_agg(rn.display_name_id) AS ids FROM release_name rn
+                           WHERE rn.release_id = r.id) cur
+      CROSS JOIN LATERAL (SELECT coalesce(jsonb_agg(DISTINCT dn.name ORDER BY dn.name), '[]') AS names
+                            FROM display_name dn WHERE dn.id = ANY (cur.ids)) n
+      -- before the statement: the names now, less those it linked, or with those it unlinked
+      CROSS JOIN LATERAL (SELECT coalesce(jsonb_agg(DISTINCT dn.name ORDER BY dn.name), '[]') AS names
+                            FROM display_name dn
+                           WHERE CASE WHEN TG_OP = 'INSERT' THEN dn.id = ANY (cur.ids) AND dn.id <> ALL (l.ids)
+                                      ELSE dn.id = ANY (cur.ids) OR dn.id = ANY (l.ids) END) o
      WHERE o.names IS DISTINCT FROM n.names
      ORDER BY r.id;
     RETURN NULL;
