@@ -28,6 +28,7 @@ struct cfg {
 	long cache_max_age;     /* seconds any cache may keep a data response (Cache-Control max-age) */
 	long max_requests;      /* a worker leaves after about this many requests; 0 = never */
 	long max_rss_growth_mb; /* ...or once its resident size grew by this much; 0 = never */
+	long poll_interval;     /* seconds the change feed tells pollers to wait (X-Poll-Interval) */
 };
 
 /* The placeholders release_page_url may hold, each replaced by the release's value

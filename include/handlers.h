@@ -37,6 +37,16 @@ void h_regions(struct handler_ctx *ctx);
 void h_branches(struct handler_ctx *ctx);
 void h_feed(struct handler_ctx *ctx);
 void h_openapi(struct handler_ctx *ctx);
+/* The change feed (h_changes.c): GET /api/changes?after=SEQ, public. */
+void h_changes(struct handler_ctx *ctx);
+/* The audit trail, GET /api/audit (scope audit:read): keyset pages newest first (keyset 1, the
+ * sequence number), filters actor, release, since. */
+void h_audit(struct handler_ctx *ctx);
+/* One row of DB_STMT_AUDIT as an audit entry (the API's and `romtrack audit --json`'s). */
+void h_audit_entry_write(struct jw *w, const PGresult *res, int row);
+/* Seconds the change feed tells pollers to wait (X-Poll-Interval): the poll_interval key. */
+#define H_POLL_INTERVAL_DEFAULT 60
+void h_changes_configure(long poll_interval);
 
 /* The OpenAPI document the API serves, read once per worker (NULL: not available). */
 void h_openapi_load(const char *path);

@@ -23,6 +23,9 @@ enum param_id {
 	PARAM_VARIANT,
 	PARAM_LIMIT,
 	PARAM_CURSOR,
+	PARAM_AFTER, /* the change feed's position: a sequence number */
+	PARAM_ACTOR, /* the audit's filters */
+	PARAM_RELEASE,
 	PARAM__MAX
 };
 
@@ -60,7 +63,7 @@ const char *params_echo(struct arena *a, const char *value);
  * given: the response cache must not keep the answer. */
 bool params_cacheable(const struct params *p);
 
-/* The filters (all parameters but limit and cursor) as an encoded query string
+/* The filters (all parameters but limit, cursor and after: positions, not filters) as an encoded query string
  * in table order, e.g. "region=global&branch=stable"; "" when none. */
 const char *params_filter_query(const struct params *p, struct arena *a);
 

@@ -26,6 +26,8 @@ enum db_stmt {
 	DB_STMT_DATA_VERSION,
 	DB_STMT_TOKEN_BY_HASH,
 	DB_STMT_TOKEN_USED,
+	DB_STMT_CHANGES,
+	DB_STMT_AUDIT,
 	DB_STMT__MAX
 };
 
@@ -43,7 +45,7 @@ enum db_stmt {
 	X(q) X(codename) X(codenames) X(region) X(branch) X(type) X(version) X(android) X(family) X(since) \
 	X(until) X(current) X(families) X(hyperos) X(numbers) X(device_code) X(region_code) X(suffix)     \
 	X(variant_id) X(id) X(filename) X(after_date) X(after_version) X(after_id) X(after_codename)      \
-	X(after_branch) X(after_type) X(limit)                                                           \
+	X(after_branch) X(after_type) X(limit) X(after_seq) X(actor) X(release_id)                      \
 	X(secret_hash) X(scope)
 /* clang-format on */
 
@@ -130,6 +132,46 @@ enum { DB_CURRENT_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CURCOL__MAX };
 	NEXT(ENUMCOL_DEVICES, "count(DISTINCT r.device_id)") \
 	NEXT(ENUMCOL_RELEASES, "count(r.id)")
 enum { DB_ENUM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) ENUMCOL__MAX };
+
+/* Whether and how a release was withdrawn, after its row's columns (DB_STMT_RELEASE_BY_ID, _BY_FILENAME). */
+#define DB_WITHDRAWN_COLUMNS(FIRST, NEXT)                                                               \
+	FIRST(WDCOL_AT, "to_char(r.withdrawn_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
+	NEXT(WDCOL_BY, "r.withdrawn_by")                                                                \
+	NEXT(WDCOL_REASON, "r.withdraw_reason")
+enum { WDCOL__BEFORE = RELCOL__MAX - 1, DB_WITHDRAWN_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) WDCOL__MAX };
+
+/* A change feed entry (DB_STMT_CHANGES), after the release row's columns (NULL for a release deleted by
+ * hand): what changed, and the tombstone of a withdrawn one. */
+#define DB_CHANGE_COLUMNS(FIRST, NEXT)                                                                            \
+	FIRST(CHGCOL_SEQ, "c.seq")                                                                                \
+	NEXT(CHGCOL_KIND, "c.kind::text")                                                                         \
+	NEXT(CHGCOL_AT, "to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")                  \
+	NEXT(CHGCOL_ACTOR, "c.actor")                                                                             \
+	NEXT(CHGCOL_VIA, "c.via")                                                                                 \
+	NEXT(CHGCOL_FIELDS, "c.fields::text")                                                                     \
+	NEXT(CHGCOL_RELEASE_ID, "c.release_id")                                                                   \
+	NEXT(CHGCOL_FILENAME, "c.filename")                                                                       \
+	NEXT(CHGCOL_GONE, "r.id IS NULL OR r.withdrawn_at IS NOT NULL")                                           \
+	NEXT(CHGCOL_WITHDRAWN_AT, "to_char(r.withdrawn_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
+	NEXT(CHGCOL_WITHDRAWN_BY, "r.withdrawn_by")                                                               \
+	NEXT(CHGCOL_REASON, "r.withdraw_reason")
+enum { CHGCOL__BEFORE = RELCOL__MAX - 1, DB_CHANGE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CHGCOL__MAX };
+
+/* An entry of the audit trail (DB_STMT_AUDIT): any subject. */
+#define DB_AUDIT_COLUMNS(FIRST, NEXT)                                                            \
+	FIRST(AUDCOL_SEQ, "c.seq")                                                               \
+	NEXT(AUDCOL_AT, "to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')") \
+	NEXT(AUDCOL_ACTOR, "c.actor")                                                            \
+	NEXT(AUDCOL_VIA, "c.via")                                                                \
+	NEXT(AUDCOL_REQUEST_ID, "c.request_id")                                                  \
+	NEXT(AUDCOL_REASON, "c.reason")                                                          \
+	NEXT(AUDCOL_KIND, "c.kind::text")                                                        \
+	NEXT(AUDCOL_SUBJECT, "c.subject")                                                        \
+	NEXT(AUDCOL_RELEASE_ID, "c.release_id")                                                  \
+	NEXT(AUDCOL_FILENAME, "c.filename")                                                      \
+	NEXT(AUDCOL_VARIANT, "c.variant")                                                        \
+	NEXT(AUDCOL_FIELDS, "c.fields::text")
+enum { DB_AUDIT_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) AUDCOL__MAX };
 
 /* The select list of a column list, e.g. DB_SELECT_LIST(DB_RELEASE_COLUMNS). */
 #define DB_SELECT_LIST(list) list(DB_COL__FIRST, DB_COL__NEXT)

@@ -18,6 +18,7 @@ enum rt_err {
 	RT_ERR_INTERNAL,
 	RT_ERR_UNAUTHORIZED,       /* no token, or not a valid one (401) */
 	RT_ERR_INSUFFICIENT_SCOPE, /* a valid token without the scope the request needs (403) */
+	RT_ERR_GONE,               /* a withdrawn release */
 	RT_ERR__MAX
 };
 

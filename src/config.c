@@ -94,6 +94,9 @@ static const struct cfg__key {
 	 "A worker leaves between two requests, and the master replaces it, once its resident size grew by "
 	 "this many MB since it was ready (the response cache counts: set it above response_cache_mb); "
 	 "0 = never."},
+	{"poll_interval", CFG__INT, offsetof(struct cfg, poll_interval), 1, 86400, "60", false, CFG__RELOAD,
+	 "Seconds the change feed (/api/changes) tells pollers to wait before they ask again (its "
+	 "X-Poll-Interval header)."},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])

@@ -11,10 +11,12 @@
 #include "config.h"
 #include "db.h"
 #include "export.h"
+#include "handlers.h"
 #include "import.h"
 #include "log.h"
 #include "master.h"
 #include "migrate.h"
+#include "params.h"
 #include "router.h"
 #include "token.h"
 
@@ -56,6 +58,10 @@ cmd__usage(FILE *out, int status)
 		"                        codename, branch and type, one entry per display name; or with\n"
 		"                        --all every release and the fields import reads back (filename,\n"
 		"                        changelog, mirrors, incremental, declared)\n"
+		"  audit [--actor NAME] [--release ID] [--since YYYY-MM-DD] [--limit N] [--json]\n"
+		"                        list the change log, newest first (default 100 entries): every\n"
+		"                        change to releases, variants and display names, who made it\n"
+		"                        (token:, cli:, sql:), how, when and each field's old and new value\n"
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
 		"  config defaults       print every configuration key with its default, what it means\n"
 		"                        and whether a reload (SIGHUP) applies it, as a YAML file\n"
@@ -293,6 +299,83 @@ cmd_export(struct cmd_ctx *ctx)
 	return ok ? 0 : 1;
 }
 
+/* Whether s is a positive integer of at most 18 digits. */
+static bool
+cmd__positive(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 18 && s[0] != '0' && strspn(s, "0123456789") == n;
+}
+
+/* The change log (sql/011) through the API's own statement, DB_STMT_AUDIT: newest first. */
+static int
+cmd_audit(struct cmd_ctx *ctx)
+{
+	struct db_args args = {.limit = "100"};
+	bool json = false;
+	PGresult *res = NULL;
+	struct db *db;
+	enum rt_err err;
+
+	for (int i = 0; i < ctx->argc; i++) {
+		const char *a = ctx->argv[i], *v = i + 1 < ctx->argc ? ctx->argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			json = true;
+		} else if (strcmp(a, "--actor") == 0 && v != NULL && v[0] != '\0') {
+			args.actor = ctx->argv[++i];
+		} else if (strcmp(a, "--release") == 0 && v != NULL && cmd__positive(v)) {
+			args.release_id = ctx->argv[++i];
+		} else if (strcmp(a, "--since") == 0 && v != NULL && params_date_valid(v)) {
+			args.since = ctx->argv[++i];
+		} else if (strcmp(a, "--limit") == 0 && v != NULL && cmd__positive(v)) {
+			args.limit = ctx->argv[++i];
+		} else {
+			fprintf(stderr,
+				"romtrack: audit: bad argument %s (--actor NAME, --release ID, --since YYYY-MM-DD, "
+				"--limit N, --json)\n",
+				a);
+			return 2;
+		}
+	}
+	db = db_open(ctx->cfg.database, true);
+	if (!db_ensure(db)) {
+		fprintf(stderr, "romtrack: audit: cannot connect to the database: %s\n", db_error(db));
+		db_close(db);
+		return 1;
+	}
+	err = db_exec(db, DB_STMT_AUDIT, &args, &res);
+	if (err != RT_OK) {
+		fprintf(stderr, "romtrack: audit: %s: %s\n", rt_strerror(err), db_error(db));
+		db_close(db);
+		return 1;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (json) {
+			struct arena *a = arena_new();
+			struct jw *w = jw_new(a);
+
+			h_audit_entry_write(w, res, i);
+			puts(jw_text(w, NULL));
+			arena_free(a);
+			continue;
+		}
+		/* seq, time, actor, via, kind, what, fields */
+		printf("%s %s %s (%s) %s %s %s%s%s %s\n", PQgetvalue(res, i, AUDCOL_SEQ), PQgetvalue(res, i, AUDCOL_AT),
+		       PQgetvalue(res, i, AUDCOL_ACTOR), PQgetvalue(res, i, AUDCOL_VIA),
+		       PQgetvalue(res, i, AUDCOL_KIND), PQgetvalue(res, i, AUDCOL_SUBJECT),
+		       PQgetisnull(res, i, AUDCOL_RELEASE_ID) ? "" : PQgetvalue(res, i, AUDCOL_RELEASE_ID),
+		       PQgetisnull(res, i, AUDCOL_RELEASE_ID) ? "" : " ",
+		       PQgetisnull(res, i, AUDCOL_FILENAME) ? PQgetvalue(res, i, AUDCOL_VARIANT)
+							    : PQgetvalue(res, i, AUDCOL_FILENAME),
+		       PQgetvalue(res, i, AUDCOL_FIELDS));
+	}
+	PQclear(res);
+	db_close(db);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int
 cmd_routes(struct cmd_ctx *ctx)
 {
@@ -329,7 +412,7 @@ static const struct {
 } cmd__table[] = {
 	{"serve", cmd_serve, true},    {"migrate", cmd_migrate, true}, {"import", cmd_import, true},
 	{"check", cmd_check, false},   {"export", cmd_export, true},   {"routes", cmd_routes, false},
-	{"config", cmd_config, false}, {"token", cmd_token, true},
+	{"config", cmd_config, false}, {"token", cmd_token, true},     {"audit", cmd_audit, true},
 };
 
 int

@@ -162,6 +162,36 @@ param__limit(const char *s)
 	return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && n >= 1 && n <= PARAM_LIMIT_MAX;
 }
 
+/* 0, or a positive integer of at most 18 digits (no sign, no leading zero). */
+static bool
+param__sequence(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 18 && strspn(s, "0123456789") == n && (s[0] != '0' || n == 1);
+}
+
+static bool
+param__release(const char *s)
+{
+	return s[0] != '0' && param__sequence(s);
+}
+
+/* Who made a change, as the change log names it ("token:NAME", "cli:USER", "sql:USER"): printable
+ * ASCII without spaces or controls, or any UTF-8 beyond ASCII. */
+static bool
+param__actor(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 200)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static const struct {
 	const char *name;
 	param__check_fn check;
@@ -181,6 +211,9 @@ static const struct {
 	[PARAM_UNTIL] = {"until", params_date_valid, "a date written YYYY-MM-DD"},
 	[PARAM_LIMIT] = {"limit", param__limit, "an integer from 1 to 500"},
 	[PARAM_CURSOR] = {"cursor", param__cursor, "a cursor taken from a next link"},
+	[PARAM_AFTER] = {"after", param__sequence, "a sequence number (0 or a positive integer of at most 18 digits)"},
+	[PARAM_ACTOR] = {"actor", param__actor, "an actor of 1 to 200 printable characters, such as token:tracker"},
+	[PARAM_RELEASE] = {"release", param__release, "a release id (a positive integer)"},
 };
 
 /* Parameters whose values a client chooses without bound and rarely repeats: free text (q)
@@ -274,7 +307,7 @@ params_filter_query(const struct params *p, struct arena *a)
 	const char *out = "";
 
 	for (int id = 0; id < PARAM__MAX; id++) {
-		if (id == PARAM_LIMIT || id == PARAM_CURSOR || p->value[id] == NULL)
+		if (id == PARAM_LIMIT || id == PARAM_CURSOR || id == PARAM_AFTER || p->value[id] == NULL)
 			continue;
 		out = arena_printf(a, "%s%s%s=%s", out, out[0] ? "&" : "", param__table[id].name,
 				   http_encode(a, p->value[id]));

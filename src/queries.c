@@ -10,6 +10,9 @@
 #define DEVICE_COLUMNS DB_SELECT_LIST(DB_DEVICE_COLUMNS)
 #define CURRENT_COLUMNS DB_SELECT_LIST(DB_CURRENT_COLUMNS)
 #define ENUM_COLUMNS DB_SELECT_LIST(DB_ENUM_COLUMNS)
+#define WITHDRAWN_COLUMNS DB_SELECT_LIST(DB_WITHDRAWN_COLUMNS)
+#define CHANGE_COLUMNS DB_SELECT_LIST(DB_CHANGE_COLUMNS)
+#define AUDIT_COLUMNS DB_SELECT_LIST(DB_AUDIT_COLUMNS)
 
 #define DEVICE_VARIANT_ROWS                                                          \
 	"SELECT " DEVICE_COLUMNS " FROM page p JOIN variant v ON v.device_id = p.id" \
@@ -34,11 +37,13 @@
 
 /* Pages of releases: the page is cut from release alone, in the order of an index, and
  * only its rows are joined and dressed (a join first would make PostgreSQL sort every
- * release of the device before it can stop at the limit). */
+ * release of the device before it can stop at the limit). Withdrawn releases (sql/011) are in
+ * no list; in latest and updates, "offerable" excludes them. */
 #define RELEASE_PAGE_ORDER " ORDER BY r.sort_date DESC, r.version_sort DESC, r.id DESC"
-#define RELEASE_PAGE(conditions, limit)                                                                 \
-	"SELECT " RELEASE_COLUMNS " FROM (SELECT * FROM release r WHERE " conditions RELEASE_PAGE_ORDER \
-	" LIMIT " limit ") r"                                                                           \
+#define RELEASE_PAGE(conditions, limit)                                                                  \
+	"SELECT " RELEASE_COLUMNS                                                                        \
+	" FROM (SELECT * FROM release r WHERE r.withdrawn_at IS NULL AND " conditions RELEASE_PAGE_ORDER \
+	" LIMIT " limit ") r"                                                                            \
 	" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id" RELEASE_PAGE_ORDER
 
 const char db_release_columns[] = RELEASE_COLUMNS;
@@ -92,6 +97,7 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		{"device_version",
 		 "SELECT " RELEASE_COLUMNS RELEASE_FROM
 		 " WHERE d.codename = :codename::text AND r.branch = :branch::branch AND r.version = :version::text"
+		 "   AND r.withdrawn_at IS NULL"
 		 " ORDER BY v.codename, r.type, r.filename"},
 
 	/* the newest offerable release per variant, branch and type
@@ -129,7 +135,9 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * a device runs. No row for an unknown device; else one row per variant, region and branch
 	 * of the releases that are that version ("exact"), and of those of its line: same families,
 	 * device code and region code (a row of NULLs when there are none). The last column tells
-	 * whether some have the version's suffix (RF, FK mark variants that share a region code). */
+	 * whether some have the version's suffix (RF, FK mark variants that share a region code). Withdrawn
+	 * releases count here: a phone may run a build that was pulled later, and still needs its updates,
+	 * which the offerable releases of DB_STMT_DEVICE_UPDATES give. */
 	[DB_STMT_DEVICE_UPDATES_CURRENT] =
 		{"device_updates_current",
 		 "SELECT " CURRENT_COLUMNS " FROM device d LEFT JOIN release r ON r.device_id = d.id"
@@ -177,22 +185,27 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		 " JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id"
 		 " ORDER BY g.codename, g.branch, g.type"},
 
-	[DB_STMT_RELEASE_BY_ID] = {"release_by_id", "SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.id = :id::bigint"},
+	/* one release, withdrawn or not (a withdrawn one answers 410 with its withdrawal) */
+	[DB_STMT_RELEASE_BY_ID] = {"release_by_id", "SELECT " RELEASE_COLUMNS ", " WITHDRAWN_COLUMNS RELEASE_FROM
+						    " WHERE r.id = :id::bigint"},
 
 	[DB_STMT_RELEASE_BY_FILENAME] = {"release_by_filename",
-					 "SELECT " RELEASE_COLUMNS RELEASE_FROM " WHERE r.filename = :filename::text"},
+					 "SELECT " RELEASE_COLUMNS ", " WITHDRAWN_COLUMNS RELEASE_FROM
+					 " WHERE r.filename = :filename::text"},
 
 	/* every region, with the devices and releases it has (zero included) */
 	[DB_STMT_REGIONS] =
 		{"regions",
 		 "SELECT " ENUM_COLUMNS
 		 " FROM unnest(enum_range(NULL::region)) AS e(value) LEFT JOIN release r ON r.region = e.value"
+		 "  AND r.withdrawn_at IS NULL"
 		 " GROUP BY e.value ORDER BY e.value"},
 
 	[DB_STMT_BRANCHES] =
 		{"branches",
 		 "SELECT " ENUM_COLUMNS
 		 " FROM unnest(enum_range(NULL::branch)) AS e(value) LEFT JOIN release r ON r.branch = e.value"
+		 "  AND r.withdrawn_at IS NULL"
 		 " GROUP BY e.value ORDER BY e.value"},
 
 	/* what the response caches are valid for (sql/004_data_version.sql), read after each connect */
@@ -211,6 +224,35 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_TOKEN_USED] = {"token_used",
 				"UPDATE api_token SET last_used_at = now() WHERE id = :id::bigint"
 				" AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"},
+
+	/* The change feed (sql/011): changes to releases after a sequence number, in commit order, with the
+	 * release as it is now (its columns NULL for one deleted by hand), filtered by what the release is now
+	 * (a deleted one matches no filter). The index on seq gives the order; the filters are checked on the
+	 * joined release until the limit is reached. */
+	[DB_STMT_CHANGES] =
+		{"changes",
+		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS " FROM change c"
+		 " LEFT JOIN release r ON r.id = c.release_id"
+		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"
+		 " WHERE c.subject = 'release' AND c.seq > :after_seq::bigint"
+		 "   AND (:codenames::text[] IS NULL"
+		 "        OR r.device_id IN (SELECT id FROM device WHERE codename = ANY (:codenames::text[])))" VARIANT_FILTERS
+		 "   AND (:android::text IS NULL OR r.android = :android::text"
+		 "        OR split_part(r.android, '.', 1) = :android::text)"
+		 "   AND (:family::version_family IS NULL OR r.version_family = :family::version_family)"
+		 "   AND (:since::date IS NULL OR r.release_date >= :since::date)"
+		 "   AND (:until::date IS NULL OR r.release_date <= :until::date)"
+		 " ORDER BY c.seq LIMIT :limit::int"},
+
+	/* The audit trail, newest first: every change (releases, variants, display names), a page after the
+	 * sequence number after_seq (the cursor), by actor, release and since a day (UTC). */
+	[DB_STMT_AUDIT] = {"audit",
+			   "SELECT " AUDIT_COLUMNS " FROM change c"
+			   " WHERE (:after_seq::bigint IS NULL OR c.seq < :after_seq::bigint)"
+			   "   AND (:actor::text IS NULL OR c.actor = :actor::text)"
+			   "   AND (:release_id::bigint IS NULL OR c.release_id = :release_id::bigint)"
+			   "   AND (:since::date IS NULL OR c.at >= :since::date::timestamp AT TIME ZONE 'UTC')"
+			   " ORDER BY c.seq DESC LIMIT :limit::int"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

@@ -118,6 +118,14 @@ static const struct route route__table[] = {
 	 .media = ATOM,
 	 .max_age = 60,
 	 .flags = ROUTE_ABSOLUTE_LINKS},
+	/* the change feed: every poller at the head asks the same URL (the next link), answered from the
+	 * cache until the data changes; after is not unbounded in practice (probation holds one-off values) */
+	{.pattern = "/api/changes",
+	 .handler = h_changes,
+	 .methods = ROUTE__READ,
+	 .params = PARAM_BIT(PARAM_LIMIT) | PARAM_BIT(PARAM_AFTER) | ALL_RELEASES,
+	 .media = JSON,
+	 .max_age = 60},
 	{.pattern = "/api/openapi.yaml", .handler = h_openapi, .methods = ROUTE__READ, .media = YAML, .max_age = 60},
 };
 

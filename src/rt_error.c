@@ -21,6 +21,7 @@ static const struct {
 	[RT_ERR_INTERNAL] = {"internal-error", "Internal Server Error", 500},
 	[RT_ERR_UNAUTHORIZED] = {"unauthorized", "Unauthorized", 401},
 	[RT_ERR_INSUFFICIENT_SCOPE] = {"insufficient-scope", "Insufficient Scope", 403},
+	[RT_ERR_GONE] = {"gone", "Gone", 410},
 };
 
 const char *
