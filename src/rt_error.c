@@ -19,6 +19,11 @@ static const struct {
 	[RT_ERR_NOT_ACCEPTABLE] = {"not-acceptable", "Not Acceptable", 406},
 	[RT_ERR_DB_UNAVAILABLE] = {"database-unavailable", "Database Unavailable", 503},
 	[RT_ERR_INTERNAL] = {"internal-error", "Internal Server Error", 500},
+	[RT_ERR_PAYLOAD_TOO_LARGE] = {"payload-too-large", "Content Too Large", 413},
+	[RT_ERR_UNSUPPORTED_MEDIA_TYPE] = {"unsupported-media-type", "Unsupported Media Type", 415},
+	[RT_ERR_UNPROCESSABLE] = {"validation-failed", "Unprocessable Content", 422},
+	[RT_ERR_PRECONDITION_FAILED] = {"precondition-failed", "Precondition Failed", 412},
+	[RT_ERR_NOT_IMPLEMENTED] = {"not-implemented", "Not Implemented", 501},
 };
 
 const char *

@@ -45,6 +45,7 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	snprintf(out + strlen(out), len - strlen(out), "\npublic_url=%s\nrelease_page_url=%s\ncache_max_age=%ld",
 		 c->public_url, c->release_page_url, c->cache_max_age);
 	snprintf(out + strlen(out), len - strlen(out), "\ndatabase_timeout=%ld", c->database_timeout);
+	snprintf(out + strlen(out), len - strlen(out), "\nmax_body_kb=%ld", c->max_body_kb);
 }
 
 static struct buf kept_log;
