@@ -32,6 +32,19 @@ body__ows(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Whether a charset parameter's value (n bytes at v, blanks after it allowed, quoted or not) is utf-8. */
+static bool
+body__utf8_charset(const char *v, size_t n)
+{
+	while (n > 0 && body__ows(v[n - 1]))
+		n--;
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	return n == 5 && strncasecmp(v, "utf-8", 5) == 0;
+}
+
 /* Whether the parameters of a Content-Type (what follows the first ';') allow the body: a charset,
  * if given, is utf-8 (quoted or not, any case). */
 static bool
@@ -44,16 +57,9 @@ body__parameters_ok(const char *p)
 			name++;
 		end = name + strcspn(name, ";");
 		eq = memchr(name, '=', (size_t)(end - name));
-		if (eq != NULL && (size_t)(eq - name) == 7 && strncasecmp(name, "charset", 7) == 0) {
-			const char *v = eq + 1, *vend = end;
-
-			while (vend > v && body__ows(vend[-1]))
-				vend--;
-			if (vend - v >= 2 && *v == '"' && vend[-1] == '"')
-				v++, vend--;
-			if (vend - v != 5 || strncasecmp(v, "utf-8", 5) != 0)
-				return false;
-		}
+		if (eq != NULL && (size_t)(eq - name) == 7 && strncasecmp(name, "charset", 7) == 0 &&
+		    !body__utf8_charset(eq + 1, (size_t)(end - eq - 1)))
+			return false;
 		p = *end ? end : NULL;
 	}
 	return true;
