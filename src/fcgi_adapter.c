@@ -39,7 +39,10 @@ struct fcgi_conn {
 	/* libfcgi reads the opening from this file, not from the connection (fcgi__hand_head) */
 	int head_fd;
 	off_t head_fd_size;
-	bool drop; /* the request's stream broke: nothing is sent, the connection is closed */
+	size_t head_padding; /* of the opening's last record, still on the connection before the body */
+	size_t peeked;       /* bytes of the connection in head */
+	bool stdin_done;     /* the empty FCGI_STDIN record came with the opening (a request without a body) */
+	bool drop;           /* the request's stream broke: nothing is sent, the connection is closed */
 	unsigned char head[FCGI_HEAD_MAX_BYTES]; /* what the peer sent first, peeked */
 };
 
@@ -137,6 +140,7 @@ fcgi__await_head(struct fcgi_conn *c, int fd)
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue; /* the next round sees the deadline */
 		n = recv(fd, c->head, sizeof c->head, MSG_PEEK | MSG_DONTWAIT);
+		c->peeked = n > 0 ? (size_t)n : 0;
 		if (n == 0)
 			return "the peer closed the connection before the request was complete";
 		if (n < 0) {
@@ -213,9 +217,10 @@ fcgi__accept_fed(struct fcgi_conn *c)
 }
 
 /* Bytes of the opening in c->head, which fcgi_head_check found complete: records up to the
- * empty PARAMS one. */
+ * header of the empty PARAMS one. libfcgi stops there, before that record's padding, which may
+ * still be on its way: *padding says how much of it comes before the body. */
 static size_t
-fcgi__head_length(const struct fcgi_conn *c)
+fcgi__head_length(const struct fcgi_conn *c, size_t *padding)
 {
 	size_t at = 0;
 
@@ -223,9 +228,11 @@ fcgi__head_length(const struct fcgi_conn *c)
 		const unsigned char *h = c->head + at;
 		size_t clen = (size_t)h[4] << 8 | h[5];
 
+		if (h[1] == FCGI_PARAMS && clen == 0) {
+			*padding = h[6];
+			return at + FCGI_HEADER_LEN;
+		}
 		at += FCGI_HEADER_LEN + clen + h[6];
-		if (h[1] == FCGI_PARAMS && clen == 0)
-			return at;
 	}
 }
 
@@ -239,7 +246,8 @@ fcgi__head_length(const struct fcgi_conn *c)
 static bool
 fcgi__hand_head(struct fcgi_conn *c, int fd)
 {
-	size_t len = fcgi__head_length(c), done = 0;
+	size_t len = fcgi__head_length(c, &c->head_padding), take, done = 0;
+	const unsigned char *next;
 
 	if (c->head_fd < 0) {
 		c->head_fd = memfd_create("romtrack-fcgi-head", MFD_CLOEXEC);
@@ -247,8 +255,19 @@ fcgi__hand_head(struct fcgi_conn *c, int fd)
 		if (c->head_fd < 0)
 			return false;
 	}
-	while (done < len) { /* every byte is there already (peeked) */
-		ssize_t n = recv(fd, c->head + done, len - done, 0);
+	/* A request without a body (nginx's every GET) ends with an empty FCGI_STDIN record, sent
+	 * with the opening: taken too, so that nothing of the request stays unread on the connection
+	 * (a worker that dies with unread bytes makes the peer's next read fail with ECONNRESET
+	 * rather than see the end of the stream). */
+	next = c->head + len + c->head_padding;
+	c->stdin_done = c->peeked >= len + c->head_padding + FCGI_HEADER_LEN && next[0] == FCGI_VERSION_1 &&
+			next[1] == FCGI_STDIN && next[2] == c->head[2] && next[3] == c->head[3] && next[4] == 0 &&
+			next[5] == 0 && next[6] == 0;
+	take = c->stdin_done ? len + c->head_padding + FCGI_HEADER_LEN : len;
+	if (c->stdin_done)
+		c->head_padding = 0;
+	while (done < take) { /* every byte is there already (peeked) */
+		ssize_t n = recv(fd, c->head + done, take - done, 0);
 
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
@@ -318,10 +337,13 @@ fcgi__read_body(struct http_request *req, size_t limit, const char **detail)
 	size_t size = cap < 65536 ? cap : 65536, got = 0;
 	char *buf = arena_alloc(req->arena, size + 1);
 	const char *why = NULL;
+	unsigned char padding[255];
 
-	for (;;) {
+	if (!fcgi__recv_all(c, fd, padding, c->head_padding, &why))
+		goto drop;
+	for (; !c->stdin_done;) {
 		FCGI_Header h;
-		unsigned char padding[255];
+
 		size_t clen;
 		int id;
 

@@ -295,6 +295,22 @@ def test_a_body_in_several_records_is_read_whole(fcgi, piece):
     assert "body" not in (detail or ""), detail
 
 
+def test_the_padding_of_the_last_parameters_record_is_not_the_body(fcgi):
+    """libfcgi stops reading the opening at the empty PARAMS record's header: its padding, sent later, is skipped
+    before the body's records."""
+    opening = post_opening(2)
+    assert opening.endswith(record(PARAMS, 1))
+    padded = opening[:-8] + record(PARAMS, 1, b"", 7)
+    with connect(fcgi) as s:
+        s.sendall(padded[:-7])
+        time.sleep(0.05)
+        s.sendall(padded[-7:] + stdin_records(b"{}", 64) + record(STDIN, 1))
+        out, ended = read_response(s)
+    assert ended
+    status, detail = status_and_detail(out)
+    assert status in (401, 501), (status, detail)
+
+
 def test_a_peer_that_stops_in_the_middle_of_a_body_is_let_go(fcgi):
     """Stalled in the middle of a body: closed unanswered at request_timeout; closed by the peer: let go at once.
     Either way the worker lives on."""
