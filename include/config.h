@@ -29,6 +29,7 @@ struct cfg {
 	long max_requests;      /* a worker leaves after about this many requests; 0 = never */
 	long max_rss_growth_mb; /* ...or once its resident size grew by this much; 0 = never */
 	long poll_interval;     /* seconds the change feed tells pollers to wait (X-Poll-Interval) */
+	long max_body_kb;       /* the largest request body, in kB (nginx's client_max_body_size too) */
 };
 
 /* The placeholders release_page_url may hold, each replaced by the release's value
@@ -48,6 +49,10 @@ const char *cfg_default_path(void);
  * applies it, as a YAML configuration file (comments and values) that cfg_load reads back to
  * the defaults. The key table in config.c is the one place defaults are kept. */
 void cfg_print_defaults(FILE *out);
+
+/* The value of the key name in cfg as `romtrack config get` prints it (strings unquoted, a mode
+ * in octal) into buf; false when no key has that name. */
+bool cfg_get(const struct cfg *cfg, const char *name, char *buf, size_t len);
 
 /* A reload: for each key that serve only applies on a restart and whose value in fresh differs
  * from running's, calls kept(key, running value, fresh value) (as written in a file, strings

@@ -12,6 +12,17 @@
 #define HTTP_MAX_QUERY_PARAMS 32
 #define HTTP_MAX_HEADERS 16
 
+struct json_t; /* jansson's json_t */
+struct http_request;
+
+/* What reading a request's body gave (http_request.read_body). */
+enum http_body_status {
+	HTTP_BODY_OK,        /* body and body_len hold it all (possibly empty) */
+	HTTP_BODY_TOO_LARGE, /* more than the limit: 413 */
+	HTTP_BODY_MISMATCH,  /* its length is not what CONTENT_LENGTH said: 400 (*detail says which) */
+	HTTP_BODY_DROPPED,   /* the stream broke (closed, timed out, malformed): no answer can be sent */
+};
+
 struct http_query_param {
 	const char *name;  /* decoded, valid UTF-8, no NUL */
 	const char *value; /* decoded, valid UTF-8, no NUL */
@@ -34,6 +45,22 @@ struct http_request {
 	struct http_query_param query[HTTP_MAX_QUERY_PARAMS];
 	size_t nquery;
 	struct arena *arena;
+	/* For writes. authorization holds a secret: never logged, never echoed into a response. */
+	const char *authorization; /* HTTP_AUTHORIZATION, as sent */
+	const char *content_type;  /* CONTENT_TYPE, as sent */
+	long long content_length;  /* CONTENT_LENGTH: -1 absent or empty, -2 not a decimal number */
+	const char *if_match;      /* HTTP_IF_MATCH (http_if_match) */
+	const char *request_id;    /* a valid X-Request-Id the client sent, else nginx's $request_id; NULL: none */
+	/* The body: set by app.c (read_body) for a route that takes one, before its handler runs;
+	 * NULL and 0 otherwise. Arena bytes with a NUL after the last (which body_len does not count). */
+	const char *body;
+	size_t body_len;
+	const char *body_type;    /* the route's accepted media type that Content-Type matched */
+	struct json_t *body_json; /* the parsed body when body_type is JSON; freed with the arena */
+	/* Reads the whole body into body and body_len, at most limit bytes (the FastCGI adapter sets
+	 * it; NULL: the request has no body to read). Called once; *detail explains a MISMATCH. */
+	enum http_body_status (*read_body)(struct http_request *req, size_t limit, const char **detail);
+	void *body_source; /* what read_body reads from */
 };
 
 struct http_header {
@@ -65,6 +92,9 @@ char *http_encode(struct arena *a, const char *src);
 /* Adds a header; past HTTP_MAX_HEADERS it records the name in dropped_header, and
  * http_finish turns the response into a 500 that says so in the log. */
 void http_add_header(struct http_response *res, const char *name, const char *value);
+/* Whether a request id (X-Request-Id, nginx's $request_id) may be logged and stored: 1 to 128 of
+ * letters, digits, '.', '_', ':' and '-'. */
+bool http_request_id_valid(const char *id);
 /* Whether a Host header value may be written into a URL: a DNS name (letters, digits,
  * '-', '.') or a bracketed IPv6 literal, with an optional port; at most 255 bytes. */
 bool http_host_valid(const char *host);
@@ -77,6 +107,10 @@ void http_set_body(struct http_response *res, int status, const char *content_ty
 /* An application/problem+json response; parameter may be NULL. detail is copied. */
 void http_problem(struct http_response *res, struct arena *a, enum rt_err err, const char *detail,
 		  const char *parameter);
+/* http_problem with extension members (RFC 9457, 3.2): the members of the object extra are added
+ * to the problem (extra is consumed: its reference is released; NULL adds none). */
+void http_problem_with(struct http_response *res, struct arena *a, enum rt_err err, const char *detail,
+		       struct json_t *extra);
 const char *http_status_text(int status);
 
 #endif

@@ -19,23 +19,38 @@ struct http_media;
 #define ROUTE_LIVE 1u
 /* the body names absolute URLs (feeds): without public_url they name the Host of each request */
 #define ROUTE_ABSOLUTE_LINKS 2u
+/* a route with accepts may be sent without a body (a DELETE with an optional reason) */
+#define ROUTE_BODY_OPTIONAL 4u
 
+/* A path may have several rows, each with its own methods (disjoint), handler, body and scope: a
+ * read row (ROUTE_GET | ROUTE_HEAD | ROUTE_OPTIONS) and write rows (ROUTE_POST, ...) share the
+ * pattern. Allow, and a preflight, list the methods of all of them. */
 struct route {
 	const char *pattern; /* "/api/devices/{codename}": "{name}" is one capture (route_capture) */
-	void (*handler)(struct handler_ctx *ctx);
-	unsigned methods;               /* ROUTE_GET | ... */
-	unsigned params;                /* PARAM_BIT() of the query parameters it accepts */
-	unsigned required;              /* PARAM_BIT() of those it requires */
-	const struct http_media *media; /* what it can answer with (http_negotiate) */
-	int max_age;                    /* seconds at most a 200 may be cached (0: revalidate every time); the
-					 * configured cache_max_age may lower it */
-	unsigned flags;                 /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS */
+	void (*handler)(struct handler_ctx *ctx); /* NULL: a write row whose handler is still to come (501) */
+	unsigned methods;                         /* ROUTE_GET | ... */
+	unsigned params;                          /* PARAM_BIT() of the query parameters it accepts */
+	unsigned required;                        /* PARAM_BIT() of those it requires */
+	const struct http_media *media;           /* what it can answer with (http_negotiate) */
+	int max_age;                              /* seconds at most a 200 may be cached (0: revalidate every time); the
+						   * configured cache_max_age may lower it */
+	unsigned flags;                           /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS */
 	size_t keyset; /* fields of its cursor, the key of a page's last row (routes with PARAM_CURSOR) */
+	/* The media types a request body may have, NULL-terminated (parameters such as charset are
+	 * not listed); NULL: the route takes no body. A body is required unless ROUTE_BODY_OPTIONAL. */
+	const char *const *accepts;
+	/* The token scope a request needs ("releases:write"); NULL: public (every read). Checked in
+	 * app.c before anything of the body is looked at. */
+	const char *scope;
 };
 
 #define ROUTE_GET 1u
 #define ROUTE_HEAD 2u
 #define ROUTE_OPTIONS 4u /* CORS preflight */
+#define ROUTE_POST 8u
+#define ROUTE_PUT 16u
+#define ROUTE_PATCH 32u
+#define ROUTE_DELETE 64u
 
 #define ROUTE_MAX_CAPTURES 4
 #define ROUTE_MAX_KEYSET 3
@@ -60,20 +75,31 @@ struct route_match {
 };
 
 /* Matches the request's path segments (http_parse_uri decoded them) against the table, literal
- * segments and captures alike compared decoded; false when no route has that shape. */
+ * segments and captures alike compared decoded; false when no route has that shape. The first
+ * pattern of that shape decides; of its rows, m->route is the one that takes the request's
+ * method, else its first row (route_method_allowed then says no: 405). */
 bool route_match(const struct http_request *req, struct arena *a, struct route_match *m);
 /* Validates each capture of a match and fills m->path; false with a 400 in *perr for the first
  * capture that its validator refuses. */
 bool route_check_path(struct route_match *m, struct arena *a, struct params_error *perr);
-/* Whether the route answers the method (GET, HEAD and OPTIONS for every route today). */
+/* Whether the row answers the method. */
 bool route_method_allowed(const struct route *r, const char *method);
-/* Value of the Allow header, e.g. "GET, HEAD, OPTIONS". */
+/* The ROUTE_* bit of a method name (case-sensitive, RFC 9110, 9.1); 0 for any other method. */
+unsigned route_method_bit(const char *method);
+/* Value of the Allow header: the methods of every row of r's pattern, e.g. "GET, HEAD, OPTIONS,
+ * POST". */
 const char *route_allow(const struct route *r);
 
 /* The table, for listings (romtrack routes) and tests: route_count() rows in order. */
 size_t route_count(void);
 const struct route *route_at(size_t i);
-/* The route of a pattern, e.g. "/api/devices/{codename}"; NULL when none has it. */
+/* The route of a pattern, e.g. "/api/devices/{codename}" (its first row); NULL when none has it. */
 const struct route *route_find(const char *pattern);
+/* The row of a pattern that takes the method ("POST"); NULL when none does. */
+const struct route *route_find_method(const char *pattern, const char *method);
+/* The names of the row's own methods, in route_allow's order, into names (at most
+ * ROUTE_MAX_METHODS); returns how many. */
+#define ROUTE_MAX_METHODS 7
+size_t route_methods(const struct route *r, const char *names[ROUTE_MAX_METHODS]);
 
 #endif

@@ -16,9 +16,14 @@ enum rt_err {
 	RT_ERR_NOT_ACCEPTABLE,
 	RT_ERR_DB_UNAVAILABLE,
 	RT_ERR_INTERNAL,
-	RT_ERR_UNAUTHORIZED,       /* no token, or not a valid one (401) */
-	RT_ERR_INSUFFICIENT_SCOPE, /* a valid token without the scope the request needs (403) */
-	RT_ERR_GONE,               /* a withdrawn release */
+	RT_ERR_UNAUTHORIZED,           /* no token, or not a valid one (401) */
+	RT_ERR_INSUFFICIENT_SCOPE,     /* a valid token without the scope the request needs (403) */
+	RT_ERR_GONE,                   /* a withdrawn release */
+	RT_ERR_PAYLOAD_TOO_LARGE,      /* 413: a body over max_body_kb */
+	RT_ERR_UNSUPPORTED_MEDIA_TYPE, /* 415: a Content-Type the route does not take */
+	RT_ERR_UNPROCESSABLE,          /* 422: a well-formed body that breaks the route's rules */
+	RT_ERR_PRECONDITION_FAILED,    /* 412: If-Match names another version */
+	RT_ERR_NOT_IMPLEMENTED,        /* 501: a route whose handler or checks this build lacks */
 	RT_ERR__MAX
 };
 

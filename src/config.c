@@ -97,6 +97,10 @@ static const struct cfg__key {
 	{"poll_interval", CFG__INT, offsetof(struct cfg, poll_interval), 1, 86400, "60", false, CFG__RELOAD,
 	 "Seconds the change feed (/api/changes) tells pollers to wait before they ask again (its "
 	 "X-Poll-Interval header)."},
+	{"max_body_kb", CFG__INT, offsetof(struct cfg, max_body_kb), 1, 65536, "1024", false, CFG__RELOAD,
+	 "The largest request body a write may send, in kB: a larger one gets 413 before it is read. nginx "
+	 "enforces the same limit (client_max_body_size): give script/nginx-conf --max-body-kb the same value "
+	 "(script/server does)."},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -419,6 +423,26 @@ cfg__format(const struct cfg *cfg, const struct cfg__key *key, char *buf, size_t
 	case CFG__LOG_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
 	}
 	return buf;
+}
+
+bool
+cfg_get(const struct cfg *cfg, const char *name, char *buf, size_t len)
+{
+	const struct cfg__key *key = cfg__find(name);
+	const void *field;
+
+	if (key == NULL)
+		return false;
+	field = (const char *)cfg + key->offset;
+	switch (key->type) {
+	case CFG__STRING:
+	case CFG__PATH:
+	case CFG__URL:
+	case CFG__URL_TEMPLATE: snprintf(buf, len, "%s", *(char *const *)field); break;
+	case CFG__MODE: snprintf(buf, len, "%04o", *(const unsigned *)field); break;
+	default: cfg__format(cfg, key, buf, len); break;
+	}
+	return true;
 }
 
 size_t

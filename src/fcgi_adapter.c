@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -35,6 +36,13 @@ struct fcgi_conn {
 	bool starved;
 	int64_t starved_since_ms, reported_ms;
 	unsigned failed_total, failed_since_report;
+	/* libfcgi reads the opening from this file, not from the connection (fcgi__hand_head) */
+	int head_fd;
+	off_t head_fd_size;
+	size_t head_padding; /* of the opening's last record, still on the connection before the body */
+	size_t peeked;       /* bytes of the connection in head */
+	bool stdin_done;     /* the empty FCGI_STDIN record came with the opening (a request without a body) */
+	bool drop;           /* the request's stream broke: nothing is sent, the connection is closed */
 	unsigned char head[FCGI_HEAD_MAX_BYTES]; /* what the peer sent first, peeked */
 };
 
@@ -53,6 +61,7 @@ fcgi_conn_new(int listen_fd, long request_timeout)
 		return NULL;
 	c->listen_fd = listen_fd;
 	c->request_timeout = request_timeout;
+	c->head_fd = -1;
 	/* The worker accepts connections itself (fcgi_accept): libfcgi gets no listening
 	 * socket, so that it can never accept one unchecked. */
 	if (FCGX_InitRequest(&c->request, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -70,6 +79,8 @@ fcgi_conn_free(struct fcgi_conn *c)
 	if (c->active)
 		FCGX_Finish_r(&c->request);
 	FCGX_Free(&c->request, 1);
+	if (c->head_fd >= 0)
+		close(c->head_fd);
 	free(c);
 }
 
@@ -129,6 +140,7 @@ fcgi__await_head(struct fcgi_conn *c, int fd)
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue; /* the next round sees the deadline */
 		n = recv(fd, c->head, sizeof c->head, MSG_PEEK | MSG_DONTWAIT);
+		c->peeked = n > 0 ? (size_t)n : 0;
 		if (n == 0)
 			return "the peer closed the connection before the request was complete";
 		if (n < 0) {
@@ -204,6 +216,199 @@ fcgi__accept_fed(struct fcgi_conn *c)
 	c->failed_total = 0;
 }
 
+/* Bytes of the opening in c->head, which fcgi_head_check found complete: records up to the
+ * header of the empty PARAMS one. libfcgi stops there, before that record's padding, which may
+ * still be on its way: *padding says how much of it comes before the body. */
+static size_t
+fcgi__head_length(const struct fcgi_conn *c, size_t *padding)
+{
+	size_t at = 0;
+
+	for (;;) {
+		const unsigned char *h = c->head + at;
+		size_t clen = (size_t)h[4] << 8 | h[5];
+
+		if (h[1] == FCGI_PARAMS && clen == 0) {
+			*padding = h[6];
+			return at + FCGI_HEADER_LEN;
+		}
+		at += FCGI_HEADER_LEN + clen + h[6];
+	}
+}
+
+/*
+ * Takes the opening off the connection and puts it in a file of its own for libfcgi to read: its
+ * accept reads as much as the socket holds, and would take the start of the body into its buffer
+ * too. The body is then the connection's alone, read by fcgi__read_body within the deadline
+ * (libfcgi's reader would loop for as long as a peer kept sending records of other requests).
+ * False with errno set when that fails.
+ */
+static bool
+fcgi__hand_head(struct fcgi_conn *c, int fd)
+{
+	size_t len = fcgi__head_length(c, &c->head_padding), take, done = 0;
+	const unsigned char *next;
+
+	if (c->head_fd < 0) {
+		c->head_fd = memfd_create("romtrack-fcgi-head", MFD_CLOEXEC);
+		c->head_fd_size = 0;
+		if (c->head_fd < 0)
+			return false;
+	}
+	/* A request without a body (nginx's every GET) ends with an empty FCGI_STDIN record, sent
+	 * with the opening: taken too, so that nothing of the request stays unread on the connection
+	 * (a worker that dies with unread bytes makes the peer's next read fail with ECONNRESET
+	 * rather than see the end of the stream). */
+	next = c->head + len + c->head_padding;
+	c->stdin_done = c->peeked >= len + c->head_padding + FCGI_HEADER_LEN && next[0] == FCGI_VERSION_1 &&
+			next[1] == FCGI_STDIN && next[2] == c->head[2] && next[3] == c->head[3] && next[4] == 0 &&
+			next[5] == 0 && next[6] == 0;
+	take = c->stdin_done ? len + c->head_padding + FCGI_HEADER_LEN : len;
+	if (c->stdin_done)
+		c->head_padding = 0;
+	while (done < take) { /* every byte is there already (peeked) */
+		ssize_t n = recv(fd, c->head + done, take - done, 0);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n == 0)
+				errno = ECONNRESET;
+			return false;
+		}
+		done += (size_t)n;
+	}
+	if (pwrite(c->head_fd, c->head, len, 0) != (ssize_t)len)
+		return false;
+	if (c->head_fd_size > (off_t)len && ftruncate(c->head_fd, (off_t)len) != 0)
+		return false;
+	c->head_fd_size = (off_t)len;
+	return lseek(c->head_fd, 0, SEEK_SET) == 0;
+}
+
+/* Reads exactly len bytes of the connection by its deadline; false when it closes, fails or the
+ * deadline passes first (*why says which). */
+static bool
+fcgi__recv_all(struct fcgi_conn *c, int fd, void *buf, size_t len, const char **why)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long left = fcgi__ms_left(c);
+		ssize_t n;
+
+		if (left == 0) {
+			*why = "request_timeout passed while the body was sent";
+			return false;
+		}
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue; /* the next round sees the deadline */
+		n = recv(fd, p, len, MSG_DONTWAIT);
+		if (n == 0) {
+			*why = "the peer closed the connection in the middle of the body";
+			return false;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			*why = strerror(errno);
+			return false;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * http_request.read_body: the FCGI_STDIN records of the request up to the empty one, their
+ * content appended, at most limit bytes (and at most CONTENT_LENGTH when given). Any other record
+ * (FCGI_ABORT_REQUEST, another request's, a management record) or a broken stream drops the
+ * connection; the deadline bounds it all.
+ */
+static enum http_body_status
+fcgi__read_body(struct http_request *req, size_t limit, const char **detail)
+{
+	struct fcgi_conn *c = req->body_source;
+	int fd = c->request.ipcFd;
+	long long declared = req->content_length;
+	size_t cap = declared >= 0 && (unsigned long long)declared < limit ? (size_t)declared : limit;
+	size_t size = cap < 65536 ? cap : 65536, got = 0;
+	char *buf = arena_alloc(req->arena, size + 1);
+	const char *why = NULL;
+	unsigned char padding[255];
+
+	if (!fcgi__recv_all(c, fd, padding, c->head_padding, &why))
+		goto drop;
+	for (; !c->stdin_done;) {
+		FCGI_Header h;
+
+		size_t clen;
+		int id;
+
+		if (!fcgi__recv_all(c, fd, &h, sizeof h, &why))
+			goto drop;
+		clen = (size_t)h.contentLengthB1 << 8 | h.contentLengthB0;
+		id = h.requestIdB1 << 8 | h.requestIdB0;
+		if (h.version != FCGI_VERSION_1 || h.type != FCGI_STDIN || id != c->request.requestId) {
+			why = h.type == FCGI_ABORT_REQUEST ? "the peer aborted the request"
+							   : "a record other than the request's FCGI_STDIN came";
+			goto drop;
+		}
+		if (clen == 0)
+			break;
+		if (clen > cap - got) {
+			if (declared >= 0 && (unsigned long long)declared <= limit) {
+				*detail = arena_printf(req->arena,
+						       "the body is longer than its Content-Length, %lld bytes",
+						       declared);
+				return HTTP_BODY_MISMATCH;
+			}
+			return HTTP_BODY_TOO_LARGE;
+		}
+		if (got + clen > size) { /* no CONTENT_LENGTH, or a large one: grow as it comes */
+			char *bigger;
+
+			while (got + clen > size)
+				size = size * 2 < cap ? size * 2 : cap;
+			bigger = arena_alloc(req->arena, size + 1);
+			memcpy(bigger, buf, got);
+			buf = bigger;
+		}
+		if (!fcgi__recv_all(c, fd, buf + got, clen, &why) ||
+		    !fcgi__recv_all(c, fd, padding, h.paddingLength, &why))
+			goto drop;
+		got += clen;
+	}
+	buf[got] = '\0';
+	req->body = buf;
+	req->body_len = got;
+	if (declared >= 0 && (unsigned long long)declared != got) {
+		*detail =
+			arena_printf(req->arena, "the body has %zu bytes, its Content-Length said %lld", got, declared);
+		return HTTP_BODY_MISMATCH;
+	}
+	return HTTP_BODY_OK;
+drop:
+	log_debug("FastCGI connection dropped: %s", why);
+	c->drop = true;
+	return HTTP_BODY_DROPPED;
+}
+
+/* CONTENT_LENGTH: -1 when absent or empty, -2 when not 1 to 18 decimal digits. */
+static long long
+fcgi__content_length(const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	if (n == 0)
+		return -1;
+	if (n > 18 || strspn(v, "0123456789") != n)
+		return -2;
+	return strtoll(v, NULL, 10);
+}
+
 enum fcgi_accept_result
 fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 {
@@ -236,6 +441,8 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
 	c->deadline.tv_sec += c->request_timeout;
 	why = fcgi__arm_timeouts(c, fd) ? fcgi__await_head(c, fd) : strerror(errno);
+	if (why == NULL && !fcgi__hand_head(c, fd))
+		why = strerror(errno);
 	if (why != NULL) {
 		/* debug only: whoever can open the socket must not be able to fill the log */
 		log_debug("FastCGI connection dropped: %s", why);
@@ -245,7 +452,7 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	/* libfcgi accepts only when ipcFd < 0: hand it the connection. keepConnection keeps
 	 * FCGX_Accept_r from closing it as "the previous request" first; the request's own
 	 * flag is read from BEGIN_REQUEST. */
-	c->request.ipcFd = fd;
+	c->request.ipcFd = c->head_fd;
 	c->request.keepConnection = 1;
 	/* Detached, libfcgi's every close of it is a plain close: attached, it would first wait
 	 * for the peer's end of the stream, 2 s at a time and again after each byte, for ever
@@ -254,11 +461,17 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	FCGX_Detach(&c->request);
 	rc = FCGX_Accept_r(&c->request);
 	if (rc < 0) {
-		/* Not expected after the check; libfcgi has closed the connection. */
+		/* Not expected after the check; libfcgi has closed its file (made anew next time). */
 		log_debug("FastCGI connection dropped by libfcgi (%d)", rc);
+		if (c->request.ipcFd != c->head_fd)
+			c->head_fd = -1;
+		close(fd);
 		return FCGI_AGAIN;
 	}
+	/* from here on libfcgi writes (the end of the request) to the connection itself */
+	c->request.ipcFd = fd;
 	c->active = true;
+	c->drop = false;
 	memset(req, 0, sizeof *req);
 	req->arena = a;
 	req->method = fcgi__param(c, "REQUEST_METHOD", a);
@@ -271,6 +484,21 @@ fcgi_accept(struct fcgi_conn *c, struct http_request *req, struct arena *a)
 	req->host = fcgi__param(c, "HTTP_HOST", a);
 	req->server_addr = fcgi__param(c, "SERVER_ADDR", a);
 	req->server_port = fcgi__param(c, "SERVER_PORT", a);
+	req->authorization = fcgi__param(c, "HTTP_AUTHORIZATION", a);
+	req->content_type = fcgi__param(c, "CONTENT_TYPE", a);
+	if (req->content_type != NULL && req->content_type[0] == '\0')
+		req->content_type = NULL; /* nginx passes $content_type empty when there is none */
+	req->content_length = fcgi__content_length(FCGX_GetParam("CONTENT_LENGTH", c->request.envp));
+	req->if_match = fcgi__param(c, "HTTP_IF_MATCH", a);
+	/* the client's own id when it is one romtrack can log and store, else nginx's */
+	req->request_id = fcgi__param(c, "HTTP_X_REQUEST_ID", a);
+	if (!http_request_id_valid(req->request_id)) {
+		req->request_id = fcgi__param(c, "ROMTRACK_REQUEST_ID", a);
+		if (!http_request_id_valid(req->request_id))
+			req->request_id = NULL;
+	}
+	req->read_body = fcgi__read_body;
+	req->body_source = c;
 	if (req->method == NULL)
 		req->method = "GET";
 	if (req->uri == NULL || req->uri[0] != '/')
@@ -429,8 +657,11 @@ fcgi_respond(struct fcgi_conn *c, const struct http_request *req, const struct h
 
 	int fd = c->request.ipcFd, kept;
 
-	if (!fcgi__write_stdout(c, fd, c->request.requestId, head, head_len, with_body ? res->body : NULL,
-				with_body ? res->body_len : 0)) {
+	if (c->drop) {
+		/* the request's stream broke: no answer, and libfcgi's last writes fail at once */
+		shutdown(fd, SHUT_RDWR);
+	} else if (!fcgi__write_stdout(c, fd, c->request.requestId, head, head_len, with_body ? res->body : NULL,
+				       with_body ? res->body_len : 0)) {
 		log_debug("the response to %s could not be written: %s", req->uri, strerror(errno));
 		/* A record may be cut in the middle: nothing more may follow it on this
 		 * connection, and FCGX_Finish_r's own writes must fail at once. */

@@ -155,6 +155,15 @@ http_add_header(struct http_response *res, const char *name, const char *value)
 }
 
 bool
+http_request_id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	return n >= 1 && n <= 128 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == n;
+}
+
+bool
 http_host_valid(const char *host)
 {
 	const char *p = host, *port;
@@ -217,6 +226,12 @@ http__free_str(void *p)
 void
 http_problem(struct http_response *res, struct arena *a, enum rt_err err, const char *detail, const char *parameter)
 {
+	http_problem_with(res, a, err, detail, parameter != NULL ? json_pack("{ss}", "parameter", parameter) : NULL);
+}
+
+void
+http_problem_with(struct http_response *res, struct arena *a, enum rt_err err, const char *detail, json_t *extra)
+{
 	json_t *obj = json_object();
 	char *body;
 
@@ -224,8 +239,10 @@ http_problem(struct http_response *res, struct arena *a, enum rt_err err, const 
 	json_object_set_new(obj, "title", json_string(rt_strerror(err)));
 	json_object_set_new(obj, "status", json_integer(rt_err_status(err)));
 	json_object_set_new(obj, "detail", json_string(detail ? detail : rt_strerror(err)));
-	if (parameter != NULL)
-		json_object_set_new(obj, "parameter", json_string(parameter));
+	/* the fixed members come first and win */
+	if (extra != NULL)
+		json_object_update_missing(obj, extra);
+	json_decref(extra);
 	body = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (body == NULL) {
@@ -242,14 +259,20 @@ http_status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 204: return "No Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 406: return "Not Acceptable";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
 	}

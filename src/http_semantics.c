@@ -130,6 +130,56 @@ http_etag_matches(const char *if_none_match, const char *etag)
 	return false;
 }
 
+/* One entity-tag at p ([W/]"etagc*", RFC 9110, 8.8.3): its end, or NULL when there is none;
+ * *weak tells whether it had the W/ prefix. */
+static const char *
+http__entity_tag(const char *p, bool *weak)
+{
+	*weak = strncmp(p, "W/", 2) == 0;
+	if (*weak)
+		p += 2;
+	if (*p != '"')
+		return NULL;
+	for (p++; *p != '"'; p++)
+		if (!((unsigned char)*p == 0x21 || (unsigned char)*p >= 0x23) || (unsigned char)*p == 0x7f)
+			return NULL;
+	return p + 1;
+}
+
+bool
+http_if_match(const char *header, const char *current_etag)
+{
+	const char *p;
+	bool matched = false, any = false;
+
+	if (header == NULL)
+		return true;
+	p = http__skip_ws(header);
+	if (*p == '*' && *http__skip_ws(p + 1) == '\0')
+		return current_etag != NULL;
+	/* #entity-tag: a comma-separated list, empty elements allowed (RFC 9110, 5.6.1) */
+	while (*p != '\0') {
+		const char *end;
+		bool weak;
+
+		if (*p == ',' || *p == ' ' || *p == '\t') {
+			p++;
+			continue;
+		}
+		end = http__entity_tag(p, &weak);
+		if (end == NULL)
+			return false;
+		any = true;
+		if (!weak && current_etag != NULL && (size_t)(end - p) == strlen(current_etag) &&
+		    strncmp(p, current_etag, (size_t)(end - p)) == 0)
+			matched = true;
+		p = http__skip_ws(end);
+		if (*p != ',' && *p != '\0')
+			return false;
+	}
+	return any && matched;
+}
+
 /* A date string parsed with strptime to its very end (the workers run in the C locale,
  * so day and month names are English). */
 static bool
@@ -205,8 +255,18 @@ void
 http_finish(const struct http_request *req, struct http_response *res, int max_age)
 {
 	http_add_header(res, "Access-Control-Allow-Origin", "*");
-	http_add_header(res, "Access-Control-Expose-Headers", "ETag, Link, Last-Modified");
+	http_add_header(res, "Access-Control-Expose-Headers", HTTP_CORS_EXPOSE_HEADERS);
 	http_add_header(res, "Vary", "Accept");
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+	    strcmp(req->method, "OPTIONS") != 0) {
+		/* a write: what it answers describes that one request */
+		if (res->etag != NULL && res->status < 300)
+			http_add_header(res, "ETag", res->etag);
+		http_add_header(res, "Cache-Control", "no-store");
+		if (res->dropped_header != NULL)
+			http__header_overflow(req, res);
+		return;
+	}
 	if (res->status != 200) {
 		if (res->status >= 400)
 			http_add_header(res, "Cache-Control", "no-store");

@@ -65,6 +65,7 @@ cmd__usage(FILE *out, int status)
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
 		"  config defaults       print every configuration key with its default, what it means\n"
 		"                        and whether a reload (SIGHUP) applies it, as a YAML file\n"
+		"  config get KEY        print the value of one key in the configuration file\n"
 		"%s"
 		"\n"
 		"options:\n"
@@ -381,11 +382,15 @@ cmd_routes(struct cmd_ctx *ctx)
 {
 	if (ctx->argc != 0)
 		return cmd__usage(stderr, 2);
-	/* HEAD is GET without a body; OpenAPI documents GET and OPTIONS */
+	/* HEAD is GET without a body; OpenAPI documents the others. A row whose handler is still to
+	 * come is not a route yet. */
 	for (size_t i = 0; i < route_count(); i++) {
-		printf("GET %s\n", route_at(i)->pattern);
-		if (route_method_allowed(route_at(i), "OPTIONS"))
-			printf("OPTIONS %s\n", route_at(i)->pattern);
+		const char *names[ROUTE_MAX_METHODS];
+		size_t n = route_at(i)->handler != NULL ? route_methods(route_at(i), names) : 0;
+
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(names[j], "HEAD") != 0)
+				printf("%s %s\n", names[j], route_at(i)->pattern);
 	}
 	return 0;
 }
@@ -393,9 +398,32 @@ cmd_routes(struct cmd_ctx *ctx)
 static int
 cmd_config(struct cmd_ctx *ctx)
 {
-	if (ctx->argc != 1 || strcmp(ctx->argv[0], "defaults") != 0)
+	char err[1024], value[4096];
+	bool found;
+
+	if (ctx->argc == 1 && strcmp(ctx->argv[0], "defaults") == 0) {
+		cfg_print_defaults(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (ctx->argc != 2 || strcmp(ctx->argv[0], "get") != 0)
 		return cmd__usage(stderr, 2);
-	cfg_print_defaults(stdout);
+	/* what serve would run with: the file, its defaults and $ROMTRACK_DATABASE_URL */
+	if (!cfg_load(&ctx->cfg, ctx->config_path, err, sizeof err)) {
+		fprintf(stderr, "romtrack: %s\n", err);
+		return 1;
+	}
+	/* a secret goes nowhere a terminal log or a process's output might keep it */
+	if (strcmp(ctx->argv[1], "cursor_secret") == 0 || strcmp(ctx->argv[1], "database") == 0) {
+		fprintf(stderr, "romtrack: config get: %s may hold a secret and is not printed\n", ctx->argv[1]);
+		return 2;
+	}
+	found = cfg_get(&ctx->cfg, ctx->argv[1], value, sizeof value);
+	if (!found) {
+		fprintf(stderr, "romtrack: config get: no key \"%s\" (romtrack config defaults lists them)\n",
+			ctx->argv[1]);
+		return 2;
+	}
+	puts(value);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

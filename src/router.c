@@ -23,6 +23,9 @@ static const struct http_media route__atom = {
 static const struct http_media route__yaml = {(const char *const[]){"application/yaml", "application/x-yaml",
 								    "text/yaml", "text/x-yaml", NULL},
 					      NULL};
+/* What request bodies can be (route.accepts). */
+static const char *const route__json_body[] = {"application/json", NULL};
+#define JSON_BODY route__json_body
 #define JSON (&route__json)
 #define ATOM (&route__atom)
 #define YAML (&route__yaml)
@@ -92,6 +95,13 @@ static const struct route route__table[] = {
 	 .media = JSON,
 	 .max_age = 60,
 	 .keyset = 3},
+	/* Publishing: the body checks (size, scope, type, JSON) run before its handler, which the write
+	 * side of issue 11 adds; until then app.c answers 501 in its place. */
+	{.pattern = "/api/releases",
+	 .methods = ROUTE_POST,
+	 .media = JSON,
+	 .accepts = JSON_BODY,
+	 .scope = "releases:write"},
 	{.pattern = "/api/releases/latest",
 	 .handler = h_releases_latest,
 	 .methods = ROUTE__READ,
@@ -222,13 +232,52 @@ route__canonical(const struct route_match *m, struct arena *a)
 	return arena_printf(a, "%s%s", out, t);
 }
 
+/* Every method a row may take, in the order Allow lists them. */
+static const struct {
+	const char *name;
+	unsigned bit;
+} route__methods[ROUTE_MAX_METHODS] = {
+	{"GET", ROUTE_GET}, {"HEAD", ROUTE_HEAD},   {"OPTIONS", ROUTE_OPTIONS}, {"POST", ROUTE_POST},
+	{"PUT", ROUTE_PUT}, {"PATCH", ROUTE_PATCH}, {"DELETE", ROUTE_DELETE},
+};
+
+unsigned
+route_method_bit(const char *method)
+{
+	for (size_t i = 0; i < ROUTE_MAX_METHODS; i++)
+		if (strcmp(route__methods[i].name, method) == 0)
+			return route__methods[i].bit;
+	return 0;
+}
+
+/* The methods of every row of r's pattern. */
+static unsigned
+route__pattern_methods(const struct route *r)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < ROUTE__COUNT; i++)
+		if (strcmp(route__table[i].pattern, r->pattern) == 0)
+			bits |= route__table[i].methods;
+	return bits;
+}
+
 bool
 route_match(const struct http_request *req, struct arena *a, struct route_match *m)
 {
+	unsigned bit = route_method_bit(req->method);
+
 	memset(m, 0, sizeof *m);
 	for (size_t i = 0; i < ROUTE__COUNT; i++) {
 		if (route__try(route__table[i].pattern, req, m)) {
 			m->route = &route__table[i];
+			/* the row of this pattern that takes the method, if one does */
+			for (size_t j = i; j < ROUTE__COUNT && bit != 0; j++)
+				if ((route__table[j].methods & bit) &&
+				    strcmp(route__table[j].pattern, m->route->pattern) == 0) {
+					m->route = &route__table[j];
+					break;
+				}
 			m->canonical_path = route__canonical(m, a);
 			return true;
 		}
@@ -277,22 +326,36 @@ route_check_path(struct route_match *m, struct arena *a, struct params_error *pe
 bool
 route_method_allowed(const struct route *r, const char *method)
 {
-	if (r == NULL)
-		return false;
-	if (strcmp(method, "GET") == 0)
-		return r->methods & ROUTE_GET;
-	if (strcmp(method, "HEAD") == 0)
-		return r->methods & ROUTE_HEAD;
-	if (strcmp(method, "OPTIONS") == 0)
-		return r->methods & ROUTE_OPTIONS;
-	return false;
+	return r != NULL && (r->methods & route_method_bit(method)) != 0;
+}
+
+size_t
+route_methods(const struct route *r, const char *names[ROUTE_MAX_METHODS])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ROUTE_MAX_METHODS; i++)
+		if (r->methods & route__methods[i].bit)
+			names[n++] = route__methods[i].name;
+	return n;
 }
 
 const char *
 route_allow(const struct route *r)
 {
-	(void)r; /* every route is read-only today */
-	return "GET, HEAD, OPTIONS";
+	/* one text per row, made at its first use: the table is fixed */
+	static char texts[ROUTE__COUNT][sizeof "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"];
+	char *text = texts[r - route__table];
+	unsigned bits = route__pattern_methods(r);
+
+	if (text[0] == '\0')
+		for (size_t i = 0; i < ROUTE_MAX_METHODS; i++)
+			if (bits & route__methods[i].bit) {
+				if (text[0] != '\0')
+					strcat(text, ", ");
+				strcat(text, route__methods[i].name);
+			}
+	return text;
 }
 
 size_t
@@ -312,6 +375,17 @@ route_find(const char *pattern)
 {
 	for (size_t i = 0; i < ROUTE__COUNT; i++)
 		if (strcmp(route__table[i].pattern, pattern) == 0)
+			return &route__table[i];
+	return NULL;
+}
+
+const struct route *
+route_find_method(const char *pattern, const char *method)
+{
+	unsigned bit = route_method_bit(method);
+
+	for (size_t i = 0; i < ROUTE__COUNT; i++)
+		if (strcmp(route__table[i].pattern, pattern) == 0 && (route__table[i].methods & bit))
 			return &route__table[i];
 	return NULL;
 }

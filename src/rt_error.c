@@ -22,6 +22,11 @@ static const struct {
 	[RT_ERR_UNAUTHORIZED] = {"unauthorized", "Unauthorized", 401},
 	[RT_ERR_INSUFFICIENT_SCOPE] = {"insufficient-scope", "Insufficient Scope", 403},
 	[RT_ERR_GONE] = {"gone", "Gone", 410},
+	[RT_ERR_PAYLOAD_TOO_LARGE] = {"payload-too-large", "Content Too Large", 413},
+	[RT_ERR_UNSUPPORTED_MEDIA_TYPE] = {"unsupported-media-type", "Unsupported Media Type", 415},
+	[RT_ERR_UNPROCESSABLE] = {"validation-failed", "Unprocessable Content", 422},
+	[RT_ERR_PRECONDITION_FAILED] = {"precondition-failed", "Precondition Failed", 412},
+	[RT_ERR_NOT_IMPLEMENTED] = {"not-implemented", "Not Implemented", 501},
 };
 
 const char *

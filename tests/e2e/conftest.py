@@ -466,7 +466,8 @@ class Stack:
         for _ in range(3):
             port = _free_port()
             r = subprocess.run(
-                [NGINX_CONF, self.nginx_prefix, "127.0.0.1:%d" % port, "unix:" + self.socket_path],
+                [NGINX_CONF, "--max-body-kb", str(self.settings.get("max_body_kb", 1024)), self.nginx_prefix,
+                 "127.0.0.1:%d" % port, "unix:" + self.socket_path],
                 capture_output=True, text=True, timeout=60,
             )
             if r.returncode != 0:

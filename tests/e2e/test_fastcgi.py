@@ -2,6 +2,7 @@
 records, peers that stall, read nothing or drip bytes. Meanwhile the pool must keep serving HTTP through nginx, and
 no worker may die (the same pids before and after). Records are built here from the FastCGI 1.0 specification."""
 
+import json
 import os
 import socket
 import stat
@@ -205,6 +206,143 @@ def test_a_well_formed_request_is_answered(fcgi):
         s.sendall(get_request("/api/regions")[40:])
         out, ended = read_response(s)
     assert ended and out.startswith(b"Status: 200 OK\r\n")
+
+
+# --- bodies: romtrack reads FCGI_STDIN itself, within max_body_kb, CONTENT_LENGTH and the connection's deadline ---
+
+MAX_BODY = 1024 * 1024  # max_body_kb's default
+WRITE_PATH = "/api/releases"  # a route that takes a JSON body (POST)
+
+
+def post_opening(content_length, uri=WRITE_PATH, content_type="application/json"):
+    """BEGIN_REQUEST and the parameters of a POST, as nginx sends them; no STDIN yet."""
+    pairs = {"REQUEST_METHOD": "POST", "REQUEST_URI": uri, "SCRIPT_NAME": uri, "SERVER_PROTOCOL": "HTTP/1.1",
+             "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": content_type,
+             "CONTENT_LENGTH": "" if content_length is None else str(content_length)}
+    return begin() + params(pairs)
+
+
+def stdin_records(body, piece):
+    """body as FCGI_STDIN records of at most piece bytes (padded to 8 like nginx), without the empty end."""
+    out = b""
+    for i in range(0, len(body), piece):
+        chunk = body[i:i + piece]
+        out += record(STDIN, 1, chunk, (8 - len(chunk) % 8) % 8)
+    return out
+
+
+def status_and_detail(out):
+    """The status and the problem's detail of a FastCGI response."""
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"Status: "), out[:200]
+    status = int(head[8:11])
+    detail = json.loads(body)["detail"] if body.startswith(b"{") else None
+    return status, detail
+
+
+def test_a_body_declared_over_the_limit_is_refused_before_it_is_sent(fcgi):
+    """413 on CONTENT_LENGTH alone: the answer comes while not one byte of the body was sent."""
+    with connect(fcgi) as s:
+        s.sendall(post_opening(MAX_BODY + 1))
+        out, ended = read_response(s)
+    assert ended
+    status, detail = status_and_detail(out)
+    assert status == 413 and "1024 kB" in detail, out
+
+
+def test_a_body_over_the_limit_without_content_length_is_refused(fcgi):
+    """No CONTENT_LENGTH: the records are counted as they come, across records, and 413 at the limit."""
+    with connect(fcgi) as s:
+        s.sendall(post_opening(None) + stdin_records(b"x" * (MAX_BODY + 1), 32768))
+        out, ended = read_response(s)
+    assert ended and status_and_detail(out)[0] == 413, out[:300]
+
+
+def test_a_body_shorter_than_content_length_is_a_400(fcgi):
+    with connect(fcgi) as s:
+        s.sendall(post_opening(10) + stdin_records(b"{}\n", 64) + record(STDIN, 1))
+        out, ended = read_response(s)
+    assert ended
+    assert status_and_detail(out) == (400, "the body has 3 bytes, its Content-Length said 10")
+
+
+def test_a_body_longer_than_content_length_is_a_400(fcgi):
+    with connect(fcgi) as s:
+        s.sendall(post_opening(4) + stdin_records(b"{}" * 3, 2) + record(STDIN, 1))
+        out, ended = read_response(s)
+    assert ended
+    assert status_and_detail(out) == (400, "the body is longer than its Content-Length, 4 bytes")
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096, 65535], ids=["1-byte", "7-byte", "4k", "64k"])
+def test_a_body_in_several_records_is_read_whole(fcgi, piece):
+    """A body of exactly CONTENT_LENGTH bytes in records of any size (padded or not) passes the framing checks:
+    what answers is the next step, the authorization (501 in a build without token checks, 401 without a token
+    once they are in), never 400 or 413; a record header and its content may also arrive apart."""
+    body = json.dumps({"data": [{"filename": "x%d.zip" % i} for i in range(3000)]}).encode()
+    assert len(body) > 65535
+    body = body[:piece * 40] if piece < 100 else body  # 1-byte records: 40 of them
+    opening = post_opening(len(body))
+    records = stdin_records(body, piece) + record(STDIN, 1)
+    with connect(fcgi) as s:
+        s.sendall(opening + records[:5])
+        time.sleep(0.05)
+        s.sendall(records[5:])
+        out, ended = read_response(s)
+    assert ended
+    status, detail = status_and_detail(out)
+    assert status in (401, 501), (status, detail)
+    assert "body" not in (detail or ""), detail
+
+
+def test_the_padding_of_the_last_parameters_record_is_not_the_body(fcgi):
+    """libfcgi stops reading the opening at the empty PARAMS record's header: its padding, sent later, is skipped
+    before the body's records."""
+    opening = post_opening(2)
+    assert opening.endswith(record(PARAMS, 1))
+    padded = opening[:-8] + record(PARAMS, 1, b"", 7)
+    with connect(fcgi) as s:
+        s.sendall(padded[:-7])
+        time.sleep(0.05)
+        s.sendall(padded[-7:] + stdin_records(b"{}", 64) + record(STDIN, 1))
+        out, ended = read_response(s)
+    assert ended
+    status, detail = status_and_detail(out)
+    assert status in (401, 501), (status, detail)
+
+
+def test_a_peer_that_stops_in_the_middle_of_a_body_is_let_go(fcgi):
+    """Stalled in the middle of a body: closed unanswered at request_timeout; closed by the peer: let go at once.
+    Either way the worker lives on."""
+    stack = fcgi
+    before = stack.worker_pids()
+    stalled = [connect(stack) for _ in range(len(before) + 1)]
+    try:
+        for s in stalled:
+            s.sendall(post_opening(100) + stdin_records(b"{" * 50, 64))
+        with connect(stack) as s:
+            s.sendall(post_opening(100) + stdin_records(b"{" * 50, 64))
+        assert_serves(stack, 2)
+        for s in stalled:
+            assert closed_by_server(s, REQUEST_TIMEOUT + 10), "closed at request_timeout"
+    finally:
+        for s in stalled:
+            s.close()
+    assert stack.worker_pids() == before
+
+
+@pytest.mark.parametrize("intruder", [record(GET_VALUES, 0, b""), record(STDIN, 2, b"abcd", 4),
+                                      record(2, 1), record(PARAMS, 1, b"\x01\x01ab")],
+                         ids=["management", "another-request", "abort", "params-again"])
+def test_a_record_that_does_not_belong_in_a_body_closes_the_connection(fcgi, intruder):
+    stack = fcgi
+    before = stack.worker_pids()
+    with connect(stack) as s:
+        s.sendall(post_opening(8) + stdin_records(b"{}", 64) + intruder + stdin_records(b"[]", 64) * 10)
+        out, ended = read_response(s)
+    assert not ended and out == b"", out[:200]
+    assert stack.worker_pids() == before
+    assert_serves(stack, 2)
 
 
 @pytest.mark.parametrize("opening", [b"", begin()[:5], begin() + record(PARAMS, 1, b"\x0b\x01REQUEST_UR")],

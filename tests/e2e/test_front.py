@@ -264,7 +264,8 @@ BAD_REQUESTS = [
     ("a bad Content-Length", b"GET /api/health HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n", 400),
     ("a header line over 16 kB", b"GET /api/health HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 400),
     ("a request line over 16 kB", b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
-    ("a body over 16 kB", b"GET /api/health HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n", 413),
+    # max_body_kb, 1024 kB by default (script/nginx-conf --max-body-kb): refused on the declared length alone
+    ("a body over 1024 kB", b"POST /api/releases HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n", 413),
     ("an unknown transfer coding", b"GET /api/health HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
     ("TRACE", b"TRACE /api/health HTTP/1.1\r\nHost: t\r\n\r\n", 405),
     ("POST to a static file", b"POST /api/docs/init.js HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 405),

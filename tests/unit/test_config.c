@@ -46,6 +46,7 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 		 c->public_url, c->release_page_url, c->cache_max_age);
 	snprintf(out + strlen(out), len - strlen(out), "\ndatabase_timeout=%ld", c->database_timeout);
 	snprintf(out + strlen(out), len - strlen(out), "\npoll_interval=%ld", c->poll_interval);
+	snprintf(out + strlen(out), len - strlen(out), "\nmax_body_kb=%ld", c->max_body_kb);
 }
 
 static struct buf kept_log;

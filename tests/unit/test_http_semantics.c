@@ -207,6 +207,43 @@ main(void)
 		}
 	}
 
+	/* a write is never cached and gets no ETag of its body, nor a 304 (issue 11) */
+	{
+		struct http_request post = {.method = "POST", .uri = "/api/releases", .arena = a};
+		const char *cc = NULL, *tag = NULL, *expose = NULL;
+
+		post.if_none_match = "*";
+		memset(&res, 0, sizeof res);
+		http_set_body(&res, 200, "application/json", "{}");
+		http_finish(&post, &res, 60);
+		for (size_t i = 0; i < res.nheaders; i++) {
+			if (strcmp(res.headers[i].name, "Cache-Control") == 0)
+				cc = res.headers[i].value;
+			if (strcmp(res.headers[i].name, "ETag") == 0)
+				tag = res.headers[i].value;
+			if (strcmp(res.headers[i].name, "Access-Control-Expose-Headers") == 0)
+				expose = res.headers[i].value;
+		}
+		CHECK_INT(res.status, 200);
+		CHECK_STR(cc, "no-store");
+		CHECK_STR(tag, NULL);
+		CHECK(expose != NULL && strstr(expose, "Location") != NULL &&
+		      strstr(expose, "WWW-Authenticate") != NULL);
+		/* the new version's tag a handler set is sent */
+		memset(&res, 0, sizeof res);
+		http_set_body(&res, 201, "application/json", "{}");
+		res.etag = "\"abc\"";
+		http_finish(&post, &res, 60);
+		tag = NULL;
+		for (size_t i = 0; i < res.nheaders; i++)
+			if (strcmp(res.headers[i].name, "ETag") == 0)
+				tag = res.headers[i].value;
+		CHECK_STR(tag, "\"abc\"");
+		CHECK(strstr(HTTP_CORS_ALLOW_HEADERS, "Authorization") != NULL);
+		CHECK(strstr(HTTP_CORS_ALLOW_HEADERS, "Content-Type") != NULL);
+		CHECK(strstr(HTTP_CORS_ALLOW_HEADERS, "If-Match") != NULL);
+	}
+
 	arena_free(a);
 	CHECK_DONE();
 }

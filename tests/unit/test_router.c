@@ -21,6 +21,62 @@ match(struct arena *a, const char *path, struct route_match *m)
 	return m->route->pattern;
 }
 
+/* The row a request with the method matches. */
+static const struct route *
+match_method(struct arena *a, const char *method, const char *path)
+{
+	struct http_request req = {.method = method, .uri = path, .arena = a};
+	struct route_match m;
+	const char *detail;
+
+	if (http_parse_uri(&req, &detail) != RT_OK || !route_match(&req, a, &m))
+		return NULL;
+	return m.route;
+}
+
+/* Writes (issue 11): several rows per path, each with its methods. */
+static void
+test_write_rows(struct arena *a)
+{
+	const struct route *read = route_find("/api/releases"), *post = route_find_method("/api/releases", "POST");
+
+	CHECK(post != NULL && post != read);
+	CHECK(match_method(a, "GET", "/api/releases") == read);
+	CHECK(match_method(a, "HEAD", "/api/releases") == read);
+	CHECK(match_method(a, "OPTIONS", "/api/releases") == read);
+	CHECK(match_method(a, "POST", "/api/releases") == post);
+	/* no row takes it: the first row, which refuses it (405) */
+	CHECK(match_method(a, "PUT", "/api/releases") == read);
+	CHECK(!route_method_allowed(read, "PUT"));
+	CHECK(match_method(a, "post", "/api/releases") == read); /* method names are case-sensitive */
+	/* Allow: every row of the path */
+	CHECK_STR(route_allow(read), "GET, HEAD, OPTIONS, POST");
+	CHECK_STR(route_allow(post), "GET, HEAD, OPTIONS, POST");
+	CHECK_STR(route_allow(route_find("/api/releases/latest")), "GET, HEAD, OPTIONS");
+	/* a literal segment still comes before a capture, whatever the method */
+	CHECK(match_method(a, "POST", "/api/releases/latest") == route_find("/api/releases/latest"));
+	CHECK_INT(route_method_bit("GET"), ROUTE_GET);
+	CHECK_INT(route_method_bit("DELETE"), ROUTE_DELETE);
+	CHECK_INT(route_method_bit("PATCH"), ROUTE_PATCH);
+	CHECK_INT(route_method_bit("TRACE"), 0);
+	/* reads are public and take no body; a write names its scope and what its body may be */
+	for (size_t i = 0; i < route_count(); i++) {
+		const struct route *r = route_at(i);
+		bool writes = (r->methods & (ROUTE_POST | ROUTE_PUT | ROUTE_PATCH | ROUTE_DELETE)) != 0;
+
+		CHECK(writes || r->accepts == NULL);
+		CHECK(!writes || r->scope != NULL);
+		CHECK(!writes || (r->methods & (ROUTE_GET | ROUTE_HEAD)) == 0); /* a write row is a row of its own */
+		CHECK(!writes || r->max_age == 0);
+		/* the rows of one path take disjoint methods */
+		for (size_t j = 0; j < i; j++)
+			CHECK(strcmp(route_at(j)->pattern, r->pattern) != 0 ||
+			      (route_at(j)->methods & r->methods) == 0);
+	}
+	CHECK_STR(post->scope, "releases:write");
+	CHECK_STR(post->accepts[0], "application/json");
+}
+
 /* The parameter a path is refused for ("" when its captures are valid). */
 static const char *
 refused(struct arena *a, const char *path)
@@ -157,6 +213,7 @@ main(void)
 	CHECK(route_find("/api/devices/{codename}/updates")->required & PARAM_BIT(PARAM_CURRENT));
 
 	test_captures(a);
+	test_write_rows(a);
 	arena_free(a);
 	CHECK_DONE();
 }
