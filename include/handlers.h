@@ -18,6 +18,7 @@ struct handler_ctx {
 	const struct route_path *path; /* the checked path captures: &match->path */
 	const struct params *params;
 	const char *after[ROUTE_MAX_KEYSET]; /* the cursor's key fields (route keyset), NULL without one */
+	const char *actor;                   /* "token:<name>" on a route with a scope, once authorized */
 	struct arena *arena;
 };
 

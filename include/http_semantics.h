@@ -37,7 +37,7 @@ const char *http_negotiate(const char *accept, const struct http_media *media);
  * paging, where a write put its resource, why a request was refused and what to send instead. */
 #define HTTP_CORS_EXPOSE_HEADERS                                                            \
 	"ETag, Link, Last-Modified, Location, Retry-After, WWW-Authenticate, Accept-Post, " \
-	"Accept-Patch, X-Request-Id"
+	"Accept-Patch, X-Request-Id, X-Poll-Interval"
 /* How long a cache may serve a stale response during an outage (stale-if-error). */
 #define HTTP_STALE_IF_ERROR 86400
 

@@ -3,35 +3,41 @@
 
 #include <string.h>
 
+#include "auth.h"
 #include "body.h"
 #include "handlers.h"
 #include "http_semantics.h"
 #include "params.h"
 #include "resp_cache.h"
 #include "router.h"
+#include "token.h"
 
 static int app__max_age = 60;              /* cache_max_age: a route's own max age is a ceiling */
 static bool app__host_in_feeds;            /* no public_url: feeds name the Host of each request */
 static size_t app__max_body = 1024 * 1024; /* max_body_kb, in bytes */
 
 /*
- * AUTHORIZATION: where a route's scope (route->scope) is checked, for reads and writes alike,
- * after the method and the body's framing (body_read) and before anything else of the request
- * is looked at (its Content-Type, its JSON, the handler). The token check of issue 11 replaces
- * this function's body: 401 with WWW-Authenticate: Bearer realm="romtrack" for a missing,
- * unknown, expired or revoked token, 403 insufficient_scope for one without the scope. Until
- * then a route that needs a scope is refused here, never served without a token.
+ * Where a route's scope (route->scope) is checked, for reads and writes alike, after the method
+ * and the body's framing (body_read) and before anything else of the request is looked at (its
+ * Content-Type, its JSON, the handler): 401 for a missing, unknown, expired or revoked token, 403
+ * for one without the scope (auth.c). On success ctx->actor names the token ("token:<name>"),
+ * what the writes record as their author.
  */
 static bool
 app__authorized(struct handler_ctx *ctx, const struct route *route)
 {
+	char name[TOKEN_NAME_MAX + 1];
+	enum auth_result result;
+
 	if (route->scope == NULL)
 		return true;
-	http_problem(ctx->res, ctx->arena, RT_ERR_NOT_IMPLEMENTED,
-		     arena_printf(ctx->arena, "%s %s needs a token with scope %s, and this build checks no tokens",
-				  ctx->req->method, route->pattern, route->scope),
-		     NULL);
-	return false;
+	result = auth_check(ctx->db, ctx->req->authorization, route->scope, name, sizeof name);
+	if (result != AUTH_OK) {
+		auth_respond(ctx->res, ctx->arena, result, route->scope);
+		return false;
+	}
+	ctx->actor = arena_printf(ctx->arena, "token:%s", name);
+	return true;
 }
 
 /* A CORS preflight: which methods and headers a cross-origin page may use. */
@@ -215,6 +221,7 @@ app_init(const struct cfg *cfg)
 {
 	h_openapi_load(cfg->openapi);
 	h_feeds_configure(cfg->public_url, cfg->release_page_url);
+	h_changes_configure(cfg->poll_interval);
 	app__max_age = (int)cfg->cache_max_age;
 	app__host_in_feeds = cfg->public_url[0] == '\0';
 	app__max_body = (size_t)cfg->max_body_kb * 1024;
