@@ -13,13 +13,15 @@
  * the name (XFU's codename for that name: wt98007's packages, which their file names place
  * in wt98007, are listed under HM2013023's names in latest.yml); a dump (--all, $1) under
  * the release's own variant, so that importing it settles every release where it is. A
- * release without a name is written under its variant's first name. */
+ * release without a name is written under its variant's first name. Withdrawn releases (sql/011) are
+ * in neither: they are offered nowhere, and a dump imported elsewhere must not bring them back. */
 #define EXP__ENTRIES                                                                             \
 	"SELECT r.*, rn.display_name_id,"                                                        \
 	" CASE WHEN $1::boolean THEN r.variant_id ELSE coalesce(n.variant_id, r.variant_id) END" \
 	" AS entry_variant"                                                                      \
 	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                      \
-	" LEFT JOIN display_name n ON n.id = rn.display_name_id"
+	" LEFT JOIN display_name n ON n.id = rn.display_name_id"                                 \
+	" WHERE r.withdrawn_at IS NULL"
 
 /* The newest release per codename, branch and type, as the API decides it (the column "newest"
  * of sql/009). */

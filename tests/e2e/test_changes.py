@@ -151,6 +151,11 @@ def test_withdraw_and_restore_by_psql(stack):
     assert entries[0]["release"] == {"id": rel["id"], "filename": rel["filename"],
                                      "withdrawn_at": doc["withdrawn_at"], "withdrawn_by": "sql:romtrack",
                                      "reason": "pulled by Xiaomi"}
+    # no export names it, the dump included (README: withdrawn releases are offered nowhere)
+    for args in (("export", "--format", "json"), ("export", "--format", "json", "--all")):
+        r = stack.romtrack(*args)
+        assert r.returncode == 0, r.stderr
+        assert rel["filename"] not in r.stdout, args
     # the region and branch counts leave it out too
     counted = int(stack.psql("SELECT count(*) FROM release WHERE branch = '%s' AND withdrawn_at IS NULL"
                              % rel["branch"])[0][0])
@@ -160,6 +165,7 @@ def test_withdraw_and_restore_by_psql(stack):
     stack.psql("UPDATE release SET withdrawn_at = NULL WHERE id = %d" % rel["id"])
     _absent_everywhere(stack, rel, absent=False)
     assert stack.get("/api/releases/%d" % rel["id"])[0] == 200
+    assert rel["filename"] in stack.romtrack("export", "--format", "json", "--all").stdout
     entries = feed(stack, before)
     assert [e["kind"] for e in entries] == ["withdrawn", "restored"]
     # the release is back: both entries carry its document
