@@ -78,16 +78,25 @@ writes__run_failed(struct handler_ctx *ctx, const struct imp_errors *errs)
 	const struct imp_error *first = errs->n > 0 ? &errs->items[0] : NULL;
 
 	if (errs->fault == IMP_FAULT_INPUT) {
-		json_t *list = imp_errors_json(errs);
-		size_t i;
-		json_t *e;
+		json_t *list = json_array(), *extra;
 
-		json_array_foreach(list, i, e) if (json_object_get(e, "pointer") == NULL)
-			json_object_set_new(e, "pointer", json_string(""));
+		/* a JSON body's errors at their pointers; a page's or a YAML file's (the first: its reader stops
+		 * there) at the whole body, with its line and column as the problem's */
+		extra = json_pack("{so}", "errors", list);
+		for (size_t i = 0; i < errs->n; i++) {
+			const struct imp_error *e = &errs->items[i];
+
+			json_array_append_new(list, json_pack("{ssss}", "pointer", e->pointer ? e->pointer : "", "detail",
+							      e->detail));
+			if (e->pointer == NULL && e->line > 0 && json_object_get(extra, "line") == NULL) {
+				json_object_set_new(extra, "line", json_integer((json_int_t)e->line));
+				json_object_set_new(extra, "column", json_integer((json_int_t)e->column));
+			}
+		}
 		http_problem_with(ctx->res, ctx->arena, RT_ERR_UNPROCESSABLE,
 				  errs->n == 1 ? "the body breaks 1 rule (see errors)"
 					       : arena_printf(ctx->arena, "the body breaks %zu rules (see errors)", errs->n),
-				  json_pack("{so}", "errors", list));
+				  extra);
 		return;
 	}
 	if (errs->fault == IMP_FAULT_SYNTAX && first != NULL) {
@@ -266,31 +275,17 @@ writes__none_withdrawn(struct handler_ctx *ctx, json_t *releases)
 		return false;
 	if (PQntuples(res) == 0)
 		return true;
-	http_problem_with(ctx->res, ctx->arena, RT_ERR_CONFLICT,
-			  arena_printf(ctx->arena,
-				       "%s was withdrawn on %s: restore it first (POST /api/releases/{id}/restore)%s",
-				       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-				       PQntuples(res) > 1 ? arena_printf(ctx->arena, ", and %d more (see withdrawn)",
-									 PQntuples(res) - 1)
-							  : ""),
-			  json_pack("{so}", "withdrawn", json_array()));
 	{
 		/* every one of them, for a client that fixes its batch in one go */
-		json_t *problem = json_loads(ctx->res->body, 0, NULL), *list;
-		char *text;
+		const char *list = "";
 
-		if (problem == NULL)
-			return false;
-		list = json_object_get(problem, "withdrawn");
 		for (int i = 0; i < PQntuples(res); i++)
-			json_array_append_new(list, json_pack("{ssss}", "filename", PQgetvalue(res, i, 0), "withdrawn_at",
-							      PQgetvalue(res, i, 1)));
-		text = json_dumps(problem, JSON_COMPACT);
-		json_decref(problem);
-		if (text != NULL) {
-			arena_cleanup_add(ctx->arena, writes__free, text);
-			http_set_body(ctx->res, rt_err_status(RT_ERR_CONFLICT), "application/problem+json", text);
-		}
+			list = arena_printf(ctx->arena, "%s%s%s was withdrawn on %s", list, i > 0 ? "; " : "",
+					    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		h_problem(ctx, RT_ERR_CONFLICT,
+			  arena_printf(ctx->arena, "%s: restore %s first (POST /api/releases/{id}/restore)", list,
+				       PQntuples(res) > 1 ? "them" : "it"),
+			  NULL);
 	}
 	return false;
 }
