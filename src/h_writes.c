@@ -14,7 +14,7 @@
 #include "queries.h"
 
 /* The members of a release a merge patch may set (issue 11: corrections), and the read-only ones with why. */
-static const char *const writes__correctable[] = {"branch", "md5",   "date",        "size", "links",
+static const char *const writes__correctable[] = {"branch",    "md5",   "date",        "size", "links",
 						  "changelog", "names", "incremental", NULL};
 /* Of those, the ones a release always has: null (remove) is refused. */
 static const char *const writes__required[] = {"branch", "links", "names", NULL};
@@ -86,24 +86,26 @@ writes__run_failed(struct handler_ctx *ctx, const struct imp_errors *errs)
 		for (size_t i = 0; i < errs->n; i++) {
 			const struct imp_error *e = &errs->items[i];
 
-			json_array_append_new(list, json_pack("{ssss}", "pointer", e->pointer ? e->pointer : "", "detail",
-							      e->detail));
+			json_array_append_new(list, json_pack("{ssss}", "pointer", e->pointer ? e->pointer : "",
+							      "detail", e->detail));
 			if (e->pointer == NULL && e->line > 0 && json_object_get(extra, "line") == NULL) {
 				json_object_set_new(extra, "line", json_integer((json_int_t)e->line));
 				json_object_set_new(extra, "column", json_integer((json_int_t)e->column));
 			}
 		}
 		http_problem_with(ctx->res, ctx->arena, RT_ERR_UNPROCESSABLE,
-				  errs->n == 1 ? "the body breaks 1 rule (see errors)"
-					       : arena_printf(ctx->arena, "the body breaks %zu rules (see errors)", errs->n),
+				  errs->n == 1
+					  ? "the body breaks 1 rule (see errors)"
+					  : arena_printf(ctx->arena, "the body breaks %zu rules (see errors)", errs->n),
 				  extra);
 		return;
 	}
 	if (errs->fault == IMP_FAULT_SYNTAX && first != NULL) {
 		http_problem_with(ctx->res, ctx->arena, RT_ERR_BAD_REQUEST,
-				  arena_printf(ctx->arena, "the body is not valid: %s (line %lu, column %lu)", first->detail,
-					       first->line, first->column),
-				  json_pack("{sIsI}", "line", (json_int_t)first->line, "column", (json_int_t)first->column));
+				  arena_printf(ctx->arena, "the body is not valid: %s (line %lu, column %lu)",
+					       first->detail, first->line, first->column),
+				  json_pack("{sIsI}", "line", (json_int_t)first->line, "column",
+					    (json_int_t)first->column));
 		return;
 	}
 	log_error("%s %s: the import failed: %s", ctx->req->method, ctx->match->route->pattern,
@@ -196,9 +198,9 @@ writes__gone(struct handler_ctx *ctx, const char *what, const char *at, const ch
 	     const char *hint)
 {
 	http_problem_with(ctx->res, ctx->arena, RT_ERR_GONE,
-			  arena_printf(ctx->arena, "the release %s was withdrawn on %s%s%s%s", what, at, by ? " by " : "",
-				       by ? by : "", hint),
-			  json_pack("{sss?s?}", "withdrawn_at", at, "withdrawn_by", by, "reason", reason));
+			  arena_printf(ctx->arena, "the release %s was withdrawn on %s%s%s%s", what, at,
+				       by ? " by " : "", by ? by : "", hint),
+			  json_pack("{s:s, s:s?, s:s?}", "withdrawn_at", at, "withdrawn_by", by, "reason", reason));
 }
 
 /* ---- POST /api/releases ------------------------------------------------------------------------------------ */
