@@ -323,7 +323,7 @@ void
 h_releases_post(struct handler_ctx *ctx)
 {
 	json_t *releases = writes__releases_of(ctx->req->body_json), *report = NULL;
-	struct imp_summary sum;
+	struct imp_summary sum = {0}; /* freed on every path: a failed run may have filled part of it */
 	bool ok;
 
 	arena_cleanup_add(ctx->arena, writes__json_free, releases);
@@ -334,8 +334,10 @@ h_releases_post(struct handler_ctx *ctx)
 	     writes__run(ctx, IMP_FORMAT_JSON, ctx->req->body, ctx->req->body_len, false, "POST /api/releases", &sum,
 			 &report);
 	writes__unlock(ctx);
-	if (!ok)
+	if (!ok) {
+		imp_summary_free(&sum);
 		return;
+	}
 	if (sum.releases == 1 && sum.inserted == 1 && sum.ninserted == 1) {
 		const char *id = arena_printf(ctx->arena, "%lld", sum.inserted_list[0].id);
 
@@ -355,7 +357,7 @@ void
 h_imports_post(struct handler_ctx *ctx)
 {
 	enum imp_format format;
-	struct imp_summary sum;
+	struct imp_summary sum = {0}; /* freed on every path: a failed run may have filled part of it */
 	json_t *report = NULL;
 	bool ok;
 
@@ -367,10 +369,9 @@ h_imports_post(struct handler_ctx *ctx)
 		return;
 	ok = writes__run(ctx, format, ctx->req->body, ctx->req->body_len, false, "POST /api/imports", &sum, &report);
 	writes__unlock(ctx);
-	if (!ok)
-		return;
-	writes__send_json(ctx, 200, report);
 	imp_summary_free(&sum);
+	if (ok)
+		writes__send_json(ctx, 200, report);
 }
 
 /* ---- PATCH /api/releases/{id} -------------------------------------------------------------------------------- */
@@ -464,7 +465,7 @@ void
 h_release_patch(struct handler_ctx *ctx)
 {
 	const char *id = arena_printf(ctx->arena, "%lld", ctx->path->id), *text;
-	struct imp_summary sum;
+	struct imp_summary sum = {0}; /* freed on every path: a failed run may have filled part of it */
 	json_t *doc;
 	char *merged;
 	PGresult *res;
@@ -507,10 +508,9 @@ h_release_patch(struct handler_ctx *ctx)
 	arena_cleanup_add(ctx->arena, writes__free, merged);
 	ok = writes__run(ctx, IMP_FORMAT_JSON, merged, strlen(merged), true, "PATCH /api/releases/{id}", &sum, NULL);
 	writes__unlock(ctx);
-	if (ok) {
-		imp_summary_free(&sum);
+	imp_summary_free(&sum);
+	if (ok)
 		writes__send_release(ctx, 200, id);
-	}
 	return;
 unlock:
 	writes__unlock(ctx);
