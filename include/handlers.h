@@ -43,6 +43,13 @@ void h_changes(struct handler_ctx *ctx);
 /* The audit trail, GET /api/audit (scope audit:read): keyset pages newest first (keyset 1, the
  * sequence number), filters actor, release, since. */
 void h_audit(struct handler_ctx *ctx);
+/* Writes through the import pipeline (h_writes.c; scope releases:write): POST /api/releases (one release or
+ * {"data": [...]}, 201 with Location for one new release, else 200 with the import report), POST /api/imports
+ * (a page or an XFU YAML export, the report of romtrack import --json), PATCH /api/releases/{id} (a JSON merge
+ * patch of the correctable members, If-Match with the ETag GET gives, an authoritative import). */
+void h_releases_post(struct handler_ctx *ctx);
+void h_imports_post(struct handler_ctx *ctx);
+void h_release_patch(struct handler_ctx *ctx);
 /* One row of DB_STMT_AUDIT as an audit entry (the API's and `romtrack audit --json`'s). */
 void h_audit_entry_write(struct jw *w, const PGresult *res, int row);
 /* Seconds the change feed tells pollers to wait (X-Poll-Interval): the poll_interval key. */

@@ -253,6 +253,17 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 			   "   AND (:release_id::bigint IS NULL OR c.release_id = :release_id::bigint)"
 			   "   AND (:since::date IS NULL OR c.at >= :since::date::timestamp AT TIME ZONE 'UTC')"
 			   " ORDER BY c.seq DESC LIMIT :limit::int"},
+
+	/* The withdrawn releases among file names (a text[] literal): POST /api/releases refuses them (409). */
+	[DB_STMT_WITHDRAWN_FILENAMES] = {"withdrawn_filenames",
+					 "SELECT r.filename, " WITHDRAWN_COLUMNS " FROM release r"
+					 " WHERE r.filename = ANY (:filenames::text[]) AND r.withdrawn_at IS NOT NULL"
+					 " ORDER BY r.filename"},
+	/* The writes of h_writes.c hold, from their checks (If-Match, withdrawn) to their commit, the lock every
+	 * import's transaction takes (import.c, pg_advisory_xact_lock(7201453)): a session's advisory locks nest,
+	 * another writer waits. */
+	[DB_STMT_WRITE_LOCK] = {"write_lock", "SELECT pg_advisory_lock(7201453)"},
+	[DB_STMT_WRITE_UNLOCK] = {"write_unlock", "SELECT pg_advisory_unlock(7201453)"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

@@ -25,6 +25,10 @@ static const struct http_media route__yaml = {(const char *const[]){"application
 					      NULL};
 /* What request bodies can be (route.accepts). */
 static const char *const route__json_body[] = {"application/json", NULL};
+static const char *const route__merge_patch_body[] = {"application/merge-patch+json", NULL};
+/* what romtrack import reads: an XFU download page, an XFU YAML export, releases as JSON */
+static const char *const route__import_body[] = {"text/markdown", "text/html", "application/yaml", "application/json",
+						 NULL};
 #define JSON_BODY route__json_body
 #define JSON (&route__json)
 #define ATOM (&route__atom)
@@ -98,6 +102,7 @@ static const struct route route__table[] = {
 	/* Publishing: the body checks (size, scope, type, JSON) run before its handler, which the write
 	 * side of issue 11 adds; until then app.c answers 501 in its place. */
 	{.pattern = "/api/releases",
+	 .handler = h_releases_post,
 	 .methods = ROUTE_POST,
 	 .media = JSON,
 	 .accepts = JSON_BODY,
@@ -114,6 +119,18 @@ static const struct route route__table[] = {
 	 .methods = ROUTE__READ,
 	 .media = JSON,
 	 .max_age = 60},
+	{.pattern = "/api/releases/{id}",
+	 .handler = h_release_patch,
+	 .methods = ROUTE_PATCH,
+	 .media = JSON,
+	 .accepts = route__merge_patch_body,
+	 .scope = "releases:write"},
+	{.pattern = "/api/imports",
+	 .handler = h_imports_post,
+	 .methods = ROUTE_POST | ROUTE_OPTIONS, /* a path of its own: its preflight too */
+	 .media = JSON,
+	 .accepts = route__import_body,
+	 .scope = "releases:write"},
 	{.pattern = "/api/releases/by-filename/{filename}",
 	 .handler = h_release_by_filename,
 	 .methods = ROUTE__READ,
