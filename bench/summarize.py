@@ -19,20 +19,29 @@ def main():
     # every scenario on one URL; not the ceilings, not the uncached rows (for comparison only), not the mix
     single = [r["name"] for r in results
               if not r["name"].endswith("-ceiling") and not r["name"].startswith("uncached-")
-              and r["name"] != "mix-many-devices"]
+              and not r["name"].startswith("mix-")]
+    writes = json.loads(os.environ.get("WRITES_JSON") or "[]")
+    by_write = {w["name"]: w for w in writes}
     targets = {
         "releases, latest, updates >= 0.8 x design ceiling": all(
             by[n]["vs_design"] >= 0.8 for n in ["releases-page-1", "latest", "updates-up-to-date", "updates-behind"]),
         "304 >= design ceiling": by["revalidation-304"]["vs_design"] >= 1.0,
         "page 500 within 10% of page 1": by["releases-page-500-all"]["rps"] >= 0.9 * by["releases-page-1-all"]["rps"],
         "p99 < 10 ms at 64 connections (single resources)": all(by[n]["p99_ms"] < 10 for n in single),
-        "zero errors": all(r["errors"] == 0 for r in results),
+        "zero errors": all(r["errors"] == 0 for r in results) and all(w["errors"] == 0 for w in writes),
     }
+    if "writes-1-per-second" in by_write:
+        rate = by_write["writes-1-per-second"]
+        targets["mix while writing a release a second within 20% of the mix"] = (
+            by["mix-while-writing"]["rps"] >= 0.8 * by["mix-many-devices"]["rps"])
+        targets["every read right after a write shows it"] = (
+            rate["releases"] > 0 and rate["visible_after_write"] == rate["releases"])
     soak = json.loads(soak)
     if soak:
         targets["worker RSS flat within 10% over the soak's second half"] = soak["rss_kb_after"] <= 1.1 * soak["rss_kb_before"]
     report = {"device": device, "workers": int(workers), "rss_kb_before": int(rss_before),
-              "rss_kb_after": int(rss_after), "soak": soak, "scenarios": results, "targets": targets}
+              "rss_kb_after": int(rss_after), "soak": soak, "scenarios": results, "writes": writes,
+              "targets": targets}
     with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump(report, f, indent=2)
 
@@ -46,6 +55,11 @@ def main():
         "; soak of %d requests: %d kB after the first half, %d kB after the second" % (
             soak["requests"], soak["rss_kb_before"], soak["rss_kb_after"])
         if soak else ""))
+    for w in writes:
+        print("%-24s %10.1f releases/s (%d releases, %d requests, %d errors%s)" % (
+            w["name"], w["releases_per_s"], w["releases"], w["requests"], w["errors"],
+            ", %d of them in the next read" % w["visible_after_write"] if w["visible_after_write"] is not None
+            else ""))
     for target, ok in targets.items():
         print("%-4s %s" % ("met" if ok else "MISS", target))
 
