@@ -58,7 +58,7 @@ static const struct route route__table[] = {
 	 .max_age = 60},
 	{.pattern = "/api/devices/{codename}/variants/{variant}",
 	 .handler = h_variant_put,
-	 .methods = ROUTE_PUT,
+	 .methods = ROUTE_PUT | ROUTE_OPTIONS, /* the pattern's only row: its preflight */
 	 .media = JSON,
 	 .accepts = JSON_BODY,
 	 .scope = "devices:write"},
@@ -136,7 +136,7 @@ static const struct route route__table[] = {
 	/* after by-filename, whose file name may be "restore" */
 	{.pattern = "/api/releases/{id}/restore",
 	 .handler = h_release_restore,
-	 .methods = ROUTE_POST,
+	 .methods = ROUTE_POST | ROUTE_OPTIONS,
 	 .media = JSON,
 	 .scope = "releases:write"},
 	{.pattern = "/api/regions", .handler = h_regions, .methods = ROUTE__READ, .media = JSON, .max_age = 60},

@@ -406,3 +406,14 @@ def test_audit_route(stack, tokens):
     assert seqs == expected
     status, _, _, doc = stack.get("/api/audit?release=x", headers=bearer(tokens["audit"]))
     assert status == 400 and doc["parameter"] == "release"
+
+
+def test_preflights_list_the_writes(stack):
+    for path, allow in (("/api/releases/1", "GET, HEAD, OPTIONS, DELETE"), ("/api/releases/1/restore", "OPTIONS, POST"),
+                        ("/api/devices/x/variants/x_global", "OPTIONS, PUT"), ("/api/audit", "GET, HEAD, OPTIONS")):
+        status, hdrs, _, _ = stack.get(path, method="OPTIONS", headers={
+            "Origin": "https://example.org", "Access-Control-Request-Method": allow.split(", ")[-1],
+            "Access-Control-Request-Headers": "authorization, content-type, if-match"})
+        assert status == 204 and hdrs["allow"] == allow and hdrs["access-control-allow-methods"] == allow
+        assert {"authorization", "content-type", "if-match"} <= {
+            h.strip().lower() for h in hdrs["access-control-allow-headers"].split(",")}
