@@ -112,7 +112,7 @@ static bool
 state__reason(struct handler_ctx *ctx, const char **reason)
 {
 	static const char *const known[] = {"reason", NULL};
-	json_t *body = ctx->req->body_json, *r;
+	json_t *body = ctx->req->body_json;
 	struct body_errors *e;
 
 	*reason = NULL;
@@ -122,8 +122,9 @@ state__reason(struct handler_ctx *ctx, const char **reason)
 	if (!json_is_object(body)) {
 		body_error(e, "", "the body must be an object, {\"reason\": \"...\"}");
 	} else {
+		json_t *r = json_object_get(body, "reason");
+
 		body_unknown_members(e, "", body, known);
-		r = json_object_get(body, "reason");
 		if (r != NULL && !json_is_null(r)) {
 			if (!json_is_string(r))
 				body_error(e, "/reason", "must be a string or null");
