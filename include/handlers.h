@@ -55,6 +55,13 @@ void h_audit_entry_write(struct jw *w, const PGresult *res, int row);
 /* Seconds the change feed tells pollers to wait (X-Poll-Interval): the poll_interval key. */
 #define H_POLL_INTERVAL_DEFAULT 60
 void h_changes_configure(long poll_interval);
+/* The state writes (h_state.c, sql/013_writes.sql), each one statement, audited with ctx->actor:
+ * DELETE /api/releases/{id} withdraws (optional body {"reason": "..."}, optional If-Match: 204),
+ * POST /api/releases/{id}/restore brings it back (200 with the release), PUT
+ * /api/devices/{codename}/variants/{variant} declares a variant (201 or 200 with the device). */
+void h_release_withdraw(struct handler_ctx *ctx);
+void h_release_restore(struct handler_ctx *ctx);
+void h_variant_put(struct handler_ctx *ctx);
 
 /* The OpenAPI document the API serves, read once per worker (NULL: not available). */
 void h_openapi_load(const char *path);

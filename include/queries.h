@@ -31,6 +31,9 @@ enum db_stmt {
 	DB_STMT_WITHDRAWN_FILENAMES,
 	DB_STMT_WRITE_LOCK,
 	DB_STMT_WRITE_UNLOCK,
+	DB_STMT_RELEASE_WITHDRAW,
+	DB_STMT_RELEASE_RESTORE,
+	DB_STMT_VARIANT_PUT,
 	DB_STMT__MAX
 };
 
@@ -49,8 +52,8 @@ enum db_stmt {
 	X(until) X(current) X(families) X(hyperos) X(numbers) X(device_code) X(region_code) X(suffix)     \
 	X(variant_id) X(id) X(filename) X(after_date) X(after_version) X(after_id) X(after_codename)      \
 	X(after_branch) X(after_type) X(limit) X(after_seq) X(actor) X(release_id)                      \
-	X(secret_hash) X(scope) \
-	X(filenames)
+	X(secret_hash) X(scope) X(filenames)                                                           \
+	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */

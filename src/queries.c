@@ -264,6 +264,22 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * another writer waits. */
 	[DB_STMT_WRITE_LOCK] = {"write_lock", "SELECT pg_advisory_lock(7201453)"},
 	[DB_STMT_WRITE_UNLOCK] = {"write_unlock", "SELECT pg_advisory_unlock(7201453)"},
+
+	/* The state writes (sql/013_writes.sql): one statement each, so one transaction, with the writer named
+	 * for the change log; via is the route. Each answers its outcome as text. */
+	[DB_STMT_RELEASE_WITHDRAW] = {"release_withdraw",
+				      "SELECT release_withdraw(:id::bigint, :actor::text, 'DELETE /api/releases/{id}',"
+				      " :request_id::text, :reason::text, :if_modified::text)"},
+	[DB_STMT_RELEASE_RESTORE] =
+		{"release_restore",
+		 "SELECT release_restore(:id::bigint, :actor::text, 'POST /api/releases/{id}/restore',"
+		 " :request_id::text)"},
+	/* names: a JSON array of strings */
+	[DB_STMT_VARIANT_PUT] =
+		{"variant_put", "SELECT outcome, coalesce(detail, '') FROM variant_put(:codename::text, :variant::text,"
+				" :region::region, :miui_name::text,"
+				" ARRAY(SELECT jsonb_array_elements_text(:names::jsonb)), :actor::text,"
+				" 'PUT /api/devices/{codename}/variants/{variant}', :request_id::text)"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

@@ -60,6 +60,12 @@ static const struct route route__table[] = {
 	 .methods = ROUTE__READ,
 	 .media = JSON,
 	 .max_age = 60},
+	{.pattern = "/api/devices/{codename}/variants/{variant}",
+	 .handler = h_variant_put,
+	 .methods = ROUTE_PUT | ROUTE_OPTIONS, /* the pattern's only row: its preflight */
+	 .media = JSON,
+	 .accepts = JSON_BODY,
+	 .scope = "devices:write"},
 	{.pattern = "/api/devices/{codename}/releases",
 	 .handler = h_device_releases,
 	 .methods = ROUTE__READ,
@@ -131,11 +137,25 @@ static const struct route route__table[] = {
 	 .media = JSON,
 	 .accepts = route__import_body,
 	 .scope = "releases:write"},
+	/* withdrawal: an optional body {"reason": "..."} */
+	{.pattern = "/api/releases/{id}",
+	 .handler = h_release_withdraw,
+	 .methods = ROUTE_DELETE,
+	 .media = JSON,
+	 .accepts = JSON_BODY,
+	 .flags = ROUTE_BODY_OPTIONAL,
+	 .scope = "releases:write"},
 	{.pattern = "/api/releases/by-filename/{filename}",
 	 .handler = h_release_by_filename,
 	 .methods = ROUTE__READ,
 	 .media = JSON,
 	 .max_age = 60},
+	/* after by-filename, whose file name may be "restore" */
+	{.pattern = "/api/releases/{id}/restore",
+	 .handler = h_release_restore,
+	 .methods = ROUTE_POST | ROUTE_OPTIONS,
+	 .media = JSON,
+	 .scope = "releases:write"},
 	{.pattern = "/api/regions", .handler = h_regions, .methods = ROUTE__READ, .media = JSON, .max_age = 60},
 	{.pattern = "/api/branches", .handler = h_branches, .methods = ROUTE__READ, .media = JSON, .max_age = 60},
 	{.pattern = "/api/feed.atom",
@@ -153,6 +173,13 @@ static const struct route route__table[] = {
 	 .params = PARAM_BIT(PARAM_LIMIT) | PARAM_BIT(PARAM_AFTER) | ALL_RELEASES,
 	 .media = JSON,
 	 .max_age = 60},
+	{.pattern = "/api/audit",
+	 .handler = h_audit,
+	 .methods = ROUTE__READ,
+	 .params = LIST | PARAM_BIT(PARAM_ACTOR) | PARAM_BIT(PARAM_RELEASE) | PARAM_BIT(PARAM_SINCE),
+	 .media = JSON,
+	 .keyset = 1,
+	 .scope = "audit:read"},
 	{.pattern = "/api/openapi.yaml", .handler = h_openapi, .methods = ROUTE__READ, .media = YAML, .max_age = 60},
 };
 
@@ -201,6 +228,7 @@ static const struct route__capture {
 	{"id", route__positive_integer, "a positive integer", ROUTE__ID, offsetof(struct route_path, id)},
 	{"filename", route__filename, "a file name of 1 to 255 letters, digits, '.', '_' or '-'", ROUTE__TEXT,
 	 offsetof(struct route_path, filename)},
+	{"variant", params_codename_valid, PARAMS_EXPECT_CODENAME, ROUTE__TEXT, offsetof(struct route_path, variant)},
 };
 
 static const struct route__capture *
