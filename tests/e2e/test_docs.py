@@ -1,6 +1,6 @@
 """The interactive documentation page (Swagger UI from npm, served by nginx), in headless Chromium: it loads,
 lists every operation of openapi.yaml, "Try it out" on GET /api/health gets the server's answer, and the page asks
-no other host for anything."""
+no other host for anything; "Authorize" with a token and "Try it out" on a write work too."""
 
 import json
 import os
@@ -60,3 +60,33 @@ def test_docs_assets_are_only_the_page_s_files(stack):
         status, headers, _, doc = stack.get(path)
         assert status == 404 and headers["content-type"] == "application/problem+json", path
         assert doc["type"] == "urn:romtrack:problem:not-found"
+
+
+def _restore_from_the_page(stack, release_id, token_file):
+    r = subprocess.run(["node", os.path.join(conftest.REPO, "web", "check-docs-write.mjs"),
+                        stack.base_url + "/api/docs/", str(release_id), token_file],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    page = json.loads(r.stdout.strip().splitlines()[-1])
+    assert page["failures"] == [] and page["foreign"] == []
+    return page
+
+
+def test_docs_page_authorizes_and_tries_a_write(stack, tmp_path):
+    """"Authorize" with a token and "Try it out" on a write (restore a withdrawn release): without the token the
+    server answers 401 and nothing changes; with it the request carries the token and the release is back."""
+    release_id = int(stack.psql("SELECT min(id) FROM release WHERE withdrawn_at IS NULL")[0][0])
+    stack.psql("UPDATE release SET withdrawn_at = now() WHERE id = %d" % release_id)
+    withdrawn = "SELECT withdrawn_at IS NOT NULL FROM release WHERE id = %d" % release_id
+    page = _restore_from_the_page(stack, release_id, "--no-token")
+    assert page["status"] == "401" and not page["authorization"]
+    assert stack.psql(withdrawn) == [("t",)]
+    r = stack.romtrack("token", "add", "docs-page", "--scope", "releases:write")
+    assert r.returncode == 0, r.stderr
+    token_file = tmp_path / "token"
+    token_file.write_text(r.stdout.strip())
+    page = _restore_from_the_page(stack, release_id, str(token_file))
+    assert page["authorization"], "the page sent no Authorization: Bearer with the token"
+    assert page["status"] == "200", page["body"]
+    assert json.loads(page["body"])["id"] == release_id
+    assert stack.psql(withdrawn) == [("f",)]
