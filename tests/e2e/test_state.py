@@ -409,7 +409,7 @@ def test_audit_route(stack, tokens):
 
 
 def test_preflights_list_the_writes(stack):
-    for path, allow in (("/api/releases/1", "GET, HEAD, OPTIONS, DELETE"), ("/api/releases/1/restore", "OPTIONS, POST"),
+    for path, allow in (("/api/releases/1", "GET, HEAD, OPTIONS, PATCH, DELETE"), ("/api/releases/1/restore", "OPTIONS, POST"),
                         ("/api/devices/x/variants/x_global", "OPTIONS, PUT"), ("/api/audit", "GET, HEAD, OPTIONS")):
         status, hdrs, _, _ = stack.get(path, method="OPTIONS", headers={
             "Origin": "https://example.org", "Access-Control-Request-Method": allow.split(", ")[-1],
