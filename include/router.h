@@ -27,7 +27,7 @@ struct http_media;
  * pattern. Allow, and a preflight, list the methods of all of them. */
 struct route {
 	const char *pattern; /* "/api/devices/{codename}": "{name}" is one capture (route_capture) */
-	void (*handler)(struct handler_ctx *ctx); /* NULL: a write row whose handler is still to come (501) */
+	void (*handler)(struct handler_ctx *ctx); /* every row has one (unit.router) */
 	unsigned methods;                         /* ROUTE_GET | ... */
 	unsigned params;                          /* PARAM_BIT() of the query parameters it accepts */
 	unsigned required;                        /* PARAM_BIT() of those it requires */

@@ -24,7 +24,6 @@ enum rt_err {
 	RT_ERR_UNPROCESSABLE,          /* 422: a well-formed body that breaks the route's rules */
 	RT_ERR_PRECONDITION_FAILED,    /* 412: If-Match names another version */
 	RT_ERR_CONFLICT,               /* 409: the state of the resource forbids it (restore a live release) */
-	RT_ERR_NOT_IMPLEMENTED,        /* 501: a route whose handler or checks this build lacks */
 	RT_ERR__MAX
 };
 

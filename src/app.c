@@ -174,12 +174,6 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	}
 	if (cache_key != NULL && app__cached(db, cache_key, res))
 		return route;
-	if (route->handler == NULL) { /* a write row whose handler is still to come */
-		http_problem(res, req->arena, RT_ERR_NOT_IMPLEMENTED,
-			     arena_printf(req->arena, "%s %s is not implemented yet", req->method, route->pattern),
-			     NULL);
-		return route;
-	}
 	route->handler(&ctx);
 	if (safe && !(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);

@@ -382,11 +382,10 @@ cmd_routes(struct cmd_ctx *ctx)
 {
 	if (ctx->argc != 0)
 		return cmd__usage(stderr, 2);
-	/* HEAD is GET without a body; OpenAPI documents the others. A row whose handler is still to
-	 * come is not a route yet. */
+	/* HEAD is GET without a body; OpenAPI documents the others. */
 	for (size_t i = 0; i < route_count(); i++) {
 		const char *names[ROUTE_MAX_METHODS];
-		size_t n = route_at(i)->handler != NULL ? route_methods(route_at(i), names) : 0;
+		size_t n = route_methods(route_at(i), names);
 
 		for (size_t j = 0; j < n; j++)
 			if (strcmp(names[j], "HEAD") != 0)

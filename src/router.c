@@ -105,8 +105,7 @@ static const struct route route__table[] = {
 	 .media = JSON,
 	 .max_age = 60,
 	 .keyset = 3},
-	/* Publishing: the body checks (size, scope, type, JSON) run before its handler, which the write
-	 * side of issue 11 adds; until then app.c answers 501 in its place. */
+	/* Publishing: the body checks (size, scope, type, JSON) run before its handler (app.c). */
 	{.pattern = "/api/releases",
 	 .handler = h_releases_post,
 	 .methods = ROUTE_POST,

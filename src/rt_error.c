@@ -27,7 +27,6 @@ static const struct {
 	[RT_ERR_UNPROCESSABLE] = {"validation-failed", "Unprocessable Content", 422},
 	[RT_ERR_PRECONDITION_FAILED] = {"precondition-failed", "Precondition Failed", 412},
 	[RT_ERR_CONFLICT] = {"conflict", "Conflict", 409},
-	[RT_ERR_NOT_IMPLEMENTED] = {"not-implemented", "Not Implemented", 501},
 };
 
 const char *

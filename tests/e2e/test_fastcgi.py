@@ -277,8 +277,7 @@ def test_a_body_longer_than_content_length_is_a_400(fcgi):
 @pytest.mark.parametrize("piece", [1, 7, 4096, 65535], ids=["1-byte", "7-byte", "4k", "64k"])
 def test_a_body_in_several_records_is_read_whole(fcgi, piece):
     """A body of exactly CONTENT_LENGTH bytes in records of any size (padded or not) passes the framing checks:
-    what answers is the next step, the authorization (501 in a build without token checks, 401 without a token
-    once they are in), never 400 or 413; a record header and its content may also arrive apart."""
+    what answers is the next step, the authorization (401 without a token), never 400 or 413; a record header and its content may also arrive apart."""
     body = json.dumps({"data": [{"filename": "x%d.zip" % i} for i in range(3000)]}).encode()
     assert len(body) > 65535
     body = body[:piece * 40] if piece < 100 else body  # 1-byte records: 40 of them
@@ -291,7 +290,7 @@ def test_a_body_in_several_records_is_read_whole(fcgi, piece):
         out, ended = read_response(s)
     assert ended
     status, detail = status_and_detail(out)
-    assert status in (401, 501), (status, detail)
+    assert status == 401, (status, detail)
     assert "body" not in (detail or ""), detail
 
 
@@ -308,7 +307,7 @@ def test_the_padding_of_the_last_parameters_record_is_not_the_body(fcgi):
         out, ended = read_response(s)
     assert ended
     status, detail = status_and_detail(out)
-    assert status in (401, 501), (status, detail)
+    assert status == 401, (status, detail)
 
 
 def test_a_peer_that_stops_in_the_middle_of_a_body_is_let_go(fcgi):
