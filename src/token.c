@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "params.h"
 
 _Static_assert(TOKEN_SECRET_LEN == 46, "rt_ and 43 characters");
 _Static_assert(TOKEN_HASH_BYTES >= crypto_generichash_BYTES_MIN && TOKEN_HASH_BYTES <= crypto_generichash_BYTES_MAX,
@@ -71,20 +72,8 @@ token_name_valid(const char *name)
 bool
 token_date_valid(const char *s)
 {
-	static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
-		return false;
-	return !(m == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)));
+	/* a real date (params.c's rule), and one a time_t counts from */
+	return params_date_valid(s) && atoi(s) >= 1970;
 }
 
 static struct db *

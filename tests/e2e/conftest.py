@@ -235,8 +235,10 @@ class Stack:
             for rec in out.split(_RECORD_SEP)
         ]
 
-    def get(self, path, headers=None, method="GET", timeout=30, contract=True):
-        """One HTTP request through nginx. ``path`` (str or bytes) is sent unmodified.
+    def get(self, path, headers=None, method="GET", timeout=30, contract=True, body=None, chunked=False):
+        """One HTTP request through nginx. ``path`` (str or bytes) is sent unmodified; ``body`` (bytes, str, or a
+        dict or list sent as JSON with ``Content-Type: application/json`` unless headers name one) with its
+        Content-Length, or in chunks (``chunked``: no Content-Length, as a client that streams).
 
         Returns (status, headers, body, doc): headers is a dict with lower-cased names (repeated headers joined
         with ", "), body the raw bytes, doc the parsed JSON body or None when the body is empty or not JSON.
@@ -245,12 +247,29 @@ class Stack:
         """
         if isinstance(path, bytes):
             path = path.decode("latin-1")
+        headers = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        if body is not None and chunked:
+            headers["Transfer-Encoding"] = "chunked"
+        elif body is not None:
+            headers.setdefault("Content-Length", str(len(body)))  # a test may declare another length on purpose
         conn = _RawHTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 conn.putheader(name, value)
             conn.endheaders()
+            if body is not None and chunked:
+                for i in range(0, len(body), 8192):
+                    piece = body[i:i + 8192]
+                    conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+                conn.send(b"0\r\n\r\n")
+            elif body is not None:
+                conn.send(body)
             resp = conn.getresponse()
             body = resp.read()
             hdrs = {}

@@ -5,16 +5,13 @@ the audit naming the token, and the write visible on every worker right after it
 
 Expected values come from what the test sent and from the database, never from the program's earlier answers."""
 
-import http.client
 import json
 import re
 import urllib.parse
 
 import pytest
 
-from contract import Contract
 
-CONTRACT = Contract()
 # every_worker_answers counts the workers by their request lines
 SETTINGS = {"log_level": "debug"}
 
@@ -25,24 +22,8 @@ TABLES = ["device", "variant", "display_name", "release", "release_name", "chang
 
 def send(stack, method, path, body=None, headers=None):
     """One request through nginx, checked against openapi.yaml; returns (status, headers, doc or None)."""
-    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
-    try:
-        hdrs = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=body, headers=hdrs)
-        resp = conn.getresponse()
-        data = resp.read()
-        out = {}
-        for name, value in resp.getheaders():
-            out[name.lower()] = out[name.lower()] + ", " + value if name.lower() in out else value
-        status = resp.status
-    finally:
-        conn.close()
-    doc = json.loads(data) if data.startswith(b"{") else None
-    CONTRACT.check(path, method, status, out, doc)
-    return status, out, doc
+    status, headers, _, doc = stack.get(path, headers, method=method, body=body)
+    return status, headers, doc
 
 
 def new_token(stack, name, scope):
