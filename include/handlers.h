@@ -104,6 +104,18 @@ void h_last_modified(struct handler_ctx *ctx, const char *iso);
 void h_release_write(struct jw *w, const PGresult *res, int row);
 /* The row's incremental OTA package as an Incremental object, or null. */
 void h_incremental_write(struct jw *w, const PGresult *res, int row);
+/* A release row (DB_STMT_RELEASE_BY_ID or _BY_FILENAME) as GET /api/releases/{id} sends it: its JSON text and
+ * the strong ETag of that text (what a client's If-Match names). */
+const char *h_release_text(struct handler_ctx *ctx, const PGresult *res, int row);
+const char *h_release_etag(struct handler_ctx *ctx, const PGresult *res, int row);
+/* Answers a write with the release as GET /api/releases/{id} gives it now (ETag, Last-Modified), status 200 or
+ * 201; a 404 when it is gone (deleted by hand right after the write). */
+void h_release_send(struct handler_ctx *ctx, int status, const char *id);
+/* The 410 of the withdrawn release of row 0 (with the WDCOL_ columns): "the release <what> was withdrawn on ...
+ * [by ...]<hint>", with the members withdrawn_at, withdrawn_by and reason (null where unknown). */
+void h_release_gone(struct handler_ctx *ctx, const PGresult *res, const char *what, const char *hint);
+/* The 404 of a release: "no release has the <what>". */
+void h_release_not_found(struct handler_ctx *ctx, const char *what);
 /* A column PostgreSQL produced as JSON text (json_agg, array_to_json), or null. */
 void h_json_column_write(struct jw *w, const PGresult *res, int row, int col);
 

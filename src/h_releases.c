@@ -204,42 +204,6 @@ h_releases_latest(struct handler_ctx *ctx)
 	releases_page(ctx, res, (const int[3]){RELCOL_VARIANT, RELCOL_BRANCH, RELCOL_TYPE});
 }
 
-static void
-release__free(void *p)
-{
-	free(p);
-}
-
-/* The 410 of a withdrawn release: the problem with when, by whom and why (members withdrawn_at,
- * withdrawn_by, reason; null where unknown). */
-static void
-release__gone(struct handler_ctx *ctx, const PGresult *res, const char *key, const char *what)
-{
-	const char *at = PQgetvalue(res, 0, WDCOL_AT), *by = PQgetvalue(res, 0, WDCOL_BY);
-	json_t *problem;
-	char *body;
-
-	h_problem(ctx, RT_ERR_GONE,
-		  arena_printf(ctx->arena, "the release with the %s \"%s\" was withdrawn on %s%s%s", what, key, at,
-			       PQgetisnull(res, 0, WDCOL_BY) ? "" : " by ", PQgetisnull(res, 0, WDCOL_BY) ? "" : by),
-		  NULL);
-	/* the standard members as http_problem wrote them, and the withdrawal's */
-	problem = json_loads(ctx->res->body, 0, NULL);
-	if (problem == NULL)
-		return;
-	json_object_set_new(problem, "withdrawn_at", json_string(at));
-	json_object_set_new(problem, "withdrawn_by", PQgetisnull(res, 0, WDCOL_BY) ? json_null() : json_string(by));
-	json_object_set_new(problem, "reason",
-			    PQgetisnull(res, 0, WDCOL_REASON) ? json_null()
-							      : json_string(PQgetvalue(res, 0, WDCOL_REASON)));
-	body = json_dumps(problem, JSON_COMPACT);
-	json_decref(problem);
-	if (body == NULL)
-		return;
-	arena_cleanup_add(ctx->arena, release__free, body);
-	http_set_body(ctx->res, rt_err_status(RT_ERR_GONE), "application/problem+json", body);
-}
-
 /* One release, found by a statement of one key (its value, what it is: for the 404 and the 410). */
 static void
 release_one(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *args, const char *key, const char *what)
@@ -250,12 +214,11 @@ release_one(struct handler_ctx *ctx, enum db_stmt stmt, const struct db_args *ar
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
-		h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND,
-			  arena_printf(ctx->arena, "no release has the %s \"%s\"", what, key), NULL);
+		h_release_not_found(ctx, arena_printf(ctx->arena, "%s \"%s\"", what, key));
 		return;
 	}
 	if (!PQgetisnull(res, 0, WDCOL_AT)) {
-		release__gone(ctx, res, key, what);
+		h_release_gone(ctx, res, arena_printf(ctx->arena, "with the %s \"%s\"", what, key), "");
 		return;
 	}
 	h_last_modified(ctx, PQgetvalue(res, 0, RELCOL_MODIFIED));

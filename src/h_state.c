@@ -48,63 +48,11 @@ state__has_control(const char *s)
 	return false;
 }
 
-/* The strong ETag GET /api/releases/{id} gives the release of row 0 (app.c: a hash of the JSON body, which
- * has one media type, so no label of another is mixed in). */
+/* "with the id "5"": what the 404 and the 410 name. */
 static const char *
-state__release_etag(struct handler_ctx *ctx, const PGresult *res)
+state__with_id(struct handler_ctx *ctx, const char *id)
 {
-	struct jw *w = jw_new(ctx->arena);
-	const char *text;
-	size_t len;
-
-	h_release_write(w, res, 0);
-	text = jw_text(w, &len);
-	return http_etag(ctx->arena, text, len);
-}
-
-static void
-state__not_found(struct handler_ctx *ctx, const char *id)
-{
-	h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND, arena_printf(ctx->arena, "no release has the id \"%s\"", id), NULL);
-}
-
-/* The 410 of a release already withdrawn, with GET's members: when, by whom, why. */
-static void
-state__gone(struct handler_ctx *ctx, const PGresult *res, const char *id)
-{
-	const char *at = PQgetvalue(res, 0, WDCOL_AT);
-	bool by = !PQgetisnull(res, 0, WDCOL_BY);
-	json_t *extra = json_object();
-
-	json_object_set_new(extra, "withdrawn_at", json_string(at));
-	json_object_set_new(extra, "withdrawn_by", by ? json_string(PQgetvalue(res, 0, WDCOL_BY)) : json_null());
-	json_object_set_new(extra, "reason",
-			    PQgetisnull(res, 0, WDCOL_REASON) ? json_null()
-							      : json_string(PQgetvalue(res, 0, WDCOL_REASON)));
-	http_problem_with(ctx->res, ctx->arena, RT_ERR_GONE,
-			  arena_printf(ctx->arena, "the release with the id \"%s\" was already withdrawn on %s%s%s", id,
-				       at, by ? " by " : "", by ? PQgetvalue(res, 0, WDCOL_BY) : ""),
-			  extra);
-}
-
-/* The release as GET /api/releases/{id} gives it (with its ETag and Last-Modified), status 200. */
-static void
-state__release_send(struct handler_ctx *ctx, const char *id)
-{
-	PGresult *res = h_query(ctx, DB_STMT_RELEASE_BY_ID, &(struct db_args){.id = id});
-	struct jw *w;
-
-	if (res == NULL)
-		return;
-	if (PQntuples(res) == 0) { /* deleted by hand right after the write */
-		state__not_found(ctx, id);
-		return;
-	}
-	h_last_modified(ctx, PQgetvalue(res, 0, RELCOL_MODIFIED));
-	w = jw_new(ctx->arena);
-	h_release_write(w, res, 0);
-	h_send(ctx, w);
-	http_set_etag(ctx->req, ctx->res);
+	return arena_printf(ctx->arena, "with the id \"%s\"", id);
 }
 
 /* The optional body of a withdrawal, {"reason": "..."}: false after a 422. */
@@ -151,17 +99,17 @@ h_release_withdraw(struct handler_ctx *ctx)
 	if (res == NULL)
 		return;
 	if (PQntuples(res) == 0) {
-		state__not_found(ctx, id);
+		h_release_not_found(ctx, arena_printf(ctx->arena, "id \"%s\"", id));
 		return;
 	}
 	if (!PQgetisnull(res, 0, WDCOL_AT)) {
-		state__gone(ctx, res, id);
+		h_release_gone(ctx, res, state__with_id(ctx, id), "");
 		return;
 	}
 	/* the precondition is checked on the representation GET gave; the write then holds it under the row's
 	 * lock through modified_at, which moves at each change of the release */
 	if (ctx->req->if_match != NULL) {
-		if (!body_if_match(ctx->req, ctx->res, state__release_etag(ctx, res)))
+		if (!body_if_match(ctx->req, ctx->res, h_release_etag(ctx, res, 0)))
 			return;
 		modified = PQgetvalue(res, 0, RELCOL_MODIFIED);
 	}
@@ -186,11 +134,11 @@ h_release_withdraw(struct handler_ctx *ctx)
 	} else if (strcmp(outcome, "gone") == 0) { /* withdrawn by another writer in between */
 		res = h_query(ctx, DB_STMT_RELEASE_BY_ID, &(struct db_args){.id = id});
 		if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, WDCOL_AT))
-			state__gone(ctx, res, id);
+			h_release_gone(ctx, res, state__with_id(ctx, id), "");
 		else if (res != NULL)
 			h_problem(ctx, RT_ERR_CONFLICT, "the release changed during the request, try again", NULL);
 	} else {
-		state__not_found(ctx, id);
+		h_release_not_found(ctx, arena_printf(ctx->arena, "id \"%s\"", id));
 	}
 }
 
@@ -205,14 +153,14 @@ h_release_restore(struct handler_ctx *ctx)
 		return;
 	outcome = PQgetvalue(res, 0, 0);
 	if (strcmp(outcome, "restored") == 0)
-		state__release_send(ctx, id);
+		h_release_send(ctx, 200, id);
 	else if (strcmp(outcome, "not-withdrawn") == 0)
 		h_problem(ctx, RT_ERR_CONFLICT,
 			  arena_printf(ctx->arena,
 				       "the release with the id \"%s\" is not withdrawn: nothing to restore", id),
 			  NULL);
 	else
-		state__not_found(ctx, id);
+		h_release_not_found(ctx, arena_printf(ctx->arena, "id \"%s\"", id));
 }
 
 /* Whether s is a MIUI name as file names carry it ("ALIOTHGlobal"): 1 to 64 of [A-Za-z0-9_]. */

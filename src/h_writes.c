@@ -162,47 +162,6 @@ writes__unlock(struct handler_ctx *ctx)
 		PQclear(res);
 }
 
-/* A release as GET /api/releases/{id} returns it: the row of DB_STMT_RELEASE_BY_ID or _BY_FILENAME. */
-static const char *
-writes__release_text(struct handler_ctx *ctx, const PGresult *res)
-{
-	struct jw *w = jw_new(ctx->arena);
-
-	h_release_write(w, res, 0);
-	return jw_text(w, NULL);
-}
-
-/* Answers with the release (status 200 or 201) as GET returns it, with its ETag and Last-Modified. */
-static void
-writes__send_release(struct handler_ctx *ctx, int status, const char *id)
-{
-	PGresult *res = h_query(ctx, DB_STMT_RELEASE_BY_ID, &(struct db_args){.id = id});
-	const char *text;
-
-	if (res == NULL)
-		return;
-	if (PQntuples(res) == 0) { /* withdrawn and purged by another writer in between: say what is known */
-		h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND, arena_printf(ctx->arena, "no release has the id \"%s\"", id),
-			  NULL);
-		return;
-	}
-	text = writes__release_text(ctx, res);
-	h_last_modified(ctx, PQgetvalue(res, 0, RELCOL_MODIFIED));
-	http_set_body(ctx->res, status, "application/json", text);
-	ctx->res->etag = http_etag(ctx->arena, text, strlen(text));
-}
-
-/* The 410 of a withdrawn release: when and by whom, as GET says it. */
-static void
-writes__gone(struct handler_ctx *ctx, const char *what, const char *at, const char *by, const char *reason,
-	     const char *hint)
-{
-	http_problem_with(ctx->res, ctx->arena, RT_ERR_GONE,
-			  arena_printf(ctx->arena, "the release %s was withdrawn on %s%s%s%s", what, at,
-				       by ? " by " : "", by ? by : "", hint),
-			  json_pack("{s:s, s:s?, s:s?}", "withdrawn_at", at, "withdrawn_by", by, "reason", reason));
-}
-
 /* ---- POST /api/releases ------------------------------------------------------------------------------------ */
 
 /* A {"data": [...]} list's items, or the one release. */
@@ -312,9 +271,7 @@ writes__post_if_match(struct handler_ctx *ctx, json_t *doc)
 	if (res == NULL)
 		return false;
 	if (PQntuples(res) > 0 && PQgetisnull(res, 0, WDCOL_AT)) {
-		const char *text = writes__release_text(ctx, res);
-
-		etag = http_etag(ctx->arena, text, strlen(text));
+		etag = h_release_etag(ctx, res, 0);
 	}
 	return body_if_match(ctx->req, ctx->res, etag);
 }
@@ -342,7 +299,7 @@ h_releases_post(struct handler_ctx *ctx)
 		const char *id = arena_printf(ctx->arena, "%lld", sum.inserted_list[0].id);
 
 		json_decref(report);
-		writes__send_release(ctx, 201, id);
+		h_release_send(ctx, 201, id);
 		if (ctx->res->status == 201)
 			http_add_header(ctx->res, "Location", arena_printf(ctx->arena, "/api/releases/%s", id));
 	} else {
@@ -477,19 +434,16 @@ h_release_patch(struct handler_ctx *ctx)
 	if (res == NULL)
 		goto unlock;
 	if (PQntuples(res) == 0) {
-		h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND, arena_printf(ctx->arena, "no release has the id \"%s\"", id),
-			  NULL);
+		h_release_not_found(ctx, arena_printf(ctx->arena, "id \"%s\"", id));
 		goto unlock;
 	}
 	if (!PQgetisnull(res, 0, WDCOL_AT)) {
-		writes__gone(ctx, arena_printf(ctx->arena, "with the id \"%s\"", id), PQgetvalue(res, 0, WDCOL_AT),
-			     PQgetisnull(res, 0, WDCOL_BY) ? NULL : PQgetvalue(res, 0, WDCOL_BY),
-			     PQgetisnull(res, 0, WDCOL_REASON) ? NULL : PQgetvalue(res, 0, WDCOL_REASON),
-			     arena_printf(ctx->arena, ": restore it first (POST /api/releases/%s/restore)", id));
+		h_release_gone(ctx, res, arena_printf(ctx->arena, "with the id \"%s\"", id),
+			       arena_printf(ctx->arena, ": restore it first (POST /api/releases/%s/restore)", id));
 		goto unlock;
 	}
 	/* the representation GET sends, so that the ETag it gave holds here */
-	text = writes__release_text(ctx, res);
+	text = h_release_text(ctx, res, 0);
 	if (!body_if_match(ctx->req, ctx->res, http_etag(ctx->arena, text, strlen(text))))
 		goto unlock;
 	doc = json_loads(text, 0, NULL);
@@ -510,7 +464,7 @@ h_release_patch(struct handler_ctx *ctx)
 	writes__unlock(ctx);
 	imp_summary_free(&sum);
 	if (ok)
-		writes__send_release(ctx, 200, id);
+		h_release_send(ctx, 200, id);
 	return;
 unlock:
 	writes__unlock(ctx);

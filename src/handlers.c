@@ -1,12 +1,14 @@
 /* Helpers every handler shares: JSON bodies, lists with next links, queries, problems. */
 #include "handlers.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cursor.h"
+#include "http_semantics.h"
 
 static void
 h__pqclear(void *p)
@@ -100,6 +102,61 @@ h_json_column_write(struct jw *w, const PGresult *res, int row, int col)
 		jw_null(w);
 	else
 		jw_raw(w, PQgetvalue(res, row, col));
+}
+
+const char *
+h_release_text(struct handler_ctx *ctx, const PGresult *res, int row)
+{
+	struct jw *w = jw_new(ctx->arena);
+
+	h_release_write(w, res, row);
+	return jw_text(w, NULL);
+}
+
+const char *
+h_release_etag(struct handler_ctx *ctx, const PGresult *res, int row)
+{
+	const char *text = h_release_text(ctx, res, row);
+
+	/* one media type: no label of another is mixed in (app.c) */
+	return http_etag(ctx->arena, text, strlen(text));
+}
+
+void
+h_release_send(struct handler_ctx *ctx, int status, const char *id)
+{
+	PGresult *res = h_query(ctx, DB_STMT_RELEASE_BY_ID, &(struct db_args){.id = id});
+	const char *text;
+
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		h_release_not_found(ctx, arena_printf(ctx->arena, "id \"%s\"", id));
+		return;
+	}
+	text = h_release_text(ctx, res, 0);
+	h_last_modified(ctx, PQgetvalue(res, 0, RELCOL_MODIFIED));
+	http_set_body(ctx->res, status, "application/json", text);
+	ctx->res->etag = http_etag(ctx->arena, text, strlen(text));
+}
+
+void
+h_release_gone(struct handler_ctx *ctx, const PGresult *res, const char *what, const char *hint)
+{
+	const char *at = PQgetvalue(res, 0, WDCOL_AT);
+	const char *by = PQgetisnull(res, 0, WDCOL_BY) ? NULL : PQgetvalue(res, 0, WDCOL_BY);
+	const char *reason = PQgetisnull(res, 0, WDCOL_REASON) ? NULL : PQgetvalue(res, 0, WDCOL_REASON);
+
+	http_problem_with(ctx->res, ctx->arena, RT_ERR_GONE,
+			  arena_printf(ctx->arena, "the release %s was withdrawn on %s%s%s%s", what, at,
+				       by ? " by " : "", by ? by : "", hint),
+			  json_pack("{s:s, s:s?, s:s?}", "withdrawn_at", at, "withdrawn_by", by, "reason", reason));
+}
+
+void
+h_release_not_found(struct handler_ctx *ctx, const char *what)
+{
+	h_problem(ctx, RT_ERR_RELEASE_NOT_FOUND, arena_printf(ctx->arena, "no release has the %s", what), NULL);
 }
 
 void
