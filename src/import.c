@@ -971,6 +971,13 @@ imp__cmp_inserted(const void *a, const void *b)
 	return strcmp(((const struct imp_inserted *)a)->filename, ((const struct imp_inserted *)b)->filename);
 }
 
+/* How firmly the variant is settled is bookkeeping, not a change of the release. Written after
+ * the names: a release row this transaction updated is one whose names no longer move its
+ * modified_at (sql/008's release_touch), and this update alone does not move it either. */
+static const char imp__write_evidence[] =
+	"UPDATE release r SET variant_evidence = f.variant_evidence FROM stage_final f"
+	" WHERE r.id = f.existing_id AND r.variant_evidence <> f.variant_evidence";
+
 static bool
 imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 {
@@ -991,12 +998,6 @@ imp__write_releases(PGconn *conn, struct imp_summary *sum, char *err, size_t err
 		goto out;
 	sum->updated = strtoul(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	/* How firmly the variant is settled is bookkeeping, not a change of the release. */
-	if (!db_run(conn,
-		    "UPDATE release r SET variant_evidence = f.variant_evidence FROM stage_final f"
-		    " WHERE r.id = f.existing_id AND r.variant_evidence <> f.variant_evidence",
-		    NULL, 0, NULL, "database", err, errlen))
-		goto out;
 	sql.len = 0;
 	buf_printf(&sql,
 		   "INSERT INTO release (%s, variant_evidence) SELECT %s, f.variant_evidence FROM stage_final f"
@@ -1053,7 +1054,8 @@ imp__merge_all(PGconn *conn, struct imp_summary *sum, char *err, size_t errlen)
 	return db_run(conn, imp__final, NULL, 0, NULL, "database", err, errlen) &&
 	       imp__changes(conn, sum, err, errlen) && imp__write_releases(conn, sum, err, errlen) &&
 	       db_run(conn, imp__link_names, NULL, 0, NULL, "database", err, errlen) &&
-	       db_run(conn, imp__unlink_names, NULL, 0, NULL, "database", err, errlen);
+	       db_run(conn, imp__unlink_names, NULL, 0, NULL, "database", err, errlen) &&
+	       db_run(conn, imp__write_evidence, NULL, 0, NULL, "database", err, errlen);
 }
 
 /* Ends a COPY; with abort_reason the server discards what it received. */

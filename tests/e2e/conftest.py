@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -148,6 +149,47 @@ def _contract():
     return _CONTRACT[0]
 
 
+class PsqlSession:
+    """One long-lived psql session on the stack's database, driven through pipes: a transaction is held open
+    between calls (test_changes' writers, test_state's concurrent importer)."""
+
+    def __init__(self, stack, name):
+        self.name = name
+        self.proc = subprocess.Popen(
+            [PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+             str(stack.pg_port), "-U", "romtrack", "-d", "romtrack"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.n = 0
+
+    def run(self, sql, timeout=20.0):
+        """Sends sql and waits (bounded) until psql has run it."""
+        self.n += 1
+        marker = "done-%s-%d" % (self.name, self.n)
+        self.proc.stdin.write("%s\nSELECT '%s';\n" % (sql, marker))
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
+            if line == "":
+                raise AssertionError("psql %s ended: %s" % (self.name, sql))
+            if line.strip() == marker:
+                return
+            if "ERROR" in line:
+                raise AssertionError("psql %s: %s" % (self.name, line))
+        raise AssertionError("psql %s did not answer within %.0f s: %s" % (self.name, timeout, sql))
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
 class _RawHTTPConnection(http.client.HTTPConnection):
     """Sends the request target exactly as given (tests send %00, %FF, raw bytes and over-long URIs on purpose)."""
 
@@ -242,8 +284,8 @@ class Stack:
 
         Returns (status, headers, body, doc): headers is a dict with lower-cased names (repeated headers joined
         with ", "), body the raw bytes, doc the parsed JSON body or None when the body is empty or not JSON.
-        Every response is checked against openapi.yaml (tests/e2e/contract.py) unless contract=False (for
-        what the document does not describe: the HTML documentation page, nginx's 502 when romtrack is down).
+        Every request and response is checked against openapi.yaml (tests/e2e/contract.py) unless contract=False
+        (for what the document does not describe: the HTML documentation page, nginx's 502 when romtrack is down).
         """
         if isinstance(path, bytes):
             path = path.decode("latin-1")
@@ -257,6 +299,7 @@ class Stack:
             headers["Transfer-Encoding"] = "chunked"
         elif body is not None:
             headers.setdefault("Content-Length", str(len(body)))  # a test may declare another length on purpose
+        request_headers, request_body = dict(headers), body
         conn = _RawHTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
@@ -287,6 +330,7 @@ class Stack:
             except ValueError:
                 doc = None
         if contract:
+            _contract().check_request(path, method, status, request_headers, request_body)
             _contract().check(path, method, status, hdrs, doc)
         return status, hdrs, body, doc
 

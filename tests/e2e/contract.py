@@ -1,9 +1,17 @@
-"""openapi.yaml as a test oracle: every response the end-to-end tests receive is checked against it.
+"""openapi.yaml as a test oracle: every request the end-to-end tests send and every response they receive is
+checked against it.
 
 A response must be documented (route, method, status, content type) and its JSON body must validate against the
 schema the document gives (jsonschema, Draft 2020-12, $refs resolved inside openapi.yaml).
+
+A request is checked by what the server did with it, so that the document describes exactly what the server takes:
+a request the server accepted (2xx) must have sent a body only where the operation documents one, of a documented
+content type, that validates against its schema (and one where the body is required); a request refused with 415
+must have sent a type the document does not list. A refused body that the schema allows is not an error here: the
+pipeline's rules (a known device, a file name that is not withdrawn) go beyond what a schema says.
 """
 
+import json
 import os
 import re
 import urllib.parse
@@ -45,6 +53,44 @@ class Contract:
     def validate(self, instance, schema):
         jsonschema.Draft202012Validator(schema, resolver=self.resolver,
                                         format_checker=jsonschema.FormatChecker()).validate(instance)
+
+    def check_request(self, raw_path, method, status, request_headers, request_body):
+        """Raises AssertionError when a request the server accepted (or refused with 415) contradicts openapi.yaml."""
+        template = self.template_for(raw_path)
+        if template is None:
+            return
+        op = self.doc["paths"][template].get(method.lower())
+        if op is None:
+            return
+        ctype = ""
+        for name, value in request_headers.items():
+            if name.lower() == "content-type":
+                ctype = value.split(";")[0].strip().lower()
+        request_body_doc = self._resolve(op.get("requestBody", {}))
+        content = request_body_doc.get("content", {})
+        where = "%s %s (%d)" % (method, template, status)
+        if status == 415:
+            assert ctype not in content, "%s: refused the documented request type %r" % (where, ctype)
+            return
+        if not 200 <= status < 300:
+            return
+        if not request_body:
+            assert not request_body_doc.get("required"), "%s: accepted without the required body" % where
+            return
+        assert content, "%s: accepted a body, but the operation documents none" % where
+        assert ctype in content, "%s: accepted a body of type %r, documented: %s" % (where, ctype, list(content))
+        schema = content[ctype].get("schema")
+        if schema is None:
+            return
+        if ctype.endswith("json"):
+            instance = json.loads(request_body)
+        else:
+            instance = request_body.decode("utf-8")  # the documented text types are strings in UTF-8
+        try:
+            self.validate(instance, schema)
+        except jsonschema.ValidationError as e:
+            raise AssertionError("%s: accepted a body its schema refuses: %s at %s" % (
+                where, e.message, "/" + "/".join(str(p) for p in e.absolute_path))) from None
 
     def check(self, raw_path, method, status, headers, doc):
         """Raises AssertionError when the response is not what openapi.yaml says."""

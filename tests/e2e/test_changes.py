@@ -11,8 +11,6 @@ import json
 import os
 import random
 import re
-import select
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -216,46 +214,6 @@ def test_log_cannot_be_altered(stack):
     assert stack.psql("SELECT count(*), max(seq) FROM change") == before
 
 
-class Writer:
-    """One long-lived psql session, driven through pipes: a transaction is held open between calls."""
-
-    def __init__(self, stack, name):
-        self.name = name
-        self.proc = subprocess.Popen(
-            [conftest.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-             str(stack.pg_port), "-U", "romtrack", "-d", "romtrack"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-        self.n = 0
-
-    def run(self, sql, timeout=20.0):
-        """Sends sql and waits (bounded) until psql has run it."""
-        self.n += 1
-        marker = "done-%s-%d" % (self.name, self.n)
-        self.proc.stdin.write("%s\nSELECT '%s';\n" % (sql, marker))
-        self.proc.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], deadline - time.monotonic())
-            if not ready:
-                break
-            line = self.proc.stdout.readline()
-            if line == "":
-                raise AssertionError("psql %s ended: %s" % (self.name, sql))
-            if line.strip() == marker:
-                return
-            if "ERROR" in line:
-                raise AssertionError("psql %s: %s" % (self.name, line))
-        raise AssertionError("psql %s did not answer within %.0f s: %s" % (self.name, timeout, sql))
-
-    def close(self):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
-
-
 def test_concurrent_writers_commit_order(stack):
     """Two writers x 500 changes, each change in its own transaction. Each round opens 5 transactions per
     writer, interleaved (A1 B1 A2 B2 ...), each updating one release, all held open at once; then commits
@@ -266,7 +224,7 @@ def test_concurrent_writers_commit_order(stack):
     ids = [int(r[0]) for r in stack.psql("SELECT id FROM release ORDER BY id")]
     assert len(ids) >= 2 * per_round
     start = head(stack)
-    writers = {w: [Writer(stack, "%s%d" % (w, i)) for i in range(per_round)] for w in "AB"}
+    writers = {w: [conftest.PsqlSession(stack, "%s%d" % (w, i)) for i in range(per_round)] for w in "AB"}
     seen, errors, stop = [], [], threading.Event()
 
     def poll():

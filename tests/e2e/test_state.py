@@ -7,9 +7,13 @@ Expected values come from what the test sent and from the database, never from t
 
 import json
 import re
+import threading
+import time
 import urllib.parse
 
 import pytest
+
+import conftest
 
 
 # every_worker_answers counts the workers by their request lines
@@ -301,6 +305,42 @@ def test_put_variant_creates_then_updates(stack, tokens):
     assert r.returncode == 0, r.stderr
     cli = [json.loads(line) for line in r.stdout.splitlines()]
     assert [a for a in cli if a["seq"] > before] == mine
+
+
+def test_put_variant_while_an_import_creates_it(stack, tokens):
+    """An import that creates the same device and variant commits while the PUT waits for it: the importer's
+    statements (src/import.c's, with ON CONFLICT and without variant_put's advisory locks) are held open in a psql
+    session until the PUT is seen waiting on them, then committed. The PUT then finds an existing variant: 200 with
+    the values it sent, not a unique violation."""
+    importer = conftest.PsqlSession(stack, "importer")
+    try:
+        importer.run("BEGIN;"
+                     " INSERT INTO device (codename) VALUES ('wracephone') ON CONFLICT (codename) DO NOTHING;"
+                     " INSERT INTO variant (device_id, codename, region, miui_name, declared)"
+                     " SELECT id, 'wracephone', 'cn', NULL, false FROM device WHERE codename = 'wracephone'"
+                     " ON CONFLICT (codename) DO NOTHING;")
+        result = []
+        body = {"region": "global", "miui_name": "WRACEPHONEGlobal", "names": ["Race Phone"]}
+        put = threading.Thread(target=lambda: result.append(send(
+            stack, "PUT", "/api/devices/wracephone/variants/wracephone", body, bearer(tokens["devices"]))))
+        put.start()
+        waiting, deadline = [], time.monotonic() + 20
+        while not waiting and time.monotonic() < deadline:
+            waiting = stack.psql("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                 " AND query LIKE '%variant_put%'")
+            time.sleep(0.05)
+        assert waiting, "the PUT never waited for the importer's transaction"
+        importer.run("COMMIT;")
+        put.join(60)
+        assert result, "the PUT did not answer"
+    finally:
+        importer.close()
+    status, _, doc = result[0]
+    assert status == 200, doc
+    assert doc == {"codename": "wracephone", "variants": [
+        {"codename": "wracephone", "region": "global", "names": ["Race Phone"]}]}
+    assert stack.psql("SELECT region, miui_name, declared FROM variant WHERE codename = 'wracephone'") == [
+        ("global", "WRACEPHONEGlobal", "t")]
 
 
 def test_put_variant_refusals_write_nothing(stack, tokens):

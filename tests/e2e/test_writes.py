@@ -3,6 +3,7 @@ PATCH /api/releases/{id}. Their successes (201 with Location, the import report,
 import), every refusal with the data unchanged afterwards, and PATCH's If-Match with the ETag a GET gave, its
 audit and its change feed entry. Every answer is checked against openapi.yaml."""
 
+import email.utils
 import json
 import os
 import re
@@ -243,6 +244,29 @@ def test_patch_incremental_url_and_size(stack, token):
     status, _, doc = send(stack, "PATCH", path, json.dumps({"incremental": None}),
                           auth(token, "application/merge-patch+json"))
     assert status == 200 and doc["incremental"] is None, doc
+
+
+def test_patch_of_names_alone_moves_last_modified(stack, token):
+    """Names are part of a release's document (and of its ETag), so a PATCH of its names alone is a change:
+    Last-Modified moves to a later second (sql/008), a client revalidating with the old date gets the new names,
+    and a DELETE holding the old ETag gets 412. The release came from a seed page (its variant settled by the page
+    alone), so the PATCH also settles its variant more firmly: that bookkeeping must not swallow the move."""
+    rid = int(stack.psql("SELECT r.id FROM release r JOIN release_name rn ON rn.release_id = r.id"
+                         " WHERE r.filename LIKE 'miui_MI3WMI4WGlobal_7.3.23_%' LIMIT 1")[0][0])
+    path = "/api/releases/%d" % rid
+    status, headers, before = send(stack, "GET", path)
+    assert status == 200, before
+    modified, etag = headers["last-modified"], headers["etag"]
+    names = before["names"] + ["MI 3 / Mi 4 Global (renamed)"]
+    status, _, doc = send(stack, "PATCH", path, json.dumps({"names": names}),
+                          auth(token, "application/merge-patch+json", **{"If-Match": etag}))
+    assert status == 200 and sorted(doc["names"]) == sorted(names), doc
+    status, headers, after = send(stack, "GET", path, headers={"If-Modified-Since": modified})
+    assert status == 200, "a names-only change left Last-Modified at %s" % modified
+    assert email.utils.parsedate_to_datetime(headers["last-modified"]) > email.utils.parsedate_to_datetime(modified)
+    assert sorted(after["names"]) == sorted(names)
+    refused(stack, "DELETE", path, None, {"Authorization": "Bearer " + token, "If-Match": etag}, 412,
+            "precondition-failed")
 
 
 # --- refusals, each with the data unchanged -------------------------------------------------------------------
