@@ -65,6 +65,11 @@ def test_a_415_for_a_documented_type_fails():
         CONTRACT.check_request("/api/releases/1", "PATCH", 415, {"Content-Type": "application/merge-patch+json"},
                                b"{}")
     CONTRACT.check_request("/api/releases/1", "PATCH", 415, JSON, b"{}")  # PATCH takes merge-patch only
+    with pytest.raises(AssertionError, match="refused the documented request type"):
+        CONTRACT.check_request("/api/releases", "POST", 415, {"Content-Type": "application/json; charset=UTF-8"},
+                               b"{}")
+    CONTRACT.check_request("/api/releases", "POST", 415, {"Content-Type": "application/json; charset=latin1"},
+                           b"{}")  # JSON in another charset is not the documented type
 
 
 def request_examples():
