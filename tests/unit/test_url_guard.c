@@ -214,9 +214,31 @@ test_allowed(void)
 	CHECK_INT(check(&tests, "http://u:p@127.0.0.1/", detail, sizeof detail), URL_USERINFO);
 }
 
-int
-main(void)
+/* Run inside a mount namespace whose /etc/hosts is tests/data/url_guard/hosts (unit.url_guard_names): names
+ * that resolve to romtrack's own networks are refused by what they resolve to, not by how they look. */
+static void
+test_names(void)
 {
+	static const struct url_policy strict = {0};
+	char detail[256];
+
+	CHECK_INT(check(&strict, "https://hook.internal.test/hook", detail, sizeof detail), URL_FORBIDDEN);
+	CHECK(strstr(detail, "10.0.0.1") != NULL && strstr(detail, "private") != NULL);
+	CHECK_INT(check(&strict, "https://metadata.test/latest/meta-data/", detail, sizeof detail), URL_FORBIDDEN);
+	CHECK(strstr(detail, "link-local") != NULL);
+	CHECK_INT(check(&strict, "https://v6-loopback.test/", detail, sizeof detail), URL_FORBIDDEN);
+	CHECK_INT(check(&strict, "https://mapped-loopback.test/", detail, sizeof detail), URL_FORBIDDEN);
+	CHECK(strstr(detail, "loopback") != NULL);
+	CHECK_INT(check(&strict, "https://public.test/hook", detail, sizeof detail), URL_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--names") == 0) {
+		test_names();
+		CHECK_DONE();
+	}
 	test_address_classes();
 	test_net_parse();
 	test_refused_forms();
