@@ -30,6 +30,8 @@ struct cfg {
 	long max_rss_growth_mb; /* ...or once its resident size grew by this much; 0 = never */
 	long poll_interval;     /* seconds the change feed tells pollers to wait (X-Poll-Interval) */
 	long max_body_kb;       /* the largest request body, in kB (nginx's client_max_body_size too) */
+	char *webhook_allow_networks; /* networks subscriptions may reach although special-purpose, "a,b" */
+	long webhook_allow_http;      /* 1: http:// subscription URLs allowed */
 };
 
 /* The placeholders release_page_url may hold, each replaced by the release's value

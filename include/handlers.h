@@ -62,6 +62,15 @@ void h_changes_configure(long poll_interval);
 void h_release_withdraw(struct handler_ctx *ctx);
 void h_release_restore(struct handler_ctx *ctx);
 void h_variant_put(struct handler_ctx *ctx);
+/* Webhook subscriptions (h_subscriptions.c); configure takes the URL policy (webhook_allow_*). */
+struct cfg;
+void h_subscriptions_configure(const struct cfg *cfg);
+void h_subscription_create(struct handler_ctx *ctx);
+void h_subscriptions(struct handler_ctx *ctx);
+void h_subscription_get(struct handler_ctx *ctx);
+void h_subscription_patch(struct handler_ctx *ctx);
+void h_subscription_delete(struct handler_ctx *ctx);
+void h_subscription_rotate(struct handler_ctx *ctx);
 
 /* The OpenAPI document the API serves, read once per worker (NULL: not available). */
 void h_openapi_load(const char *path);

@@ -34,6 +34,12 @@ enum db_stmt {
 	DB_STMT_RELEASE_WITHDRAW,
 	DB_STMT_RELEASE_RESTORE,
 	DB_STMT_VARIANT_PUT,
+	DB_STMT_SUBSCRIPTION_CREATE,
+	DB_STMT_SUBSCRIPTIONS,
+	DB_STMT_SUBSCRIPTION_GET,
+	DB_STMT_SUBSCRIPTION_PATCH,
+	DB_STMT_SUBSCRIPTION_DELETE,
+	DB_STMT_SUBSCRIPTION_ROTATE,
 	DB_STMT__MAX
 };
 
@@ -53,7 +59,8 @@ enum db_stmt {
 	X(variant_id) X(id) X(filename) X(after_date) X(after_version) X(after_id) X(after_codename)      \
 	X(after_branch) X(after_type) X(limit) X(after_seq) X(actor) X(release_id)                      \
 	X(secret_hash) X(scope) X(filenames)                                                           \
-	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)
+	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
+	X(token) X(secret) X(body) X(grace)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */

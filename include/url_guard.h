@@ -38,6 +38,11 @@ enum url_verdict {
 /* Parses "ADDRESS/PREFIX" or a bare address (a /32 or /128): IPv4 dotted quad or IPv6. */
 bool url_net_parse(const char *text, struct url_net *out);
 
+/* Parses a comma-separated list of networks (blanks around each allowed; "" is none) into out[0..max) and *n
+ * (out may be NULL to only check the list). False when an item is not a network or there are more than max. */
+bool url_networks_parse(const char *text, struct url_net *out, size_t max, size_t *n);
+#define URL_NETWORKS_MAX 64
+
 /* The special-purpose class of an address ("loopback", "private", "link-local", "cgnat", "multicast",
  * "unspecified", "reserved", ...), or NULL for an ordinary public address. IPv4-mapped, IPv4-compatible, NAT64
  * (64:ff9b::/96) and 6to4 (2002::/16) addresses are judged by the IPv4 address they carry. */

@@ -216,6 +216,7 @@ app_init(const struct cfg *cfg)
 	h_openapi_load(cfg->openapi);
 	h_feeds_configure(cfg->public_url, cfg->release_page_url);
 	h_changes_configure(cfg->poll_interval);
+	h_subscriptions_configure(cfg);
 	app__max_age = (int)cfg->cache_max_age;
 	app__host_in_feeds = cfg->public_url[0] == '\0';
 	app__max_body = (size_t)cfg->max_body_kb * 1024;

@@ -1,5 +1,7 @@
 /* Configuration: a declarative key table, libyaml's document API, errors with file:line:column. */
 #include "config.h"
+
+#include "url_guard.h"
 #include "yaml_doc.h"
 
 #include <errno.h>
@@ -15,7 +17,16 @@
 #endif
 #define CFG__MAX_BYTES (1024L * 1024) /* a configuration is a few hundred bytes */
 
-enum cfg__type { CFG__STRING, CFG__PATH, CFG__INT, CFG__MODE, CFG__LOG_LEVEL, CFG__URL, CFG__URL_TEMPLATE };
+enum cfg__type {
+	CFG__STRING,
+	CFG__PATH,
+	CFG__INT,
+	CFG__MODE,
+	CFG__LOG_LEVEL,
+	CFG__URL,
+	CFG__URL_TEMPLATE,
+	CFG__NETWORKS
+};
 
 /* When a changed value takes effect in `romtrack serve` (as PgBouncer's CF_NO_RELOAD). On a
  * reload the master forks a new generation of workers with the whole new configuration and
@@ -101,6 +112,13 @@ static const struct cfg__key {
 	 "The largest request body a write may send, in kB: a larger one gets 413 before it is read. nginx "
 	 "enforces the same limit (client_max_body_size): give script/nginx-conf --max-body-kb the same value "
 	 "(script/server does)."},
+	{"webhook_allow_networks", CFG__NETWORKS, offsetof(struct cfg, webhook_allow_networks), 0, 0, "", true,
+	 CFG__RELOAD,
+	 "Networks a subscription's URL may reach although they are romtrack's own (loopback, private, "
+	 "link-local...), comma-separated, e.g. \"127.0.0.0/8,::1\" for a receiver on loopback in tests. "
+	 "Empty: none."},
+	{"webhook_allow_http", CFG__INT, offsetof(struct cfg, webhook_allow_http), 0, 1, "0", false, CFG__RELOAD,
+	 "1 lets a subscription's URL be http:// (tests); 0: https:// only."},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
@@ -250,6 +268,17 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 			for (size_t len = strlen(value); len > 0 && (*(char **)field)[len - 1] == '/'; len--)
 				(*(char **)field)[len - 1] = '\0';
 		return *(char **)field != NULL;
+	case CFG__NETWORKS:
+		if (!url_networks_parse(value, NULL, 0, NULL)) {
+			cfg__error(err, errlen, file, mark,
+				   "%s must be networks separated by commas (ADDRESS or ADDRESS/PREFIX, IPv4 or IPv6), "
+				   "not \"%s\"",
+				   key->name, value);
+			return false;
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		return *(char **)field != NULL;
 	case CFG__LOG_LEVEL:
 		if (log_level_parse(value) == LOG__MAX) {
 			cfg__error(err, errlen, file, mark, "%s must be one of error, warn, info, debug, not \"%s\"",
@@ -364,6 +393,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->cursor_secret);
 	free(cfg->public_url);
 	free(cfg->release_page_url);
+	free(cfg->webhook_allow_networks);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -377,7 +407,8 @@ cfg__same(const struct cfg *a, const struct cfg *b, const struct cfg__key *key)
 	case CFG__STRING:
 	case CFG__PATH:
 	case CFG__URL:
-	case CFG__URL_TEMPLATE: return strcmp(*(char *const *)x, *(char *const *)y) == 0;
+	case CFG__URL_TEMPLATE:
+	case CFG__NETWORKS: return strcmp(*(char *const *)x, *(char *const *)y) == 0;
 	case CFG__INT: return *(const long *)x == *(const long *)y;
 	case CFG__MODE: return *(const unsigned *)x == *(const unsigned *)y;
 	case CFG__LOG_LEVEL: return *(const enum log_level *)x == *(const enum log_level *)y;
@@ -397,6 +428,7 @@ cfg__copy(struct cfg *dst, const struct cfg *src, const struct cfg__key *key)
 	case CFG__PATH:
 	case CFG__URL:
 	case CFG__URL_TEMPLATE:
+	case CFG__NETWORKS:
 		free(*(char **)x);
 		if ((*(char **)x = strdup(*(char *const *)y)) == NULL)
 			abort(); /* as at any allocation of the master: nothing sensible is left to do */
@@ -417,7 +449,8 @@ cfg__format(const struct cfg *cfg, const struct cfg__key *key, char *buf, size_t
 	case CFG__STRING:
 	case CFG__PATH:
 	case CFG__URL:
-	case CFG__URL_TEMPLATE: snprintf(buf, len, "\"%s\"", *(char *const *)field); break;
+	case CFG__URL_TEMPLATE:
+	case CFG__NETWORKS: snprintf(buf, len, "\"%s\"", *(char *const *)field); break;
 	case CFG__INT: snprintf(buf, len, "%ld", *(const long *)field); break;
 	case CFG__MODE: snprintf(buf, len, "\"%04o\"", *(const unsigned *)field); break;
 	case CFG__LOG_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
@@ -438,7 +471,8 @@ cfg_get(const struct cfg *cfg, const char *name, char *buf, size_t len)
 	case CFG__STRING:
 	case CFG__PATH:
 	case CFG__URL:
-	case CFG__URL_TEMPLATE: snprintf(buf, len, "%s", *(char *const *)field); break;
+	case CFG__URL_TEMPLATE:
+	case CFG__NETWORKS: snprintf(buf, len, "%s", *(char *const *)field); break;
 	case CFG__MODE: snprintf(buf, len, "%04o", *(const unsigned *)field); break;
 	default: cfg__format(cfg, key, buf, len); break;
 	}
@@ -489,6 +523,9 @@ cfg__describe_type(const struct cfg__key *key, char *buf, size_t len)
 		snprintf(buf, len,
 			 "An absolute http(s) URL with placeholders among {codename}, {variant}, "
 			 "{region}, {branch}, {type}, {version}, {id}, {filename}, or empty");
+		return;
+	case CFG__NETWORKS:
+		snprintf(buf, len, "Networks (IPv4 or IPv6 ADDRESS or ADDRESS/PREFIX) separated by commas, or empty");
 		return;
 	}
 }

@@ -213,12 +213,13 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 
 	/* the live token (sql/010) whose secret hashes to secret_hash (hex): its id, name, hash (hex, which auth.c
 	 * compares with its own), whether it holds scope (NULL: any), and whether its last use is a minute old */
-	[DB_STMT_TOKEN_BY_HASH] = {"token_by_hash",
-				   "SELECT t.id, t.name, encode(t.secret_hash, 'hex'),"
-				   "       (:scope::text IS NULL OR :scope::text = ANY (t.scopes)),"
-				   "       (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')"
-				   " FROM api_token t WHERE t.secret_hash = decode(:secret_hash::text, 'hex')"
-				   "   AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"},
+	[DB_STMT_TOKEN_BY_HASH] =
+		{"token_by_hash",
+		 "SELECT t.id, t.name, encode(t.secret_hash, 'hex'),"
+		 "       (:scope::text IS NULL OR :scope::text = ANY (t.scopes) OR 'admin' = ANY (t.scopes)),"
+		 "       (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')"
+		 " FROM api_token t WHERE t.secret_hash = decode(:secret_hash::text, 'hex')"
+		 "   AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"},
 
 	/* a token's last use, at most once a minute (two requests of the same minute may both ask) */
 	[DB_STMT_TOKEN_USED] = {"token_used",
@@ -280,6 +281,32 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 				" :region::region, :miui_name::text,"
 				" ARRAY(SELECT jsonb_array_elements_text(:names::jsonb)), :actor::text,"
 				" 'PUT /api/devices/{codename}/variants/{variant}', :request_id::text)"},
+
+	/* Webhook subscriptions (sql/015_subscriptions.sql): :token is the name of the request's token, which
+	 * sees its own subscriptions (every one with the admin scope); :body is the request's JSON as the handler
+	 * has checked it. Pages by id, newest first. */
+	[DB_STMT_SUBSCRIPTION_CREATE] = {"subscription_create",
+					 "SELECT outcome, coalesce(detail, ''), doc::text"
+					 " FROM subscription_create(:token::text, :secret::text, :body::jsonb)"},
+	[DB_STMT_SUBSCRIPTIONS] =
+		{"subscriptions",
+		 "SELECT s.id, subscription_doc(s)::text FROM subscription s, subscription_viewer(:token::text) v"
+		 " WHERE (s.owner_id = v.token_id OR v.sees_all)"
+		 "   AND (:after_id::bigint IS NULL OR s.id < :after_id::bigint)"
+		 " ORDER BY s.id DESC LIMIT :limit::int"},
+	[DB_STMT_SUBSCRIPTION_GET] =
+		{"subscription_get",
+		 "SELECT subscription_doc(s)::text FROM subscription s, subscription_viewer(:token::text) v"
+		 " WHERE s.id = :id::bigint AND (s.owner_id = v.token_id OR v.sees_all)"},
+	[DB_STMT_SUBSCRIPTION_PATCH] =
+		{"subscription_patch",
+		 "SELECT outcome, doc::text FROM subscription_patch(:token::text, :id::bigint, :body::jsonb)"},
+	[DB_STMT_SUBSCRIPTION_DELETE] = {"subscription_delete",
+					 "DELETE FROM subscription s USING subscription_viewer(:token::text) v"
+					 " WHERE s.id = :id::bigint AND (s.owner_id = v.token_id OR v.sees_all)"},
+	[DB_STMT_SUBSCRIPTION_ROTATE] = {"subscription_rotate",
+					 "SELECT subscription_rotate(:token::text, :id::bigint, :secret::text,"
+					 " make_interval(secs => :grace::int))::text"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

@@ -27,6 +27,7 @@ static const struct {
 	[RT_ERR_UNPROCESSABLE] = {"validation-failed", "Unprocessable Content", 422},
 	[RT_ERR_PRECONDITION_FAILED] = {"precondition-failed", "Precondition Failed", 412},
 	[RT_ERR_CONFLICT] = {"conflict", "Conflict", 409},
+	[RT_ERR_SUBSCRIPTION_NOT_FOUND] = {"subscription-not-found", "Subscription Not Found", 404},
 };
 
 const char *

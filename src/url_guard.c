@@ -87,6 +87,45 @@ url_net_parse(const char *text, struct url_net *out)
 	return true;
 }
 
+bool
+url_networks_parse(const char *text, struct url_net *out, size_t max, size_t *n)
+{
+	size_t count = 0;
+
+	for (const char *p = text; *p != '\0';) {
+		char item[INET6_ADDRSTRLEN + 8];
+		const char *end = strchr(p, ',');
+		size_t len;
+		struct url_net net;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= sizeof item)
+			return false;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (!url_net_parse(item, &net))
+			return false;
+		if (out != NULL) {
+			if (count == max)
+				return false;
+			out[count] = net;
+		}
+		count++;
+		p = *end == ',' ? end + 1 : end;
+		if (*end == ',' && *p == '\0')
+			return false; /* a trailing comma */
+	}
+	if (n != NULL)
+		*n = count;
+	return out != NULL || count <= URL_NETWORKS_MAX;
+}
+
 static bool
 url__in_net(const unsigned char addr[16], const struct url_net *net)
 {

@@ -146,7 +146,7 @@ def test_the_database_refuses_what_the_cli_refuses(stack):
         "INSERT INTO api_token (name, secret_hash, scopes) VALUES ('x', '\\x00', '{audit:read}')",
         "INSERT INTO api_token (name, secret_hash, scopes) VALUES ('x', decode(repeat('00', 32), 'hex'), '{}')",
         "INSERT INTO api_token (name, secret_hash, scopes) VALUES ('x', decode(repeat('00', 32), 'hex'),"
-        " '{admin}')",
+        " '{root}')",
         "INSERT INTO api_token (name, secret_hash, scopes) VALUES ('x', decode(repeat('00', 32), 'hex'),"
         " '{audit:read,audit:read}')",
         "INSERT INTO api_token (name, secret_hash, scopes) VALUES ('x', decode(repeat('00', 32), 'hex'),"

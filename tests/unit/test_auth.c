@@ -261,7 +261,8 @@ static void
 test_check_db(const char *conninfo)
 {
 	char ok[TOKEN_SECRET_LEN + 1], revoked[TOKEN_SECRET_LEN + 1], expired[TOKEN_SECRET_LEN + 1],
-		future[TOKEN_SECRET_LEN + 1], unknown[TOKEN_SECRET_LEN + 1], name[TOKEN_NAME_MAX + 1], hdr[128];
+		future[TOKEN_SECRET_LEN + 1], unknown[TOKEN_SECRET_LEN + 1], admin[TOKEN_SECRET_LEN + 1],
+		name[TOKEN_NAME_MAX + 1], hdr[128];
 	struct db *db = db_open(conninfo, true);
 	struct arena *a = arena_new();
 	const char *used, *used_again, *last_used_sql = "SELECT last_used_at::text FROM api_token WHERE name = $1";
@@ -279,6 +280,7 @@ test_check_db(const char *conninfo)
 		     expired);
 	insert_token(db, "unit-future", "audit:read",
 		     "UPDATE api_token SET expires_at = now() + interval '1 day' WHERE name = $1", future);
+	insert_token(db, "unit-admin", "admin", NULL, admin);
 	token_secret_new(unknown);
 
 	CHECK(query1(db, a, last_used_sql, "unit-ok") == NULL);
@@ -305,6 +307,11 @@ test_check_db(const char *conninfo)
 	CHECK_STR(name, "unit-ok");
 	CHECK_INT(check_secret(db, future, "audit:read", name, sizeof name), AUTH_OK);
 	CHECK_STR(name, "unit-future");
+	/* admin holds every scope (sql/015) */
+	CHECK_INT(check_secret(db, admin, "audit:read", name, sizeof name), AUTH_OK);
+	CHECK_INT(check_secret(db, admin, "releases:write", name, sizeof name), AUTH_OK);
+	CHECK_INT(check_secret(db, admin, "subscriptions:write", name, sizeof name), AUTH_OK);
+	CHECK_STR(name, "unit-admin");
 
 	CHECK_INT(check_secret(db, revoked, "releases:write", name, sizeof name), AUTH_INVALID);
 	CHECK_STR(name, "");

@@ -47,6 +47,8 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	snprintf(out + strlen(out), len - strlen(out), "\ndatabase_timeout=%ld", c->database_timeout);
 	snprintf(out + strlen(out), len - strlen(out), "\npoll_interval=%ld", c->poll_interval);
 	snprintf(out + strlen(out), len - strlen(out), "\nmax_body_kb=%ld", c->max_body_kb);
+	snprintf(out + strlen(out), len - strlen(out), "\nwebhook_allow_networks=%s\nwebhook_allow_http=%ld",
+		 c->webhook_allow_networks, c->webhook_allow_http);
 }
 
 static struct buf kept_log;
@@ -73,6 +75,7 @@ check_restart_keys(const struct cfg *running)
 	fresh.cursor_secret = strdup(running->cursor_secret);
 	fresh.public_url = strdup("https://roms.example.org");
 	fresh.release_page_url = strdup(running->release_page_url);
+	fresh.webhook_allow_networks = strdup(running->webhook_allow_networks);
 	fresh.socket_mode = 0600;
 	fresh.backlog = 7;
 	fresh.workers = 3;

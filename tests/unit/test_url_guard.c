@@ -133,6 +133,23 @@ test_net_parse(void)
 	CHECK(!url_net_parse("/8", &net));
 }
 
+static void
+test_networks_parse(void)
+{
+	struct url_net nets[3];
+	size_t n = 99;
+
+	CHECK(url_networks_parse("", nets, 3, &n) && n == 0);
+	CHECK(url_networks_parse(" 127.0.0.0/8, ::1 ,10.1.0.0/16", nets, 3, &n) && n == 3);
+	CHECK(nets[0].prefix == 104 && nets[1].prefix == 128 && nets[2].prefix == 112);
+	CHECK(!url_networks_parse("127.0.0.0/8,", nets, 3, &n)); /* a trailing comma */
+	CHECK(!url_networks_parse(",127.0.0.0/8", nets, 3, &n)); /* an empty item */
+	CHECK(!url_networks_parse("127.0.0.0/8,,::1", nets, 3, &n));
+	CHECK(!url_networks_parse("127.0.0.0/8,localhost", nets, 3, &n));
+	CHECK(!url_networks_parse("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8", nets, 3, &n));  /* more than fit */
+	CHECK(url_networks_parse("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8", NULL, 0, NULL)); /* only checked */
+}
+
 static enum url_verdict
 check(const struct url_policy *policy, const char *url, char *detail, size_t len)
 {
@@ -241,6 +258,7 @@ main(int argc, char **argv)
 	}
 	test_address_classes();
 	test_net_parse();
+	test_networks_parse();
 	test_refused_forms();
 	test_allowed();
 	CHECK_DONE();
