@@ -32,7 +32,17 @@ struct cfg {
 	long max_body_kb;       /* the largest request body, in kB (nginx's client_max_body_size too) */
 	char *webhook_allow_networks; /* networks subscriptions may reach although special-purpose, "a,b" */
 	long webhook_allow_http;      /* 1: http:// subscription URLs allowed */
+	char *deliver_retry_schedule; /* seconds before each retry, "5,300,..." (cfg_seconds_list_parse) */
+	long deliver_connect_timeout; /* seconds */
+	long deliver_timeout;         /* seconds, a whole delivery */
+	long deliver_max_in_flight;
 };
+
+/* The most retries deliver_retry_schedule may list. */
+#define CFG_SECONDS_LIST_MAX 32
+/* Parses "5, 300,1800": 1 to CFG_SECONDS_LIST_MAX numbers of seconds, each 1 to 604800 (a week), into
+ * out[0..max) and *n (out may be NULL to only check). */
+bool cfg_seconds_list_parse(const char *text, long *out, size_t max, size_t *n);
 
 /* The placeholders release_page_url may hold, each replaced by the release's value
  * (percent-encoded) in the feeds. */

@@ -50,6 +50,9 @@ void h_audit(struct handler_ctx *ctx);
 void h_releases_post(struct handler_ctx *ctx);
 void h_imports_post(struct handler_ctx *ctx);
 void h_release_patch(struct handler_ctx *ctx);
+/* One row of DB_STMT_CHANGES (RELEASE_COLUMNS, CHANGE_COLUMNS) as a change feed entry: seq, kind, at, actor,
+ * via, fields, and the release or its tombstone (GET /api/changes, and the data of a webhook event). */
+void h_change_entry_write(struct jw *w, const PGresult *res, int row);
 /* One row of DB_STMT_AUDIT as an audit entry (the API's and `romtrack audit --json`'s). */
 void h_audit_entry_write(struct jw *w, const PGresult *res, int row);
 /* Seconds the change feed tells pollers to wait (X-Poll-Interval): the poll_interval key. */

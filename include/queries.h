@@ -40,6 +40,13 @@ enum db_stmt {
 	DB_STMT_SUBSCRIPTION_PATCH,
 	DB_STMT_SUBSCRIPTION_DELETE,
 	DB_STMT_SUBSCRIPTION_ROTATE,
+	DB_STMT_DELIVER_DUE,
+	DB_STMT_DELIVER_LOCK,
+	DB_STMT_DELIVER_UNLOCK,
+	DB_STMT_DELIVER_NEXT,
+	DB_STMT_DELIVER_SKIP,
+	DB_STMT_DELIVER_RECORD,
+	DB_STMT_DELIVER_NEXT_DUE,
 	DB_STMT__MAX
 };
 
@@ -60,7 +67,8 @@ enum db_stmt {
 	X(after_branch) X(after_type) X(limit) X(after_seq) X(actor) X(release_id)                      \
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
-	X(token) X(secret) X(body) X(grace)
+	X(token) X(secret) X(body) X(grace)                                                              \
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delay) X(disable)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */
@@ -80,6 +88,9 @@ extern const struct db_stmt_def db_stmts[DB_STMT__MAX];
 /* The channel on which every change of the data announces its new data version
  * (sql/005_data_version_notify.sql); what DB_STMT_DATA_VERSION returns. */
 #define DB_DATA_VERSION_CHANNEL "romtrack_data_version"
+/* The channel on which a subscription that has something to deliver now (made, resumed) says so
+ * (sql/015_subscriptions.sql); `romtrack deliver` wakes on it as on a data change. */
+#define DB_DELIVER_CHANNEL "romtrack_deliver"
 
 /* The columns of a release row (the select list RELEASE_COLUMNS), for the benchmark's design ceiling. */
 extern const char db_release_columns[];
@@ -170,6 +181,16 @@ enum { WDCOL__BEFORE = RELCOL__MAX - 1, DB_WITHDRAWN_COLUMNS(DB_COL__ENUM, DB_CO
 	NEXT(CHGCOL_WITHDRAWN_BY, "r.withdrawn_by")                                                               \
 	NEXT(CHGCOL_REASON, "r.withdraw_reason")
 enum { CHGCOL__BEFORE = RELCOL__MAX - 1, DB_CHANGE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CHGCOL__MAX };
+
+/* The next event of a subscription (DB_STMT_DELIVER_NEXT): a change feed row, then where and how to send it. */
+#define DB_DELIVER_COLUMNS(FIRST, NEXT)                                                               \
+	FIRST(DLVCOL_URL, "s.url")                                                                    \
+	NEXT(DLVCOL_SECRET, "s.secret")                                                               \
+	NEXT(DLVCOL_PREVIOUS_SECRET, "CASE WHEN s.previous_until > now() THEN s.previous_secret END") \
+	NEXT(DLVCOL_ATTEMPTS, "s.attempts")                                                           \
+	NEXT(DLVCOL_EVENT_TYPE, "'release.' || c.kind::text")                                         \
+	NEXT(DLVCOL_EVENT_AT, "to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+enum { DLVCOL__BEFORE = CHGCOL__MAX - 1, DB_DELIVER_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DLVCOL__MAX };
 
 /* An entry of the audit trail (DB_STMT_AUDIT): any subject. */
 #define DB_AUDIT_COLUMNS(FIRST, NEXT)                                                            \

@@ -1,6 +1,12 @@
--- Webhook subscriptions (issue 12): who wants which changes of the change feed pushed to which URL. This
--- migration holds what the API manages (src/h_subscriptions.c); the delivery's state follows with
--- `romtrack deliver`.
+-- Webhook subscriptions (issue 12): who wants which changes of the change feed pushed to which URL (managed by
+-- the API, src/h_subscriptions.c), and their delivery (`romtrack deliver`, src/deliver.c), every piece of whose
+-- state lives here, so that a deliverer, PostgreSQL or the machine may die at any moment and nothing is lost.
+--
+-- A subscription's events are the changes of the change feed after its position (after_seq) that its filters
+-- want, in sequence order. The one at the head is delivered until a 2xx; only then does the position move past
+-- it (at least once, in order). A deliverer holds the session advisory lock (72015, id) of each subscription it
+-- is delivering, so that one deliverer at a time delivers a subscription; the lock goes with the deliverer's
+-- connection when it dies, and another picks the subscription up where the position says.
 
 -- The scopes of issue 12: subscriptions:write manages a token's own subscriptions; admin holds every scope
 -- (auth.c) and sees every token's subscriptions.
@@ -46,6 +52,8 @@ CREATE TABLE subscription (
     disabled_reason  text CHECK (length(disabled_reason) <= 500),
     -- the change feed's position: every change with seq <= after_seq is behind the subscription
     after_seq        bigint NOT NULL CHECK (after_seq >= 0),
+    attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0), -- failed tries of the head event
+    next_attempt_at  timestamptz,                                      -- NULL: due now
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     CHECK ((previous_secret IS NULL) = (previous_until IS NULL)),
@@ -124,15 +132,17 @@ BEGIN
             subscription_filter(p_body, 'branches')::branch[], subscription_filter(p_body, 'types')::package_type[],
             subscription_filter(p_body, 'events'), p_secret, coalesce((p_body ->> 'after')::bigint, head))
     RETURNING * INTO s;
+    PERFORM pg_notify('romtrack_deliver', s.id::text); -- a replay (after) has events at once
     outcome := 'created';
     doc := subscription_doc(s);
 END $$;
 
 -- Applies a JSON Merge Patch (validated by the handler: url, description, the filters, enabled) to a
 -- subscription p_token sees. outcome: 'updated' (doc), 'not-found'. enabled true resumes a disabled
--- subscription where it stopped (its position is kept); false disables it by hand.
+-- subscription where it stopped (its position is kept; its head event is tried again at once); false disables
+-- it by hand.
 CREATE FUNCTION subscription_patch(p_token text, p_id bigint, p_patch jsonb,
-                                   OUT outcome text, OUT doc json)
+                                              OUT outcome text, OUT doc json)
 LANGUAGE plpgsql AS $$
 DECLARE
     viewer record;
@@ -156,12 +166,19 @@ BEGIN
         s.enabled := (p_patch -> 'enabled')::boolean;
         s.disabled_at := CASE WHEN s.enabled THEN NULL ELSE now() END;
         s.disabled_reason := CASE WHEN s.enabled THEN NULL ELSE 'disabled by ' || p_token END;
+        IF s.enabled THEN
+            s.attempts := 0;
+            s.next_attempt_at := NULL;
+        END IF;
     END IF;
     UPDATE subscription SET url = s.url, description = s.description, codenames = s.codenames,
            regions = s.regions, branches = s.branches, types = s.types, events = s.events, enabled = s.enabled,
-           disabled_at = s.disabled_at, disabled_reason = s.disabled_reason, updated_at = now()
+           disabled_at = s.disabled_at, disabled_reason = s.disabled_reason, attempts = s.attempts,
+           next_attempt_at = s.next_attempt_at, updated_at = now()
      WHERE id = s.id
     RETURNING * INTO s;
+    -- a deliverer waiting for work hears of it (src/deliver.c listens)
+    PERFORM pg_notify('romtrack_deliver', s.id::text);
     outcome := 'updated';
     doc := subscription_doc(s);
 END $$;
@@ -176,3 +193,83 @@ LANGUAGE sql AS $$
      WHERE s.id = p_id AND (s.owner_id = v.token_id OR v.sees_all)
     RETURNING subscription_doc(s)
 $$;
+
+-- Whether the subscription s wants the change c (of a release): its kind among the events asked for (only
+-- the four kinds of the API; a row deleted by hand is not an event), and the release, as it is now, passing
+-- every filter. A release deleted by hand passes no filter but the kinds.
+CREATE FUNCTION subscription_wants(s subscription, c change) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT c.subject = 'release' AND c.kind IN ('created', 'updated', 'withdrawn', 'restored')
+       AND (s.events IS NULL OR 'release.' || c.kind::text = ANY (s.events))
+       AND (s.codenames IS NULL AND s.regions IS NULL AND s.branches IS NULL AND s.types IS NULL
+            OR EXISTS (SELECT FROM release r JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id
+                        WHERE r.id = c.release_id
+                          AND (s.codenames IS NULL OR d.codename = ANY (s.codenames) OR v.codename = ANY (s.codenames))
+                          AND (s.regions IS NULL OR r.region = ANY (s.regions))
+                          AND (s.branches IS NULL OR r.branch = ANY (s.branches))
+                          AND (s.types IS NULL OR r.type = ANY (s.types))))
+$$;
+
+-- Moves an idle subscription's position to the head of the feed when no change up to the head is one it
+-- wants: later searches start there, not at an old position. One statement, one snapshot: every change up to
+-- the head it reads has committed (sql/011 numbers changes in commit order). Returns whether it moved.
+CREATE FUNCTION subscription_skip(p_id bigint) RETURNS boolean
+LANGUAGE sql AS $$
+    WITH moved AS (
+        UPDATE subscription s SET after_seq = h.seq
+          FROM change_head h
+         WHERE s.id = p_id AND s.after_seq < h.seq
+           AND NOT EXISTS (SELECT FROM change c WHERE c.subject = 'release' AND c.seq > s.after_seq
+                                                  AND c.seq <= h.seq AND subscription_wants(s, c))
+        RETURNING 1)
+    SELECT EXISTS (SELECT FROM moved)
+$$;
+
+-- Every attempt of every delivery (GET /api/subscriptions/{id}/deliveries will list them).
+CREATE TABLE delivery_attempt (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subscription_id bigint NOT NULL REFERENCES subscription (id) ON DELETE CASCADE,
+    event_id        text NOT NULL,           -- webhook-id: the same for every attempt of one event
+    seq             bigint NOT NULL,         -- the change delivered
+    event_type      text NOT NULL,
+    attempt         integer NOT NULL CHECK (attempt >= 1),
+    at              timestamptz NOT NULL DEFAULT now(),
+    status          integer,                 -- the receiver's HTTP status; NULL when none came back
+    duration_ms     integer NOT NULL CHECK (duration_ms >= 0),
+    error           text,                    -- NULL on a 2xx
+    next_attempt_at timestamptz              -- when it is tried again; NULL when delivered or given up
+);
+CREATE INDEX delivery_attempt_subscription_idx ON delivery_attempt (subscription_id, id);
+
+-- Records one attempt of the head event seq of subscription p_id and moves the subscription on:
+--   a 2xx (p_error NULL): its position past seq, the failure count back to 0;
+--   p_disable not NULL (410 from the receiver, or the retry schedule exhausted): disabled with that reason
+--   (PATCH {"enabled": true} resumes it at the same event);
+--   else: one more failure, tried again after p_delay_s seconds.
+-- Nothing happens when the subscription is no longer at seq (deleted, or moved by someone else).
+CREATE FUNCTION delivery_record(p_id bigint, p_event_id text, p_seq bigint, p_type text, p_status integer,
+                                p_duration_ms integer, p_error text, p_delay_s double precision, p_disable text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    s subscription;
+    next_at timestamptz;
+BEGIN
+    SELECT * INTO s FROM subscription WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR s.after_seq >= p_seq THEN
+        RETURN;
+    END IF;
+    IF p_error IS NULL THEN
+        UPDATE subscription SET after_seq = p_seq, attempts = 0, next_attempt_at = NULL WHERE id = p_id;
+    ELSIF p_disable IS NOT NULL THEN
+        UPDATE subscription SET attempts = s.attempts + 1, next_attempt_at = NULL, enabled = false,
+               disabled_at = now(), disabled_reason = left(p_disable, 500)
+         WHERE id = p_id;
+    ELSE
+        next_at := now() + make_interval(secs => p_delay_s);
+        UPDATE subscription SET attempts = s.attempts + 1, next_attempt_at = next_at WHERE id = p_id;
+    END IF;
+    INSERT INTO delivery_attempt (subscription_id, event_id, seq, event_type, attempt, status, duration_ms, error,
+                                  next_attempt_at)
+    VALUES (p_id, p_event_id, p_seq, p_type, s.attempts + 1, p_status, p_duration_ms, left(p_error, 500), next_at);
+END $$;

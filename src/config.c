@@ -25,7 +25,8 @@ enum cfg__type {
 	CFG__LOG_LEVEL,
 	CFG__URL,
 	CFG__URL_TEMPLATE,
-	CFG__NETWORKS
+	CFG__NETWORKS,
+	CFG__SECONDS_LIST
 };
 
 /* When a changed value takes effect in `romtrack serve` (as PgBouncer's CF_NO_RELOAD). On a
@@ -119,9 +120,56 @@ static const struct cfg__key {
 	 "Empty: none."},
 	{"webhook_allow_http", CFG__INT, offsetof(struct cfg, webhook_allow_http), 0, 1, "0", false, CFG__RELOAD,
 	 "1 lets a subscription's URL be http:// (tests); 0: https:// only."},
+	{"deliver_retry_schedule", CFG__SECONDS_LIST, offsetof(struct cfg, deliver_retry_schedule), 0, 0,
+	 "5,300,1800,7200,18000,36000,50400,72000,86400", false, CFG__UNSERVED,
+	 "Seconds `romtrack deliver` waits before each retry of a failed delivery (the Standard Webhooks "
+	 "schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), each with up to a tenth of jitter; "
+	 "after the last, the subscription is disabled. A 429 or 503 with Retry-After waits that long instead."},
+	{"deliver_connect_timeout", CFG__INT, offsetof(struct cfg, deliver_connect_timeout), 1, 60, "5", false,
+	 CFG__UNSERVED, "Seconds a delivery may take to connect to its receiver."},
+	{"deliver_timeout", CFG__INT, offsetof(struct cfg, deliver_timeout), 1, 300, "15", false, CFG__UNSERVED,
+	 "Seconds a delivery may take in all (connect, send, the receiver's answer)."},
+	{"deliver_max_in_flight", CFG__INT, offsetof(struct cfg, deliver_max_in_flight), 1, 1024, "64", false,
+	 CFG__UNSERVED, "Deliveries one `romtrack deliver` has in flight at once (each to another subscription)."},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])
+
+bool
+cfg_seconds_list_parse(const char *text, long *out, size_t max, size_t *n)
+{
+	size_t count = 0;
+	const char *p = text;
+
+	for (;;) {
+		char *end;
+		long v;
+
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		v = strtol(p, &end, 10);
+		if (v < 1 || v > 604800 || count == CFG_SECONDS_LIST_MAX)
+			return false;
+		if (out != NULL) {
+			if (count == max)
+				return false;
+			out[count] = v;
+		}
+		count++;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return false;
+	}
+	if (n != NULL)
+		*n = count;
+	return true;
+}
 
 const char *
 cfg_default_path(void)
@@ -268,6 +316,17 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 			for (size_t len = strlen(value); len > 0 && (*(char **)field)[len - 1] == '/'; len--)
 				(*(char **)field)[len - 1] = '\0';
 		return *(char **)field != NULL;
+	case CFG__SECONDS_LIST:
+		if (!cfg_seconds_list_parse(value, NULL, 0, NULL)) {
+			cfg__error(
+				err, errlen, file, mark,
+				"%s must be 1 to %d numbers of seconds (1 to 604800) separated by commas, not \"%s\"",
+				key->name, CFG_SECONDS_LIST_MAX, value);
+			return false;
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		return *(char **)field != NULL;
 	case CFG__NETWORKS:
 		if (!url_networks_parse(value, NULL, 0, NULL)) {
 			cfg__error(err, errlen, file, mark,
@@ -394,6 +453,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->public_url);
 	free(cfg->release_page_url);
 	free(cfg->webhook_allow_networks);
+	free(cfg->deliver_retry_schedule);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -408,7 +468,8 @@ cfg__same(const struct cfg *a, const struct cfg *b, const struct cfg__key *key)
 	case CFG__PATH:
 	case CFG__URL:
 	case CFG__URL_TEMPLATE:
-	case CFG__NETWORKS: return strcmp(*(char *const *)x, *(char *const *)y) == 0;
+	case CFG__NETWORKS:
+	case CFG__SECONDS_LIST: return strcmp(*(char *const *)x, *(char *const *)y) == 0;
 	case CFG__INT: return *(const long *)x == *(const long *)y;
 	case CFG__MODE: return *(const unsigned *)x == *(const unsigned *)y;
 	case CFG__LOG_LEVEL: return *(const enum log_level *)x == *(const enum log_level *)y;
@@ -429,6 +490,7 @@ cfg__copy(struct cfg *dst, const struct cfg *src, const struct cfg__key *key)
 	case CFG__URL:
 	case CFG__URL_TEMPLATE:
 	case CFG__NETWORKS:
+	case CFG__SECONDS_LIST:
 		free(*(char **)x);
 		if ((*(char **)x = strdup(*(char *const *)y)) == NULL)
 			abort(); /* as at any allocation of the master: nothing sensible is left to do */
@@ -450,7 +512,8 @@ cfg__format(const struct cfg *cfg, const struct cfg__key *key, char *buf, size_t
 	case CFG__PATH:
 	case CFG__URL:
 	case CFG__URL_TEMPLATE:
-	case CFG__NETWORKS: snprintf(buf, len, "\"%s\"", *(char *const *)field); break;
+	case CFG__NETWORKS:
+	case CFG__SECONDS_LIST: snprintf(buf, len, "\"%s\"", *(char *const *)field); break;
 	case CFG__INT: snprintf(buf, len, "%ld", *(const long *)field); break;
 	case CFG__MODE: snprintf(buf, len, "\"%04o\"", *(const unsigned *)field); break;
 	case CFG__LOG_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
@@ -472,7 +535,8 @@ cfg_get(const struct cfg *cfg, const char *name, char *buf, size_t len)
 	case CFG__PATH:
 	case CFG__URL:
 	case CFG__URL_TEMPLATE:
-	case CFG__NETWORKS: snprintf(buf, len, "%s", *(char *const *)field); break;
+	case CFG__NETWORKS:
+	case CFG__SECONDS_LIST: snprintf(buf, len, "%s", *(char *const *)field); break;
 	case CFG__MODE: snprintf(buf, len, "%04o", *(const unsigned *)field); break;
 	default: cfg__format(cfg, key, buf, len); break;
 	}
@@ -526,6 +590,9 @@ cfg__describe_type(const struct cfg__key *key, char *buf, size_t len)
 		return;
 	case CFG__NETWORKS:
 		snprintf(buf, len, "Networks (IPv4 or IPv6 ADDRESS or ADDRESS/PREFIX) separated by commas, or empty");
+		return;
+	case CFG__SECONDS_LIST:
+		snprintf(buf, len, "1 to %d numbers of seconds (1..604800) separated by commas", CFG_SECONDS_LIST_MAX);
 		return;
 	}
 }

@@ -306,7 +306,8 @@ db__setup(struct db *db)
 	if (!db->prepare)
 		return true;
 	/* Fixed text: LISTEN takes no parameters. */
-	if (!db__setup_command(db, "LISTEN " DB_DATA_VERSION_CHANNEL, "listen"))
+	if (!db__setup_command(db, "LISTEN " DB_DATA_VERSION_CHANNEL, "listen") ||
+	    !db__setup_command(db, "LISTEN " DB_DELIVER_CHANNEL, "listen"))
 		return false;
 	db__number_statements();
 	for (int i = 0; i < DB_STMT__MAX; i++) {

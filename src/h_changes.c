@@ -43,6 +43,30 @@ h__tombstone_write(struct jw *w, const PGresult *res, int row)
 }
 
 void
+h_change_entry_write(struct jw *w, const PGresult *res, int row)
+{
+	jw_object_begin(w);
+	jw_key(w, "seq");
+	jw_int(w, strtoll(PQgetvalue(res, row, CHGCOL_SEQ), NULL, 10));
+	jw_key(w, "kind");
+	jw_string(w, PQgetvalue(res, row, CHGCOL_KIND));
+	jw_key(w, "at");
+	jw_string(w, PQgetvalue(res, row, CHGCOL_AT));
+	jw_key(w, "actor");
+	jw_string(w, PQgetvalue(res, row, CHGCOL_ACTOR));
+	jw_key(w, "via");
+	jw_string(w, PQgetvalue(res, row, CHGCOL_VIA));
+	jw_key(w, "fields");
+	h_json_column_write(w, res, row, CHGCOL_FIELDS);
+	jw_key(w, "release");
+	if (strcmp(PQgetvalue(res, row, CHGCOL_GONE), "t") == 0)
+		h__tombstone_write(w, res, row);
+	else
+		h_release_write(w, res, row);
+	jw_object_end(w);
+}
+
+void
 h_changes(struct handler_ctx *ctx)
 {
 	const char *const *v = ctx->params->value;
@@ -60,27 +84,8 @@ h_changes(struct handler_ctx *ctx)
 		return;
 	n = PQntuples(res);
 	w = h_list_begin(ctx);
-	for (int i = 0; i < n; i++) {
-		jw_object_begin(w);
-		jw_key(w, "seq");
-		jw_int(w, strtoll(PQgetvalue(res, i, CHGCOL_SEQ), NULL, 10));
-		jw_key(w, "kind");
-		jw_string(w, PQgetvalue(res, i, CHGCOL_KIND));
-		jw_key(w, "at");
-		jw_string(w, PQgetvalue(res, i, CHGCOL_AT));
-		jw_key(w, "actor");
-		jw_string(w, PQgetvalue(res, i, CHGCOL_ACTOR));
-		jw_key(w, "via");
-		jw_string(w, PQgetvalue(res, i, CHGCOL_VIA));
-		jw_key(w, "fields");
-		h_json_column_write(w, res, i, CHGCOL_FIELDS);
-		jw_key(w, "release");
-		if (strcmp(PQgetvalue(res, i, CHGCOL_GONE), "t") == 0)
-			h__tombstone_write(w, res, i);
-		else
-			h_release_write(w, res, i);
-		jw_object_end(w);
-	}
+	for (int i = 0; i < n; i++)
+		h_change_entry_write(w, res, i);
 	if (n > 0)
 		after = PQgetvalue(res, n - 1, CHGCOL_SEQ);
 	/* always a next link, also after an empty page: a poller keeps asking it, and at the head that

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "deliver.h"
 #include "export.h"
 #include "handlers.h"
 #include "import.h"
@@ -62,6 +63,9 @@ cmd__usage(FILE *out, int status)
 		"                        list the change log, newest first (default 100 entries): every\n"
 		"                        change to releases, variants and display names, who made it\n"
 		"                        (token:, cli:, sql:), how, when and each field's old and new value\n"
+		"  deliver               push each webhook subscription's events to its URL, signed\n"
+		"                        (Standard Webhooks), at least once and in order, until SIGTERM;\n"
+		"                        several may run at once\n"
 		"  routes                print the API routes, one \"METHOD PATH\" per line\n"
 		"  config defaults       print every configuration key with its default, what it means\n"
 		"                        and whether a reload (SIGHUP) applies it, as a YAML file\n"
@@ -427,6 +431,17 @@ cmd_config(struct cmd_ctx *ctx)
 }
 
 static int
+cmd_deliver(struct cmd_ctx *ctx)
+{
+	if (ctx->argc > 0) {
+		fprintf(stderr, "romtrack: deliver: takes no arguments, not %s\n", ctx->argv[0]);
+		return 2;
+	}
+	log_set_role("deliver");
+	return deliver_run(&ctx->cfg);
+}
+
+static int
 cmd_token(struct cmd_ctx *ctx)
 {
 	return token_cli(ctx->cfg.database, ctx->argc, ctx->argv);
@@ -437,9 +452,10 @@ static const struct {
 	int (*run)(struct cmd_ctx *ctx);
 	bool needs_config;
 } cmd__table[] = {
-	{"serve", cmd_serve, true},    {"migrate", cmd_migrate, true}, {"import", cmd_import, true},
-	{"check", cmd_check, false},   {"export", cmd_export, true},   {"routes", cmd_routes, false},
-	{"config", cmd_config, false}, {"token", cmd_token, true},     {"audit", cmd_audit, true},
+	{"serve", cmd_serve, true},     {"migrate", cmd_migrate, true}, {"import", cmd_import, true},
+	{"check", cmd_check, false},    {"export", cmd_export, true},   {"routes", cmd_routes, false},
+	{"config", cmd_config, false},  {"token", cmd_token, true},     {"audit", cmd_audit, true},
+	{"deliver", cmd_deliver, true},
 };
 
 int

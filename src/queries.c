@@ -13,6 +13,7 @@
 #define WITHDRAWN_COLUMNS DB_SELECT_LIST(DB_WITHDRAWN_COLUMNS)
 #define CHANGE_COLUMNS DB_SELECT_LIST(DB_CHANGE_COLUMNS)
 #define AUDIT_COLUMNS DB_SELECT_LIST(DB_AUDIT_COLUMNS)
+#define DELIVER_COLUMNS DB_SELECT_LIST(DB_DELIVER_COLUMNS)
 
 #define DEVICE_VARIANT_ROWS                                                          \
 	"SELECT " DEVICE_COLUMNS " FROM page p JOIN variant v ON v.device_id = p.id" \
@@ -307,6 +308,38 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_SUBSCRIPTION_ROTATE] = {"subscription_rotate",
 					 "SELECT subscription_rotate(:token::text, :id::bigint, :secret::text,"
 					 " make_interval(secs => :grace::int))::text"},
+
+	/* The delivery (src/deliver.c, sql/015): the subscriptions with an event due, but for those in :ids
+	 * (a text[] literal of the ones this deliverer has in flight); the lock that makes one deliverer at a
+	 * time deliver a subscription; its next event, as the change feed gives it; moving an idle one to the
+	 * head; the record of an attempt; and how long until the next retry is due (seconds; -1: none). */
+	[DB_STMT_DELIVER_DUE] =
+		{"deliver_due",
+		 "SELECT s.id FROM subscription s, change_head h"
+		 " WHERE s.enabled AND s.after_seq < h.seq AND coalesce(s.next_attempt_at, '-infinity') <= now()"
+		 "   AND s.id <> ALL (:ids::bigint[])"
+		 " ORDER BY coalesce(s.next_attempt_at, '-infinity'), s.id LIMIT :limit::int"},
+	[DB_STMT_DELIVER_LOCK] = {"deliver_lock",
+				  "SELECT pg_try_advisory_lock(72015, (:id::bigint % 2147483647)::int)"},
+	[DB_STMT_DELIVER_UNLOCK] = {"deliver_unlock",
+				    "SELECT pg_advisory_unlock(72015, (:id::bigint % 2147483647)::int)"},
+	[DB_STMT_DELIVER_NEXT] =
+		{"deliver_next",
+		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS ", " DELIVER_COLUMNS
+		 " FROM subscription s JOIN change c ON c.seq > s.after_seq AND c.subject = 'release'"
+		 " LEFT JOIN release r ON r.id = c.release_id"
+		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"
+		 " WHERE s.id = :id::bigint AND s.enabled AND coalesce(s.next_attempt_at, '-infinity') <= now()"
+		 "   AND subscription_wants(s, c)"
+		 " ORDER BY c.seq LIMIT 1"},
+	[DB_STMT_DELIVER_SKIP] = {"deliver_skip", "SELECT subscription_skip(:id::bigint)"},
+	[DB_STMT_DELIVER_RECORD] =
+		{"deliver_record",
+		 "SELECT delivery_record(:id::bigint, :event_id::text, :after_seq::bigint, :event_type::text,"
+		 " :status::int, :duration_ms::int, :error::text, :delay::float8, :disable::text)"},
+	[DB_STMT_DELIVER_NEXT_DUE] = {"deliver_next_due",
+				      "SELECT coalesce(extract(epoch FROM min(next_attempt_at) - now()), -1)::float8"
+				      " FROM subscription WHERE enabled AND next_attempt_at > now()"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

@@ -1,0 +1,295 @@
+"""Webhook delivery end to end (issue 12): `romtrack deliver` against a real HTTP receiver on loopback (Python's
+http.server, opened to deliveries by webhook_allow_networks as a test configuration only), with changes made in
+the stack's PostgreSQL.
+
+Signatures are verified with this file's own implementation of the Standard Webhooks specification (hmac,
+hashlib, base64), not romtrack's code; the expected events come from the change feed the API serves (GET
+/api/changes) and the database, not from the deliverer."""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import conftest
+from contract import Contract
+
+CONTRACT = Contract()
+
+SETTINGS = {
+    "webhook_allow_networks": "127.0.0.0/8",
+    "webhook_allow_http": 1,
+    "deliver_retry_schedule": "1,1,1",  # seconds: a failing receiver is given up on within a few seconds
+    "deliver_timeout": 3,
+    "deliver_connect_timeout": 2,
+}
+
+
+class Receiver:
+    """An HTTP server on loopback that records every request and answers what plan() says for it."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.plan = lambda n, request: (200, {}, 0)  # n: the request's number for its webhook-id, from 1
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                           "body": body, "at": time.time()}
+                with receiver.lock:
+                    n = 1 + sum(1 for r in receiver.requests
+                                if r["headers"].get("webhook-id") == request["headers"].get("webhook-id"))
+                    receiver.requests.append(request)
+                status, headers, delay = receiver.plan(n, request)
+                time.sleep(delay)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def received(self, path):
+        with self.lock:
+            return [r for r in self.requests if r["path"] == path]
+
+    def wait(self, path, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.received(path)
+            if len(got) >= count:
+                return got
+            time.sleep(0.05)
+        raise AssertionError("%s: %d of %d requests within %d s" % (path, len(self.received(path)), count, timeout))
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Deliverer:
+    """`romtrack deliver` with the stack's configuration, its log in a file of its own."""
+
+    def __init__(self, stack, name):
+        self.log = os.path.join(stack.tmpdir, "deliver-%s.log" % name)
+        self.file = open(self.log, "w")
+        self.proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", stack.config, "deliver"], stdout=self.file,
+                                     stderr=subprocess.STDOUT, env=conftest._child_env(), cwd=stack.tmpdir)
+        deadline = time.monotonic() + 20
+        while "deliver: started" not in self.text():
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.text()
+            time.sleep(0.05)
+
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.file.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def token(stack):
+    r = stack.romtrack("token", "add", "deliver-tests", "--scope", "subscriptions:write")
+    assert r.returncode == 0, r.stderr
+    return re.search(r"rt_[A-Za-z0-9_-]{20,}", r.stdout).group(0)
+
+
+@pytest.fixture
+def deliverer(stack):
+    d = Deliverer(stack, "main")
+    yield d
+    assert d.stop() == 0, d.text()
+    assert "ERROR" not in d.text() and "runtime error" not in d.text(), d.text()
+
+
+def subscribe(stack, token, url, **members):
+    status, headers, _, doc = stack.get("/api/subscriptions", {"Authorization": "Bearer " + token}, method="POST",
+                                        body=dict({"url": url}, **members))
+    assert status == 201, doc
+    return doc
+
+
+def change_md5s(stack, codename, n):
+    """n changes of releases of a device, one transaction each (psql, as a maintainer by hand)."""
+    ids = [int(r[0]) for r in stack.psql(
+        "SELECT r.id FROM release r JOIN device d ON d.id = r.device_id WHERE d.codename = '%s'"
+        " AND r.withdrawn_at IS NULL ORDER BY r.id LIMIT %d" % (codename, n))]
+    assert len(ids) == n
+    for rid in ids:
+        stack.psql("UPDATE release SET md5 = md5(random()::text) WHERE id = %d" % rid)
+    return ids
+
+
+def feed_after(stack, seq):
+    status, _, _, doc = stack.get("/api/changes?after=%d&limit=500" % seq)
+    assert status == 200
+    return doc["data"]
+
+
+def verify(secret, request):
+    """The Standard Webhooks v1 check, written from the specification: HMAC-SHA256 over id.timestamp.body with the
+    base64-decoded key after "whsec_", base64 encoded, one of the space-separated "v1," signatures."""
+    key = base64.b64decode(secret[len("whsec_"):])
+    h = request["headers"]
+    signed = ("%s.%s." % (h["webhook-id"], h["webhook-timestamp"])).encode() + request["body"]
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(sig == "v1," + expected for sig in h["webhook-signature"].split(" "))
+
+
+def test_every_change_arrives_signed_in_order(stack, token, receiver, deliverer):
+    head = int(stack.psql("SELECT seq FROM change_head")[0][0])
+    sub = subscribe(stack, token, receiver.url + "/all")
+    other = subscribe(stack, token, receiver.url + "/gemini", codenames=["gemini"],
+                      events=["release.updated"])
+    change_md5s(stack, "cancro", 3)
+    change_md5s(stack, "gemini", 2)
+    expected = feed_after(stack, head)
+    assert len(expected) == 5
+    got = receiver.wait("/all", 5)
+    time.sleep(0.5)  # nothing more may come
+    got = receiver.received("/all")
+    assert [json.loads(r["body"])["data"]["seq"] for r in got] == [e["seq"] for e in expected]
+    for r, e in zip(got, expected):
+        assert verify(sub["secret"], r), r["headers"]
+        doc = json.loads(r["body"])
+        assert doc == {"type": "release." + e["kind"], "timestamp": e["at"], "data": e}
+        CONTRACT.validate(doc, {"$ref": "#/components/schemas/WebhookEvent"})  # openapi.yaml's webhooks
+        assert r["headers"]["webhook-id"] == "msg_%d_%d" % (sub["id"], e["seq"])
+        assert abs(int(r["headers"]["webhook-timestamp"]) - r["at"]) < 60
+        assert r["headers"]["content-type"] == "application/json"
+    # the filtered subscription: gemini's two, nothing of cancro
+    gemini = receiver.wait("/gemini", 2)
+    assert [json.loads(r["body"])["data"]["release"]["codename"] for r in gemini] == ["gemini", "gemini"]
+    assert all(verify(other["secret"], r) for r in gemini)
+    assert not verify(sub["secret"], gemini[0])  # each subscription has its own key
+    # the positions moved past what was delivered
+    assert stack.psql("SELECT after_seq FROM subscription WHERE id = %d" % sub["id"]) == [(str(expected[-1]["seq"]),)]
+
+
+def test_a_failing_receiver_is_retried_and_later_events_wait(stack, token, receiver, deliverer):
+    # the first two requests fail (both are the first event's: the second event waits behind it)
+    receiver.plan = lambda n, r: (500, {}, 0) if r["path"] == "/flaky" and len(receiver.received("/flaky")) <= 2 \
+        else (200, {}, 0)
+    sub = subscribe(stack, token, receiver.url + "/flaky")
+    change_md5s(stack, "cancro", 2)
+    got = receiver.wait("/flaky", 4, timeout=30)  # 500, 500, 200 for the first; then the second
+    ids = [r["headers"]["webhook-id"] for r in got[:4]]
+    assert ids[0] == ids[1] == ids[2] != ids[3], ids
+    # the retry waited about the schedule's second (give or take a tenth), and the second event behind the first
+    assert got[1]["at"] - got[0]["at"] >= 0.85 and got[2]["at"] - got[1]["at"] >= 0.85
+    rows = stack.psql("SELECT attempt, status, error, next_attempt_at IS NOT NULL FROM delivery_attempt"
+                      " WHERE subscription_id = %d ORDER BY id" % sub["id"])
+    assert rows[:4] == [("1", "500", "HTTP 500", "t"), ("2", "500", "HTTP 500", "t"), ("3", "200", None, "f"),
+                        ("1", "200", None, "f")], rows
+    receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def test_retry_after_and_giving_up_disables(stack, token, receiver, deliverer):
+    receiver.plan = lambda n, r: (503, {"Retry-After": "2"}, 0) if r["path"] == "/busy" and n == 1 else (
+        (500, {}, 0) if r["path"] == "/down" else (200, {}, 0))
+    subscribe(stack, token, receiver.url + "/busy")
+    down = subscribe(stack, token, receiver.url + "/down")
+    change_md5s(stack, "cancro", 1)
+    got = receiver.wait("/busy", 2, timeout=30)
+    assert got[1]["at"] - got[0]["at"] >= 1.9  # Retry-After: 2, not the schedule's 1
+    # /down: the first attempt and the schedule's three retries, then disabled with the reason
+    receiver.wait("/down", 4, timeout=30)
+    deadline = time.monotonic() + 10
+    while stack.psql("SELECT enabled FROM subscription WHERE id = %d" % down["id"]) != [("f",)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(1.5)
+    assert len(receiver.received("/down")) == 4
+    status, _, _, doc = stack.get("/api/subscriptions/%d" % down["id"], {"Authorization": "Bearer " + token})
+    assert doc["enabled"] is False and doc["disabled_reason"].startswith("gave up after 4 attempts"), doc
+    receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def test_410_disables_and_resume_sends_the_same_event(stack, token, receiver, deliverer):
+    receiver.plan = lambda n, r: (410, {}, 0) if r["path"] == "/gone" and n == 1 else (200, {}, 0)
+    sub = subscribe(stack, token, receiver.url + "/gone")
+    change_md5s(stack, "cancro", 1)
+    first = receiver.wait("/gone", 1)
+    deadline = time.monotonic() + 10
+    while stack.psql("SELECT enabled, disabled_reason FROM subscription WHERE id = %d" % sub["id"]) != [
+            ("f", "the receiver answered 410 Gone")]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(1.5)
+    assert len(receiver.received("/gone")) == 1  # disabled at once, not retried
+    status, _, _, doc = stack.get("/api/subscriptions/%d" % sub["id"],
+                                  {"Authorization": "Bearer " + token, "Content-Type": "application/merge-patch+json"},
+                                  method="PATCH", body=json.dumps({"enabled": True}))
+    assert status == 200 and doc["enabled"] is True
+    again = receiver.wait("/gone", 2)
+    assert again[1]["headers"]["webhook-id"] == first[0]["headers"]["webhook-id"]
+    receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def test_a_killed_deliverer_loses_nothing(stack, token, receiver):
+    # the receiver holds its first answer for 3 s, long enough to kill the deliverer in the middle of it
+    receiver.plan = lambda n, r: (200, {}, 2.5) if r["path"] == "/slow" and n == 1 else (200, {}, 0)
+    first = Deliverer(stack, "killed")
+    sub = subscribe(stack, token, receiver.url + "/slow")
+    change_md5s(stack, "gemini", 3)
+    receiver.wait("/slow", 1)
+    first.stop(signal.SIGKILL)
+    second = Deliverer(stack, "after-kill")
+    try:
+        got = receiver.wait("/slow", 4, timeout=30)  # the interrupted one again, then the other two
+        ids = [r["headers"]["webhook-id"] for r in got]
+        assert ids[0] == ids[1] and len(set(ids)) == 3, ids
+        assert [json.loads(r["body"])["data"]["seq"] for r in got[1:]] == sorted(
+            json.loads(r["body"])["data"]["seq"] for r in got[1:])
+    finally:
+        assert second.stop() == 0, second.text()
+    assert int(stack.psql("SELECT count(*) FROM delivery_attempt WHERE subscription_id = %d" % sub["id"])[0][0]) == 3
+    receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def test_the_address_is_checked_again_at_each_connection(stack, token, receiver, deliverer):
+    # a URL whose address is not allowed, written past the API's check (as DNS answering otherwise later would)
+    port = receiver.server.server_address[1]
+    sub = subscribe(stack, token, receiver.url + "/never")
+    stack.psql("UPDATE subscription SET url = 'http://[::1]:%d/never' WHERE id = %d" % (port, sub["id"]))
+    change_md5s(stack, "cancro", 1)
+    deadline = time.monotonic() + 20
+    rows = []
+    while not rows and time.monotonic() < deadline:
+        rows = stack.psql("SELECT error FROM delivery_attempt WHERE subscription_id = %d" % sub["id"])
+        time.sleep(0.1)
+    assert rows and rows[0][0] == "the address ::1 is loopback", rows
+    assert receiver.received("/never") == []
