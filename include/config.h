@@ -32,6 +32,7 @@ struct cfg {
 	long max_body_kb;       /* the largest request body, in kB (nginx's client_max_body_size too) */
 	char *webhook_allow_networks; /* networks subscriptions may reach although special-purpose, "a,b" */
 	long webhook_allow_http;      /* 1: http:// subscription URLs allowed */
+	long deliver;                 /* 1: serve runs `romtrack deliver` as a child */
 	char *deliver_retry_schedule; /* seconds before each retry, "5,300,..." (cfg_seconds_list_parse) */
 	long deliver_connect_timeout; /* seconds */
 	long deliver_timeout;         /* seconds, a whole delivery */

@@ -120,6 +120,9 @@ static const struct cfg__key {
 	 "Empty: none."},
 	{"webhook_allow_http", CFG__INT, offsetof(struct cfg, webhook_allow_http), 0, 1, "0", false, CFG__RELOAD,
 	 "1 lets a subscription's URL be http:// (tests); 0: https:// only."},
+	{"deliver", CFG__INT, offsetof(struct cfg, deliver), 0, 1, "0", false, CFG__RELOAD,
+	 "1: `romtrack serve` runs `romtrack deliver` (webhooks) as a child, restarts it when it dies and "
+	 "replaces it on a reload; 0: run `romtrack deliver` apart, or not at all."},
 	{"deliver_retry_schedule", CFG__SECONDS_LIST, offsetof(struct cfg, deliver_retry_schedule), 0, 0,
 	 "5,300,1800,7200,18000,36000,50400,72000,86400", false, CFG__UNSERVED,
 	 "Seconds `romtrack deliver` waits before each retry of a failed delivery (the Standard Webhooks "

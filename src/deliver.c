@@ -422,11 +422,17 @@ dlv__drop_orphans(struct dlv *d)
 {
 	int backend = db_ready(d->db) ? PQbackendPID(db_conn(d->db)) : -1;
 
-	for (size_t i = 0; i < d->njobs;)
-		if (d->jobs[i]->backend != backend)
-			dlv__forget(d, d->jobs[i]);
+	size_t kept = 0;
+
+	for (size_t i = 0; i < d->njobs; i++) {
+		struct dlv_job *job = d->jobs[i];
+
+		if (job->backend == backend)
+			d->jobs[kept++] = job;
 		else
-			i++;
+			dlv__job_free(job);
+	}
+	d->njobs = kept;
 }
 
 int

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cursor.h"
+#include "deliver.h"
 #include "fcgi_adapter.h"
 #include "log.h"
 #include "worker.h"
@@ -54,6 +55,10 @@ struct master {
 	size_t count;
 	time_t respawn_after; /* crash-loop brake */
 	bool shutting_down;
+	/* `romtrack deliver` as a child (deliver: 1); after a reload the one of the old configuration stops while
+	 * the new one starts (two at once are safe: each subscription is delivered by one at a time) */
+	pid_t deliver_pid, old_deliver_pid;
+	time_t deliver_started, deliver_restart_after, old_deliver_kill_at;
 };
 
 static bool
@@ -268,6 +273,49 @@ master__spawn(struct master *m, const struct cfg *cfg, unsigned generation, int 
 	log_debug("started worker %d (pid %ld, generation %u)", index, (long)pid, generation);
 }
 
+/* Starts the deliverer when the configuration wants one and none runs. */
+static void
+master__spawn_deliver(struct master *m)
+{
+	sigset_t none;
+	pid_t pid;
+
+	if (!m->cfg.deliver || m->shutting_down || m->deliver_pid > 0 || time(NULL) < m->deliver_restart_after)
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		close(m->ready_rd);
+		close(m->ready_wr);
+		close(m->reload_sigfd);
+		close(m->listen_fd); /* not master__close_listener: the socket file is the master's */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL); /* the master's are blocked; deliver_run takes its own */
+		signal(SIGHUP, SIG_IGN);               /* a reload is the master's: it replaces this process */
+		log_set_role("deliver");
+		exit(deliver_run(&m->cfg));
+	}
+	m->deliver_pid = pid;
+	m->deliver_started = time(NULL);
+	log_info("started the deliverer (pid %ld)", (long)pid);
+}
+
+/* Asks the running deliverer to stop (it finishes what it has in flight within deliver_timeout). */
+static void
+master__stop_deliver(struct master *m)
+{
+	if (m->deliver_pid <= 0)
+		return;
+	kill(m->deliver_pid, SIGTERM);
+	m->old_deliver_pid = m->deliver_pid;
+	m->old_deliver_kill_at = time(NULL) + m->cfg.deliver_timeout + m->cfg.shutdown_timeout;
+	m->deliver_pid = 0;
+}
+
 /* Starts the workers that generation (nworkers of cfg) lacks. */
 static void
 master__fill_generation(struct master *m, const struct cfg *cfg, unsigned generation, long nworkers,
@@ -307,6 +355,12 @@ static void
 master__kill_overdue(struct master *m)
 {
 	time_t now = time(NULL);
+
+	if (m->old_deliver_pid > 0 && now >= m->old_deliver_kill_at) {
+		log_warn("the deliverer (pid %ld) did not stop in time; killing it", (long)m->old_deliver_pid);
+		kill(m->old_deliver_pid, SIGKILL);
+		m->old_deliver_kill_at = now + 3600;
+	}
 
 	for (size_t i = 0; i < m->count; i++) {
 		if (m->workers[i].stopping && now >= m->workers[i].kill_at) {
@@ -353,6 +407,21 @@ master__reap(struct master *m)
 
 	master__read_ready(m); /* first: a worker that said it was ready and then died was ready */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->old_deliver_pid) {
+			m->old_deliver_pid = 0;
+			continue;
+		}
+		if (pid == m->deliver_pid) {
+			m->deliver_pid = 0;
+			if (m->shutting_down)
+				continue;
+			log_warn("the deliverer (pid %ld) %s; restarting it", (long)pid,
+				 master__how_it_ended(status, how, sizeof how));
+			/* one that cannot start (a wrong database) is not forked in a tight loop */
+			if (time(NULL) - m->deliver_started < 5)
+				m->deliver_restart_after = time(NULL) + 5;
+			continue;
+		}
 		for (size_t i = 0; i < m->count; i++) {
 			struct master__worker *w = &m->workers[i];
 
@@ -536,6 +605,8 @@ master__reload(struct master *m, const char *config_path)
 	for (size_t i = 0; i < m->count; i++)
 		if (m->workers[i].generation != m->generation)
 			master__stop_worker(m, &m->workers[i]);
+	/* the deliverer of the old configuration leaves; master__spawn_deliver starts one with the new */
+	master__stop_deliver(m);
 	log_info("configuration reloaded: %ld workers, generation %u", m->nworkers, m->generation);
 }
 
@@ -608,12 +679,14 @@ master_run(const char *config_path, struct cfg *cfg)
 			m.shutting_down = true;
 			for (size_t i = 0; i < m.count; i++)
 				master__stop_worker(&m, &m.workers[i]);
+			master__stop_deliver(&m);
 		}
 		master__reap(&m);
 		master__kill_overdue(&m);
-		if (m.shutting_down && m.count == 0)
+		if (m.shutting_down && m.count == 0 && m.deliver_pid == 0 && m.old_deliver_pid == 0)
 			break;
 		master__fill(&m);
+		master__spawn_deliver(&m);
 	}
 	master__close_listener(&m.cfg, m.listen_fd);
 	close(m.ready_rd);

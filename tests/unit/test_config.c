@@ -49,10 +49,11 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	snprintf(out + strlen(out), len - strlen(out), "\nmax_body_kb=%ld", c->max_body_kb);
 	snprintf(out + strlen(out), len - strlen(out), "\nwebhook_allow_networks=%s\nwebhook_allow_http=%ld",
 		 c->webhook_allow_networks, c->webhook_allow_http);
-	snprintf(
-		out + strlen(out), len - strlen(out),
-		"\ndeliver_retry_schedule=%s\ndeliver_connect_timeout=%ld\ndeliver_timeout=%ld\ndeliver_max_in_flight=%ld",
-		c->deliver_retry_schedule, c->deliver_connect_timeout, c->deliver_timeout, c->deliver_max_in_flight);
+	snprintf(out + strlen(out), len - strlen(out),
+		 "\ndeliver=%ld\ndeliver_retry_schedule=%s\ndeliver_connect_timeout=%ld\ndeliver_timeout=%ld"
+		 "\ndeliver_max_in_flight=%ld",
+		 c->deliver, c->deliver_retry_schedule, c->deliver_connect_timeout, c->deliver_timeout,
+		 c->deliver_max_in_flight);
 }
 
 static struct buf kept_log;
@@ -107,7 +108,7 @@ int
 main(int argc, char **argv)
 {
 	struct buf want_text = {0};
-	char err[512], got[2048], printed[] = "/tmp/romtrack-test-config-XXXXXX";
+	char err[512], got[4096], printed[] = "/tmp/romtrack-test-config-XXXXXX";
 	const char *want, *file;
 	bool defaults;
 	struct cfg c;
