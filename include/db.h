@@ -73,6 +73,11 @@ const char *db_data_version(struct db *db);
  * the notifications; valid until the next call. */
 const char *db_take_changes(struct db *db);
 
+/* How many notifications this connection has received, on any channel (DB_DATA_VERSION_CHANNEL,
+ * DB_DELIVER_CHANNEL): every statement and db_data_version read those that arrived meanwhile, so a process that
+ * sleeps on the connection's socket compares this count before it sleeps. */
+unsigned long db_notifications(const struct db *db);
+
 /* Maps a SQLSTATE to the error a client sees. */
 enum rt_err db_sqlstate_err(const char *sqlstate);
 

@@ -74,6 +74,9 @@ void h_subscription_get(struct handler_ctx *ctx);
 void h_subscription_patch(struct handler_ctx *ctx);
 void h_subscription_delete(struct handler_ctx *ctx);
 void h_subscription_rotate(struct handler_ctx *ctx);
+void h_subscription_ping(struct handler_ctx *ctx);
+void h_subscription_deliveries(struct handler_ctx *ctx);
+void h_subscription_retry(struct handler_ctx *ctx);
 
 /* The OpenAPI document the API serves, read once per worker (NULL: not available). */
 void h_openapi_load(const char *path);

@@ -47,6 +47,12 @@ enum db_stmt {
 	DB_STMT_DELIVER_SKIP,
 	DB_STMT_DELIVER_RECORD,
 	DB_STMT_DELIVER_NEXT_DUE,
+	DB_STMT_DELIVER_REQUEST,
+	DB_STMT_DELIVER_EVENT,
+	DB_STMT_DELIVER_PING,
+	DB_STMT_DELIVER_REQUEST_DONE,
+	DB_STMT_SUBSCRIPTION_REQUEST,
+	DB_STMT_SUBSCRIPTION_DELIVERIES,
 	DB_STMT__MAX
 };
 
@@ -68,7 +74,7 @@ enum db_stmt {
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
 	X(token) X(secret) X(body) X(grace)                                                              \
-	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delay) X(disable)
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delay) X(disable) X(request)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */

@@ -62,6 +62,7 @@ struct route_path {
 	enum dom_branch branch; /* {branch} */
 	const char *version;    /* {version}: 1 to 64 of [A-Za-z0-9._-] */
 	long long id;           /* {id}: a positive integer */
+	long long seq;          /* {seq}: a change's sequence number, a positive integer */
 	const char *filename;   /* {filename}: 1 to 255 of [A-Za-z0-9._-] */
 	const char *variant;    /* {variant}: a variant codename, [A-Za-z0-9_]{1,64} */
 };

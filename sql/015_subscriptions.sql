@@ -230,14 +230,15 @@ CREATE TABLE delivery_attempt (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     subscription_id bigint NOT NULL REFERENCES subscription (id) ON DELETE CASCADE,
     event_id        text NOT NULL,           -- webhook-id: the same for every attempt of one event
-    seq             bigint NOT NULL,         -- the change delivered
+    seq             bigint NOT NULL,         -- the change delivered; 0 for a ping
     event_type      text NOT NULL,
     attempt         integer NOT NULL CHECK (attempt >= 1),
     at              timestamptz NOT NULL DEFAULT now(),
     status          integer,                 -- the receiver's HTTP status; NULL when none came back
     duration_ms     integer NOT NULL CHECK (duration_ms >= 0),
     error           text,                    -- NULL on a 2xx
-    next_attempt_at timestamptz              -- when it is tried again; NULL when delivered or given up
+    next_attempt_at timestamptz,             -- when it is tried again; NULL when delivered or given up
+    requested       boolean NOT NULL DEFAULT false -- asked for by hand (a ping, or an event again)
 );
 CREATE INDEX delivery_attempt_subscription_idx ON delivery_attempt (subscription_id, id);
 
@@ -273,3 +274,56 @@ BEGIN
                                   next_attempt_at)
     VALUES (p_id, p_event_id, p_seq, p_type, s.attempts + 1, p_status, p_duration_ms, left(p_error, 500), next_at);
 END $$;
+
+-- Deliveries asked for by hand: a ping (seq NULL: a test event) or one event again (POST
+-- /api/subscriptions/{id}/ping, .../deliveries/{event}/retry). Each is sent once, before the subscription's next
+-- event, and recorded like any attempt; the subscription's position does not move.
+CREATE TABLE delivery_request (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subscription_id bigint NOT NULL REFERENCES subscription (id) ON DELETE CASCADE,
+    seq             bigint CHECK (seq > 0),
+    requested_at    timestamptz NOT NULL DEFAULT now(),
+    requested_by    text NOT NULL
+);
+CREATE INDEX delivery_request_subscription_idx ON delivery_request (subscription_id, id);
+
+-- Asks for a delivery by hand (p_seq NULL: a ping) of a subscription p_token sees. outcome: 'requested'
+-- (detail: the request's id), 'not-found', 'disabled' (resume it first), 'no-event' (p_seq is no change of a
+-- release), 'too-many' (10 are waiting already).
+CREATE FUNCTION delivery_request_add(p_token text, p_id bigint, p_seq bigint, OUT outcome text, OUT detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    viewer record;
+    s subscription;
+BEGIN
+    SELECT * INTO viewer FROM subscription_viewer(p_token);
+    SELECT * INTO s FROM subscription
+     WHERE id = p_id AND (owner_id = viewer.token_id OR viewer.sees_all) FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not-found';
+    ELSIF NOT s.enabled THEN
+        outcome := 'disabled';
+    ELSIF p_seq IS NOT NULL AND NOT EXISTS (SELECT FROM change c WHERE c.seq = p_seq AND c.subject = 'release') THEN
+        outcome := 'no-event';
+    ELSIF (SELECT count(*) FROM delivery_request q WHERE q.subscription_id = p_id) >= 10 THEN
+        outcome := 'too-many';
+    ELSE
+        INSERT INTO delivery_request (subscription_id, seq, requested_by) VALUES (p_id, p_seq, p_token)
+        RETURNING id::text INTO detail;
+        PERFORM pg_notify('romtrack_deliver', p_id::text);
+        outcome := 'requested';
+    END IF;
+END $$;
+
+-- Records the one attempt of a delivery asked for by hand and forgets the request.
+CREATE FUNCTION delivery_request_done(p_request bigint, p_event_id text, p_seq bigint, p_type text,
+                                      p_status integer, p_duration_ms integer, p_error text)
+RETURNS void
+LANGUAGE sql AS $$
+    WITH q AS (DELETE FROM delivery_request WHERE id = p_request RETURNING subscription_id)
+    INSERT INTO delivery_attempt (subscription_id, event_id, seq, event_type, attempt, status, duration_ms, error,
+                                  requested)
+    SELECT q.subscription_id, p_event_id, coalesce(p_seq, 0), p_type, 1, p_status, p_duration_ms, left(p_error, 500),
+           true
+      FROM q
+$$;

@@ -21,8 +21,9 @@ struct db {
 	PGconn *conn;
 	char *conninfo;
 	bool prepare;
-	bool ready;             /* connected, and prepared when asked to */
-	char data_version[128]; /* the latest one known on this connection; "" until asked */
+	bool ready;                  /* connected, and prepared when asked to */
+	char data_version[128];      /* the latest one known on this connection; "" until asked */
+	unsigned long notifications; /* received so far, on any channel (db_notifications) */
 	/* What the versions heard of since db_take_changes last ran may have changed (sql/012): "" nothing,
 	 * "*" anything, else device codenames separated by commas; and the copy that call hands out. */
 	char changes[DB_CHANGES_MAX], changes_taken[DB_CHANGES_MAX];
@@ -543,8 +544,8 @@ static void
 db__take_notifications(struct db *db)
 {
 	PGnotify *note;
-
 	while ((note = PQnotifies(db->conn)) != NULL) {
+		db->notifications++;
 		if (strcmp(note->relname, DB_DATA_VERSION_CHANNEL) == 0) {
 			const char *space = strchr(note->extra, ' ');
 			size_t len = space != NULL ? (size_t)(space - note->extra) : strlen(note->extra);
@@ -555,6 +556,12 @@ db__take_notifications(struct db *db)
 		}
 		PQfreemem(note);
 	}
+}
+
+unsigned long
+db_notifications(const struct db *db)
+{
+	return db->notifications;
 }
 
 const char *

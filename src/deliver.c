@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sodium.h>
@@ -14,6 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -34,6 +37,7 @@ struct dlv;
 struct dlv_job {
 	struct dlv *d;
 	char sub_id[24], seq[24];
+	char request[24]; /* a delivery asked for by hand (delivery_request's id), sent once; "" otherwise */
 	char event_id[64], event_type[32];
 	int attempts; /* failed attempts of this event before this one */
 	int backend;  /* the database session that holds the subscription's lock */
@@ -60,12 +64,19 @@ struct dlv {
 };
 
 static volatile sig_atomic_t dlv__stop;
+static int dlv__stop_pipe[2] = {-1, -1}; /* the signal handler writes to it: the main loop's poll wakes */
 
 static void
 dlv__on_signal(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	dlv__stop = 1;
+	if (write(dlv__stop_pipe[1], "x", 1) < 0) {
+		/* full already: the loop wakes all the same */
+	}
+	errno = saved;
 }
 
 static long long
@@ -157,24 +168,38 @@ dlv__unlock(struct dlv *d, const char *sub_id)
 
 /* "v1,<sig>" for the secret, and " v1,<sig>" for the one before it while it is still valid. */
 static bool
-dlv__signature(const PGresult *res, const char *event_id, long long ts, const char *body, size_t len, char *out,
-	       size_t outlen)
+dlv__signature(const char *secret, const char *previous, const char *event_id, long long ts, const char *body,
+	       size_t len, char *out, size_t outlen)
 {
 	unsigned char key[WEBHOOK_KEY_MAX];
 	size_t key_len;
 	char sig[WEBHOOK_SIGNATURE_MAX];
 
-	if (!webhook_secret_parse(PQgetvalue(res, 0, DLVCOL_SECRET), key, &key_len))
+	if (!webhook_secret_parse(secret, key, &key_len))
 		return false;
 	webhook_sign(key, key_len, event_id, ts, body, len, sig);
 	snprintf(out, outlen, "%s", sig);
-	if (!PQgetisnull(res, 0, DLVCOL_PREVIOUS_SECRET) &&
-	    webhook_secret_parse(PQgetvalue(res, 0, DLVCOL_PREVIOUS_SECRET), key, &key_len)) {
+	if (previous != NULL && webhook_secret_parse(previous, key, &key_len)) {
 		webhook_sign(key, key_len, event_id, ts, body, len, sig);
 		snprintf(out + strlen(out), outlen - strlen(out), " %s", sig);
 	}
 	sodium_memzero(key, sizeof key);
 	return true;
+}
+
+/* A ping's payload: {"type": "ping", "timestamp": now, "data": {"subscription": id}}. */
+static char *
+dlv__ping_payload(const char *sub_id)
+{
+	char at[32], text[160];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+	snprintf(text, sizeof text, "{\"type\":\"ping\",\"timestamp\":\"%s\",\"data\":{\"subscription\":%s}}", at,
+		 sub_id);
+	return strdup(text);
 }
 
 /* The event of row 0 of DB_STMT_DELIVER_NEXT as a Standard Webhooks payload. */
@@ -198,14 +223,11 @@ dlv__payload(const PGresult *res)
 	return text;
 }
 
-/* Starts the delivery of the event of row 0 of DB_STMT_DELIVER_NEXT; false when it cannot (logged). */
-static bool
-dlv__start(struct dlv *d, const char *sub_id, const PGresult *res)
+/* What a delivery sends and where: a job without its transfer. */
+static struct dlv_job *
+dlv__job_new(struct dlv *d, const char *sub_id, const char *seq, const char *event_type, const char *request)
 {
 	struct dlv_job *job = calloc(1, sizeof *job);
-	char header[1024], sig[2 * WEBHOOK_SIGNATURE_MAX + 2];
-	long long now = (long long)time(NULL);
-	size_t len;
 
 	if (job == NULL)
 		abort();
@@ -213,17 +235,31 @@ dlv__start(struct dlv *d, const char *sub_id, const PGresult *res)
 	job->retry_after = -1;
 	job->backend = PQbackendPID(db_conn(d->db));
 	snprintf(job->sub_id, sizeof job->sub_id, "%s", sub_id);
-	snprintf(job->seq, sizeof job->seq, "%s", PQgetvalue(res, 0, CHGCOL_SEQ));
-	snprintf(job->event_type, sizeof job->event_type, "%s", PQgetvalue(res, 0, DLVCOL_EVENT_TYPE));
+	snprintf(job->seq, sizeof job->seq, "%s", seq);
+	snprintf(job->event_type, sizeof job->event_type, "%s", event_type);
+	snprintf(job->request, sizeof job->request, "%s", request);
 	/* the same for every attempt of this event to this subscription: receivers deduplicate by it */
-	snprintf(job->event_id, sizeof job->event_id, "msg_%s_%s", job->sub_id, job->seq);
-	job->attempts = atoi(PQgetvalue(res, 0, DLVCOL_ATTEMPTS));
-	job->body = dlv__payload(res);
+	if (strcmp(event_type, "ping") == 0)
+		snprintf(job->event_id, sizeof job->event_id, "msg_%s_ping_%s", sub_id, request);
+	else
+		snprintf(job->event_id, sizeof job->event_id, "msg_%s_%s", sub_id, seq);
+	return job;
+}
+
+/* Starts job's transfer of job->body to url, signed with secret (and previous, when not NULL); false when it
+ * cannot (logged; job freed). */
+static bool
+dlv__send(struct dlv *d, struct dlv_job *job, const char *url, const char *secret, const char *previous)
+{
+	char header[1024], sig[2 * WEBHOOK_SIGNATURE_MAX + 2];
+	long long now = (long long)time(NULL);
+	size_t len;
+
 	if (job->body == NULL)
 		abort();
 	len = strlen(job->body);
-	if (!dlv__signature(res, job->event_id, now, job->body, len, sig, sizeof sig)) {
-		log_error("deliver: subscription %s has no valid secret", sub_id);
+	if (!dlv__signature(secret, previous, job->event_id, now, job->body, len, sig, sizeof sig)) {
+		log_error("deliver: subscription %s has no valid secret", job->sub_id);
 		dlv__job_free(job);
 		return false;
 	}
@@ -241,7 +277,7 @@ dlv__start(struct dlv *d, const char *sub_id, const PGresult *res)
 	job->easy = curl_easy_init();
 	if (job->easy == NULL || job->headers == NULL)
 		abort();
-	curl_easy_setopt(job->easy, CURLOPT_URL, PQgetvalue(res, 0, DLVCOL_URL));
+	curl_easy_setopt(job->easy, CURLOPT_URL, url);
 	curl_easy_setopt(job->easy, CURLOPT_PROTOCOLS_STR, d->policy.allow_http ? "http,https" : "https");
 	curl_easy_setopt(job->easy, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
 	curl_easy_setopt(job->easy, CURLOPT_FOLLOWLOCATION, 0L);
@@ -270,6 +306,72 @@ dlv__start(struct dlv *d, const char *sub_id, const PGresult *res)
 		abort();
 	d->jobs[d->njobs++] = job;
 	return true;
+}
+
+/* Starts the delivery of the event of row 0 of DB_STMT_DELIVER_NEXT or _EVENT (request: "" or the request
+ * asking for it by hand). */
+static bool
+dlv__start_event(struct dlv *d, const char *sub_id, const PGresult *res, const char *request)
+{
+	struct dlv_job *job =
+		dlv__job_new(d, sub_id, PQgetvalue(res, 0, CHGCOL_SEQ), PQgetvalue(res, 0, DLVCOL_EVENT_TYPE), request);
+
+	job->attempts = request[0] != '\0' ? 0 : atoi(PQgetvalue(res, 0, DLVCOL_ATTEMPTS));
+	job->body = dlv__payload(res);
+	return dlv__send(d, job, PQgetvalue(res, 0, DLVCOL_URL), PQgetvalue(res, 0, DLVCOL_SECRET),
+			 PQgetisnull(res, 0, DLVCOL_PREVIOUS_SECRET) ? NULL
+								     : PQgetvalue(res, 0, DLVCOL_PREVIOUS_SECRET));
+}
+
+/* Starts the delivery asked for by hand that the subscription has waiting, if any: true when there was one
+ * (started, or recorded as failed when its event is gone). */
+static bool
+dlv__start_request(struct dlv *d, const char *sub_id)
+{
+	PGresult *req = NULL, *res = NULL;
+	char request[24], seq[24];
+	bool ping, started = false;
+
+	if (db_exec(d->db, DB_STMT_DELIVER_REQUEST, &(struct db_args){.id = sub_id}, &req) != RT_OK)
+		return false;
+	if (PQntuples(req) == 0) {
+		PQclear(req);
+		return false;
+	}
+	snprintf(request, sizeof request, "%s", PQgetvalue(req, 0, 0));
+	ping = PQgetisnull(req, 0, 1);
+	snprintf(seq, sizeof seq, "%s", ping ? "0" : PQgetvalue(req, 0, 1));
+	PQclear(req);
+	if (ping) {
+		if (db_exec(d->db, DB_STMT_DELIVER_PING, &(struct db_args){.id = sub_id}, &res) == RT_OK &&
+		    PQntuples(res) == 1) {
+			struct dlv_job *job = dlv__job_new(d, sub_id, seq, "ping", request);
+
+			job->body = dlv__ping_payload(sub_id);
+			started = dlv__send(d, job, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+					    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
+		}
+	} else if (db_exec(d->db, DB_STMT_DELIVER_EVENT, &(struct db_args){.id = sub_id, .after_seq = seq}, &res) ==
+			   RT_OK &&
+		   PQntuples(res) == 1) {
+		started = dlv__start_event(d, sub_id, res, request);
+	}
+	PQclear(res);
+	if (!started) {
+		PGresult *done = NULL;
+
+		/* nothing could be sent: the request is recorded as failed, not tried forever */
+		if (db_exec(d->db, DB_STMT_DELIVER_REQUEST_DONE,
+			    &(struct db_args){.request = request,
+					      .event_id = "",
+					      .after_seq = seq,
+					      .event_type = ping ? "ping" : "",
+					      .duration_ms = "0",
+					      .error = "could not be sent"},
+			    &done) == RT_OK)
+			PQclear(done);
+	}
+	return started;
 }
 
 static void
@@ -324,6 +426,26 @@ dlv__finish(struct dlv *d, struct dlv_job *job, CURLcode rc)
 		}
 	}
 	snprintf(ms_text, sizeof ms_text, "%lld", ms);
+	if (job->request[0] != '\0') {
+		/* asked for by hand: one attempt, whatever its outcome; the subscription does not move */
+		if (PQbackendPID(db_conn(d->db)) == job->backend &&
+		    db_exec(d->db, DB_STMT_DELIVER_REQUEST_DONE,
+			    &(struct db_args){.request = job->request,
+					      .event_id = job->event_id,
+					      .after_seq = job->seq,
+					      .event_type = job->event_type,
+					      .status = answered ? status_text : NULL,
+					      .duration_ms = ms_text,
+					      .error = error[0] ? error : NULL},
+			    &res) == RT_OK)
+			PQclear(res);
+		log_info("deliver: %s to subscription %s (asked for by hand): %s", job->event_id, job->sub_id,
+			 error[0] ? error : status_text);
+		if (PQbackendPID(db_conn(d->db)) == job->backend)
+			dlv__unlock(d, job->sub_id);
+		dlv__forget(d, job);
+		return;
+	}
 	if (PQbackendPID(db_conn(d->db)) == job->backend &&
 	    db_exec(d->db, DB_STMT_DELIVER_RECORD,
 		    &(struct db_args){.id = job->sub_id,
@@ -347,6 +469,16 @@ dlv__finish(struct dlv *d, struct dlv_job *job, CURLcode rc)
 	dlv__forget(d, job);
 }
 
+/* The subscriptions in flight as a text[] literal, "{3,7}". */
+static void
+dlv__in_flight(const struct dlv *d, struct buf *ids)
+{
+	buf_printf(ids, "{");
+	for (size_t i = 0; i < d->njobs; i++)
+		buf_printf(ids, "%s%s", i ? "," : "", d->jobs[i]->sub_id);
+	buf_printf(ids, "}");
+}
+
 /* Claims what is due and starts its deliveries, up to deliver_max_in_flight. */
 static void
 dlv__claim(struct dlv *d)
@@ -358,10 +490,7 @@ dlv__claim(struct dlv *d)
 
 	if (room <= 0)
 		return;
-	buf_printf(&ids, "{");
-	for (size_t i = 0; i < d->njobs; i++)
-		buf_printf(&ids, "%s%s", i ? "," : "", d->jobs[i]->sub_id);
-	buf_printf(&ids, "}");
+	dlv__in_flight(d, &ids);
 	snprintf(limit, sizeof limit, "%ld", room);
 	if (db_exec(d->db, DB_STMT_DELIVER_DUE, &(struct db_args){.ids = ids.data, .limit = limit}, &due) != RT_OK) {
 		buf_free(&ids);
@@ -379,12 +508,14 @@ dlv__claim(struct dlv *d)
 		PQclear(res);
 		if (!locked) /* another deliverer has it */
 			continue;
+		if (dlv__start_request(d, id))
+			continue;
 		res = NULL;
 		if (db_exec(d->db, DB_STMT_DELIVER_NEXT, &(struct db_args){.id = id}, &res) != RT_OK) {
 			dlv__unlock(d, id);
 			break;
 		}
-		if (PQntuples(res) == 1 && dlv__start(d, id, res)) {
+		if (PQntuples(res) == 1 && dlv__start_event(d, id, res, "")) {
 			PQclear(res);
 			continue;
 		}
@@ -398,14 +529,20 @@ dlv__claim(struct dlv *d)
 	PQclear(due);
 }
 
-/* Milliseconds until the next retry is due (DLV__IDLE_MS at most). */
+/* Milliseconds until the next retry of a subscription not in flight is due (DLV__IDLE_MS at most). One that
+ * is due already (since the claim, or held by another deliverer) is looked at again in a quarter second. */
 static long
 dlv__next_due_ms(struct dlv *d)
 {
 	PGresult *res = NULL;
+	struct buf ids = {0};
 	long ms = DLV__IDLE_MS;
+	enum rt_err err;
 
-	if (db_exec(d->db, DB_STMT_DELIVER_NEXT_DUE, &(struct db_args){0}, &res) == RT_OK) {
+	dlv__in_flight(d, &ids);
+	err = db_exec(d->db, DB_STMT_DELIVER_NEXT_DUE, &(struct db_args){.ids = ids.data}, &res);
+	buf_free(&ids);
+	if (err == RT_OK) {
 		double s = strtod(PQgetvalue(res, 0, 0), NULL);
 
 		if (s >= 0 && s * 1000 < ms)
@@ -443,6 +580,7 @@ deliver_run(const struct cfg *cfg)
 	size_t nnets = 0;
 	bool work = true;
 	long long stop_deadline = 0;
+	unsigned long heard = 0; /* db_notifications when the last claim began */
 
 	if (!cfg_seconds_list_parse(cfg->deliver_retry_schedule, d.schedule, CFG_SECONDS_LIST_MAX, &d.nschedule) ||
 	    !url_networks_parse(cfg->webhook_allow_networks, d.nets, URL_NETWORKS_MAX, &nnets)) {
@@ -450,6 +588,10 @@ deliver_run(const struct cfg *cfg)
 		return 1;
 	}
 	d.policy = (struct url_policy){.allow_http = cfg->webhook_allow_http != 0, .allow = d.nets, .nallow = nnets};
+	if (pipe2(dlv__stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		log_error("deliver: pipe: %s", strerror(errno));
+		return 1;
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -461,7 +603,8 @@ deliver_run(const struct cfg *cfg)
 	d.db = db_open(cfg->database, true);
 	log_info("deliver: started (at most %ld in flight, %zu retries)", cfg->deliver_max_in_flight, d.nschedule);
 	while (!dlv__stop || d.njobs > 0) {
-		struct curl_waitfd pg = {.fd = -1, .events = CURL_WAIT_POLLIN};
+		struct curl_waitfd fds[2] = {{.fd = dlv__stop_pipe[0], .events = CURL_WAIT_POLLIN},
+					     {.fd = -1, .events = CURL_WAIT_POLLIN}};
 		long timeout = DLV__IDLE_MS, curl_timeout = -1;
 		int running, left, numfds = 0;
 		CURLMsg *msg;
@@ -479,8 +622,10 @@ deliver_run(const struct cfg *cfg)
 			continue;
 		}
 		dlv__drop_orphans(&d);
-		if (work && !dlv__stop)
+		if (work && !dlv__stop) {
+			heard = db_notifications(d.db);
 			dlv__claim(&d);
+		}
 		work = false;
 		curl_multi_perform(d.multi, &running);
 		while ((msg = curl_multi_info_read(d.multi, &left)) != NULL) {
@@ -499,12 +644,23 @@ deliver_run(const struct cfg *cfg)
 		if (curl_multi_timeout(d.multi, &curl_timeout) == CURLM_OK && curl_timeout >= 0 &&
 		    curl_timeout < timeout)
 			timeout = curl_timeout;
+		/* a notification the last statements read from the socket already would not wake the poll */
+		if (db_notifications(d.db) != heard) {
+			work = true;
+			continue;
+		}
 		if (db_ready(d.db))
-			pg.fd = PQsocket(db_conn(d.db));
-		curl_multi_poll(d.multi, pg.fd >= 0 ? &pg : NULL, pg.fd >= 0 ? 1 : 0, (int)timeout, &numfds);
+			fds[1].fd = PQsocket(db_conn(d.db));
+		curl_multi_poll(d.multi, fds, fds[1].fd >= 0 ? 2 : 1, (int)timeout, &numfds);
+		if (fds[0].revents != 0) {
+			char drain[64];
+
+			while (read(dlv__stop_pipe[0], drain, sizeof drain) > 0) {
+			}
+		}
 		/* a notification (a change committed, a subscription made or resumed; reading the data version
 		 * drains what the server sent), or nothing at all: the time of a retry (or the idle tick) */
-		if (pg.revents != 0) {
+		if (fds[1].revents != 0) {
 			db_data_version(d.db);
 			work = true;
 		} else if (numfds == 0) {
@@ -514,6 +670,8 @@ deliver_run(const struct cfg *cfg)
 	while (d.njobs > 0)
 		dlv__forget(&d, d.jobs[0]);
 	free(d.jobs);
+	close(dlv__stop_pipe[0]);
+	close(dlv__stop_pipe[1]);
 	curl_multi_cleanup(d.multi);
 	curl_global_cleanup();
 	db_close(d.db);

@@ -373,3 +373,93 @@ h_subscription_rotate(struct handler_ctx *ctx)
 	}
 	sodium_memzero(secret, sizeof secret);
 }
+
+/* A delivery asked for by hand: a ping (seq NULL) or one event again. 202: the deliverer sends it before the
+ * subscription's next event; the deliveries list then has its attempt. */
+static void
+sub__request(struct handler_ctx *ctx, const char *seq)
+{
+	PGresult *res = h_query(ctx, DB_STMT_SUBSCRIPTION_REQUEST,
+				&(struct db_args){.token = sub__token(ctx), .id = sub__id(ctx), .after_seq = seq});
+	const char *outcome;
+
+	if (res == NULL)
+		return;
+	outcome = PQgetvalue(res, 0, 0);
+	if (strcmp(outcome, "requested") == 0) {
+		struct jw *w = jw_new(ctx->arena);
+
+		jw_object_begin(w);
+		jw_key(w, "request");
+		jw_int(w, strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+		jw_key(w, "event_id");
+		jw_string(w, seq != NULL ? arena_printf(ctx->arena, "msg_%lld_%s", ctx->path->id, seq)
+					 : arena_printf(ctx->arena, "msg_%lld_ping_%s", ctx->path->id,
+							PQgetvalue(res, 0, 1)));
+		jw_object_end(w);
+		http_set_body(ctx->res, 202, "application/json", jw_text(w, NULL));
+		http_add_header(ctx->res, "Location",
+				arena_printf(ctx->arena, "/api/subscriptions/%lld/deliveries", ctx->path->id));
+	} else if (strcmp(outcome, "not-found") == 0) {
+		sub__not_found(ctx);
+	} else if (strcmp(outcome, "disabled") == 0) {
+		h_problem(ctx, RT_ERR_CONFLICT,
+			  "the subscription is disabled: resume it first (PATCH {\"enabled\": true})", NULL);
+	} else if (strcmp(outcome, "no-event") == 0) {
+		h_problem(ctx, RT_ERR_NOT_FOUND,
+			  arena_printf(ctx->arena, "no change of a release has the sequence number %s", seq), NULL);
+	} else if (strcmp(outcome, "too-many") == 0) {
+		h_problem(ctx, RT_ERR_CONFLICT, "10 deliveries asked for by hand are waiting already", NULL);
+	} else {
+		h_problem(ctx, RT_ERR_INTERNAL, NULL, NULL);
+	}
+}
+
+void
+h_subscription_ping(struct handler_ctx *ctx)
+{
+	sub__request(ctx, NULL);
+}
+
+void
+h_subscription_retry(struct handler_ctx *ctx)
+{
+	sub__request(ctx, arena_printf(ctx->arena, "%lld", ctx->path->seq));
+}
+
+void
+h_subscription_deliveries(struct handler_ctx *ctx)
+{
+	long limit = ctx->params->limit;
+	const char *next = NULL;
+	PGresult *res;
+	struct jw *w;
+	int n;
+
+	/* a subscription the token does not see is a 404, not an empty list */
+	res = h_query(ctx, DB_STMT_SUBSCRIPTION_GET, &(struct db_args){.token = sub__token(ctx), .id = sub__id(ctx)});
+	if (res == NULL)
+		return;
+	if (PQntuples(res) == 0) {
+		sub__not_found(ctx);
+		return;
+	}
+	res = h_query(ctx, DB_STMT_SUBSCRIPTION_DELIVERIES,
+		      &(struct db_args){.token = sub__token(ctx),
+					.id = sub__id(ctx),
+					.after_id = ctx->after[0],
+					.limit = arena_printf(ctx->arena, "%ld", limit + 1)});
+	if (res == NULL)
+		return;
+	n = PQntuples(res);
+	if (n > limit) {
+		const char *fields[1] = {PQgetvalue(res, (int)limit - 1, 0)};
+
+		next = h_next_url(ctx, cursor_encode(ctx->arena, h_cursor_scope(ctx), fields, 1));
+		n = (int)limit;
+	}
+	w = h_list_begin(ctx);
+	for (int i = 0; i < n; i++)
+		h_json_column_write(w, res, i, 1);
+	h_list_end(ctx, w, next);
+}

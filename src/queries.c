@@ -313,12 +313,12 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * (a text[] literal of the ones this deliverer has in flight); the lock that makes one deliverer at a
 	 * time deliver a subscription; its next event, as the change feed gives it; moving an idle one to the
 	 * head; the record of an attempt; and how long until the next retry is due (seconds; -1: none). */
-	[DB_STMT_DELIVER_DUE] =
-		{"deliver_due",
-		 "SELECT s.id FROM subscription s, change_head h"
-		 " WHERE s.enabled AND s.after_seq < h.seq AND coalesce(s.next_attempt_at, '-infinity') <= now()"
-		 "   AND s.id <> ALL (:ids::bigint[])"
-		 " ORDER BY coalesce(s.next_attempt_at, '-infinity'), s.id LIMIT :limit::int"},
+	[DB_STMT_DELIVER_DUE] = {"deliver_due",
+				 "SELECT s.id FROM subscription s, change_head h"
+				 " WHERE s.enabled AND s.id <> ALL (:ids::bigint[])"
+				 "   AND (s.after_seq < h.seq AND coalesce(s.next_attempt_at, '-infinity') <= now()"
+				 "        OR EXISTS (SELECT FROM delivery_request q WHERE q.subscription_id = s.id))"
+				 " ORDER BY coalesce(s.next_attempt_at, '-infinity'), s.id LIMIT :limit::int"},
 	[DB_STMT_DELIVER_LOCK] = {"deliver_lock",
 				  "SELECT pg_try_advisory_lock(72015, (:id::bigint % 2147483647)::int)"},
 	[DB_STMT_DELIVER_UNLOCK] = {"deliver_unlock",
@@ -337,9 +337,48 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		{"deliver_record",
 		 "SELECT delivery_record(:id::bigint, :event_id::text, :after_seq::bigint, :event_type::text,"
 		 " :status::int, :duration_ms::int, :error::text, :delay::float8, :disable::text)"},
-	[DB_STMT_DELIVER_NEXT_DUE] = {"deliver_next_due",
-				      "SELECT coalesce(extract(epoch FROM min(next_attempt_at) - now()), -1)::float8"
-				      " FROM subscription WHERE enabled AND next_attempt_at > now()"},
+	[DB_STMT_DELIVER_NEXT_DUE] =
+		{"deliver_next_due",
+		 "SELECT coalesce(greatest(extract(epoch FROM min(next_attempt_at) - now()), 0.25), -1)::float8"
+		 " FROM subscription WHERE enabled AND next_attempt_at IS NOT NULL"
+		 "   AND id <> ALL (:ids::bigint[])"},
+	/* Deliveries asked for by hand (sql/015's delivery_request): the oldest of a subscription; its event, in
+	 * DB_STMT_DELIVER_NEXT's columns; where and how to send a ping (url, secret, previous secret); the record
+	 * of its one attempt. */
+	[DB_STMT_DELIVER_REQUEST] = {"deliver_request",
+				     "SELECT q.id, q.seq FROM delivery_request q WHERE q.subscription_id = :id::bigint"
+				     " ORDER BY q.id LIMIT 1"},
+	[DB_STMT_DELIVER_EVENT] =
+		{"deliver_event",
+		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS ", " DELIVER_COLUMNS
+		 " FROM subscription s JOIN change c ON c.seq = :after_seq::bigint AND c.subject = 'release'"
+		 " LEFT JOIN release r ON r.id = c.release_id"
+		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"
+		 " WHERE s.id = :id::bigint"},
+	[DB_STMT_DELIVER_PING] =
+		{"deliver_ping", "SELECT s.url, s.secret, CASE WHEN s.previous_until > now() THEN s.previous_secret END"
+				 " FROM subscription s WHERE s.id = :id::bigint"},
+	[DB_STMT_DELIVER_REQUEST_DONE] =
+		{"deliver_request_done",
+		 "SELECT delivery_request_done(:request::bigint, :event_id::text, :after_seq::bigint,"
+		 " :event_type::text, :status::int, :duration_ms::int, :error::text)"},
+	/* The API's side: asking for a delivery by hand (:after_seq NULL: a ping), and the attempts of a
+	 * subscription the token sees, newest first, in keyset pages. */
+	[DB_STMT_SUBSCRIPTION_REQUEST] = {"subscription_request",
+					  "SELECT outcome, coalesce(detail, '')"
+					  " FROM delivery_request_add(:token::text, :id::bigint, :after_seq::bigint)"},
+	[DB_STMT_SUBSCRIPTION_DELIVERIES] =
+		{"subscription_deliveries",
+		 "SELECT a.id, json_build_object('id', a.id, 'event_id', a.event_id, 'seq', a.seq, 'type', a.event_type,"
+		 " 'attempt', a.attempt, 'at', to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+		 " 'status', a.status, 'duration_ms', a.duration_ms, 'error', a.error,"
+		 " 'next_attempt_at', to_char(a.next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		 " 'requested', a.requested)::text"
+		 " FROM delivery_attempt a JOIN subscription s ON s.id = a.subscription_id,"
+		 " subscription_viewer(:token::text) v"
+		 " WHERE a.subscription_id = :id::bigint AND (s.owner_id = v.token_id OR v.sees_all)"
+		 "   AND (:after_id::bigint IS NULL OR a.id < :after_id::bigint)"
+		 " ORDER BY a.id DESC LIMIT :limit::int"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

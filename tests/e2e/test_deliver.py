@@ -123,7 +123,7 @@ def test_every_change_arrives_signed_in_order(stack, token, receiver, deliverer)
     change_md5s(stack, "gemini", 2)
     expected = feed_after(stack, head)
     assert len(expected) == 5
-    got = receiver.wait("/all", 5)
+    got = receiver.wait("/all", 5, what=deliverer.text)
     time.sleep(0.5)  # nothing more may come
     got = receiver.received("/all")
     assert [json.loads(r["body"])["data"]["seq"] for r in got] == [e["seq"] for e in expected]
@@ -150,7 +150,7 @@ def test_a_failing_receiver_is_retried_and_later_events_wait(stack, token, recei
         else (200, {}, 0)
     sub = subscribe(stack, token, receiver.url + "/flaky")
     change_md5s(stack, "cancro", 2)
-    got = receiver.wait("/flaky", 4, timeout=30)  # 500, 500, 200 for the first; then the second
+    got = receiver.wait("/flaky", 4, timeout=30, what=deliverer.text)  # 500, 500, 200 for the first; then the second
     ids = [r["headers"]["webhook-id"] for r in got[:4]]
     assert ids[0] == ids[1] == ids[2] != ids[3], ids
     # the retry waited about the schedule's second (give or take a tenth), and the second event behind the first
@@ -238,3 +238,61 @@ def test_the_address_is_checked_again_at_each_connection(stack, token, receiver,
         time.sleep(0.1)
     assert rows and rows[0][0] == "the address ::1 is loopback", rows
     assert receiver.received("/never") == []
+
+
+def test_ping_retry_by_hand_and_the_deliveries_list(stack, token, receiver, deliverer):
+    auth = {"Authorization": "Bearer " + token}
+    sub = subscribe(stack, token, receiver.url + "/byhand")
+    base = "/api/subscriptions/%d" % sub["id"]
+    status, headers, _, doc = stack.get(base + "/ping", auth, method="POST")
+    assert status == 202, doc
+    assert headers["location"] == base + "/deliveries"
+    [ping] = receiver.wait("/byhand", 1)
+    assert ping["headers"]["webhook-id"] == doc["event_id"] == "msg_%d_ping_%d" % (sub["id"], doc["request"])
+    assert verify(sub["secret"], ping)
+    body = json.loads(ping["body"])
+    assert body["type"] == "ping" and body["data"] == {"subscription": sub["id"]}
+    change_md5s(stack, "gemini", 1)
+    [_, event] = receiver.wait("/byhand", 2)
+    seq = json.loads(event["body"])["data"]["seq"]
+    # the same event again, asked for by hand: the same webhook-id, the position unchanged
+    status, _, _, doc = stack.get(base + "/deliveries/%d/retry" % seq, auth, method="POST")
+    assert status == 202, doc
+    again = receiver.wait("/byhand", 3)[2]
+    assert again["headers"]["webhook-id"] == event["headers"]["webhook-id"] and again["body"] == event["body"]
+    assert verify(sub["secret"], again)
+    deadline = time.monotonic() + 10
+    while True:  # the attempt is recorded once its answer is in
+        status, _, _, page = stack.get(base + "/deliveries", auth)
+        if len(page["data"]) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert status == 200
+    assert [(d["type"], d["seq"], d["requested"], d["status"]) for d in page["data"]] == [
+        ("release.updated", seq, True, 200), ("release.updated", seq, False, 200), ("ping", 0, True, 200)]
+    assert [d["id"] for d in page["data"]] == [int(r[0]) for r in stack.psql(
+        "SELECT id FROM delivery_attempt WHERE subscription_id = %d ORDER BY id DESC" % sub["id"])]
+    # keyset pages of one cover the same, once each
+    seen, path = [], base + "/deliveries?limit=1"
+    for _ in range(10):
+        status, _, _, p = stack.get(path, auth)
+        seen += p["data"]
+        if p["next"] is None:
+            break
+        path = p["next"]
+    assert seen == page["data"]
+    assert stack.psql("SELECT after_seq FROM subscription WHERE id = %d" % sub["id"]) == [(str(seq),)]
+    # refusals: an unknown event, another token's subscription, a disabled one
+    status, _, _, doc = stack.get(base + "/deliveries/999999999/retry", auth, method="POST")
+    assert status == 404 and doc["type"] == "urn:romtrack:problem:not-found", doc
+    r = stack.romtrack("token", "add", "deliver-stranger", "--scope", "subscriptions:write")
+    stranger = {"Authorization": "Bearer " + re.search(r"rt_[A-Za-z0-9_-]{20,}", r.stdout).group(0)}
+    for method, path in (("POST", base + "/ping"), ("GET", base + "/deliveries"),
+                         ("POST", base + "/deliveries/%d/retry" % seq)):
+        status, _, _, doc = stack.get(path, stranger, method=method)
+        assert status == 404 and doc["type"] == "urn:romtrack:problem:subscription-not-found", (path, doc)
+    stack.get(base, dict(auth, **{"Content-Type": "application/merge-patch+json"}), method="PATCH",
+              body=json.dumps({"enabled": False}))
+    status, _, _, doc = stack.get(base + "/ping", auth, method="POST")
+    assert status == 409, doc
+    assert len(receiver.received("/byhand")) == 3

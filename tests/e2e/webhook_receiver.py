@@ -46,14 +46,16 @@ class Receiver:
         with self.lock:
             return [r for r in self.requests if r["path"] == path]
 
-    def wait(self, path, count, timeout=30):
+    def wait(self, path, count, timeout=30, what=None):
+        """Waits (bounded) until path has count requests; on a timeout the error shows what() (a log)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = self.received(path)
             if len(got) >= count:
                 return got
             time.sleep(0.05)
-        raise AssertionError("%s: %d of %d requests within %d s" % (path, len(self.received(path)), count, timeout))
+        raise AssertionError("%s: %d of %d requests within %d s%s" % (
+            path, len(self.received(path)), count, timeout, "\n" + what() if what else ""))
 
     def close(self):
         self.server.shutdown()
