@@ -296,3 +296,43 @@ def test_ping_retry_by_hand_and_the_deliveries_list(stack, token, receiver, deli
     status, _, _, doc = stack.get(base + "/ping", auth, method="POST")
     assert status == 409, doc
     assert len(receiver.received("/byhand")) == 3
+
+
+def test_two_deliverers_share_the_work_and_keep_each_order(stack, token, receiver):
+    """Two deliverers at once, 8 subscriptions, 5 changes: every subscription gets every change once, in order,
+    and the logs show that both deliverers delivered (each subscription by one of them at a time)."""
+    receiver.plan = lambda n, r: (200, {}, 0.05)  # slow enough that both are busy at the same time
+    first, second = Deliverer(stack, "one"), Deliverer(stack, "two")
+    try:
+        subs = [subscribe(stack, token, receiver.url + "/pair/%d" % i) for i in range(8)]
+        change_md5s(stack, "cancro", 5)
+        expected = [int(r[0]) for r in stack.psql(
+            "SELECT seq FROM change WHERE subject = 'release' AND seq > %d ORDER BY seq" % subs[-1]["after"])]
+        assert len(expected) == 5
+        for s in subs:
+            got = receiver.wait("/pair/%d" % (subs.index(s)), 5, timeout=60)
+            assert [json.loads(r["body"])["data"]["seq"] for r in got] == expected
+        time.sleep(1)
+        assert all(len(receiver.received("/pair/%d" % i)) == 5 for i in range(8))
+    finally:
+        assert first.stop() == 0 and second.stop() == 0
+    logs = {d.log: d.text() for d in (first, second)}
+    counts = [len([l for l in text.splitlines() if " to subscription " in l and ": 200 in " in l])
+              for text in logs.values()]
+    assert sum(counts) == 8 * 5 and all(c > 0 for c in counts), counts
+    receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def test_the_readme_receiver_verifies_a_delivery(stack, token, receiver, deliverer):
+    with open(os.path.join(conftest.REPO, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    block = re.search(r"<!-- receiver -->\n```python\n(.*?)```", readme, re.S).group(1)
+    namespace = {}
+    exec(compile(block, "README.md receiver", "exec"), namespace)
+    sub = subscribe(stack, token, receiver.url + "/readme")
+    change_md5s(stack, "gemini", 1)
+    [r] = receiver.wait("/readme", 1)
+    assert namespace["verify"](sub["secret"], r["headers"], r["body"]) is True
+    assert namespace["verify"](sub["secret"], r["headers"], r["body"][:-1] + b" ") is False
+    other = subscribe(stack, token, receiver.url + "/readme-other")
+    assert namespace["verify"](other["secret"], r["headers"], r["body"]) is False
