@@ -78,6 +78,10 @@ const char *db_take_changes(struct db *db);
  * sleeps on the connection's socket compares this count before it sleeps. */
 unsigned long db_notifications(const struct db *db);
 
+/* How many connections this handle has made (each reconnect counts): what a session holds (advisory locks)
+ * holds only while this count stays the same. db_exec may reconnect and run its statement again. */
+unsigned long db_connections(const struct db *db);
+
 /* Maps a SQLSTATE to the error a client sees. */
 enum rt_err db_sqlstate_err(const char *sqlstate);
 

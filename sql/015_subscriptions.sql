@@ -154,8 +154,12 @@ BEGIN
     IF NOT FOUND THEN
         outcome := 'not-found';
         RETURN;
+    END IF;    -- a new URL is a receiver fixed or moved: its head event is tried there at once, not after the old backoff
+    IF p_patch ? 'url' AND p_patch ->> 'url' IS DISTINCT FROM s.url THEN
+        s.url := p_patch ->> 'url';
+        s.attempts := 0;
+        s.next_attempt_at := NULL;
     END IF;
-    IF p_patch ? 'url' THEN s.url := p_patch ->> 'url'; END IF;
     IF p_patch ? 'description' THEN s.description := coalesce(p_patch ->> 'description', ''); END IF;
     IF p_patch ? 'codenames' THEN s.codenames := subscription_filter(p_patch, 'codenames'); END IF;
     IF p_patch ? 'regions' THEN s.regions := subscription_filter(p_patch, 'regions')::region[]; END IF;
@@ -215,8 +219,7 @@ $$;
 -- the head it reads has committed (sql/011 numbers changes in commit order). Returns whether it moved.
 CREATE FUNCTION subscription_skip(p_id bigint) RETURNS boolean
 LANGUAGE sql AS $$
-    WITH moved AS (
-        UPDATE subscription s SET after_seq = h.seq
+    WITH moved AS (        UPDATE subscription s SET after_seq = h.seq, attempts = 0, next_attempt_at = NULL
           FROM change_head h
          WHERE s.id = p_id AND s.after_seq < h.seq
            AND NOT EXISTS (SELECT FROM change c WHERE c.subject = 'release' AND c.seq > s.after_seq

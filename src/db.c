@@ -24,6 +24,7 @@ struct db {
 	bool ready;                  /* connected, and prepared when asked to */
 	char data_version[128];      /* the latest one known on this connection; "" until asked */
 	unsigned long notifications; /* received so far, on any channel (db_notifications) */
+	unsigned long connections;   /* made so far (db_connections) */
 	/* What the versions heard of since db_take_changes last ran may have changed (sql/012): "" nothing,
 	 * "*" anything, else device codenames separated by commas; and the copy that call hands out. */
 	char changes[DB_CHANGES_MAX], changes_taken[DB_CHANGES_MAX];
@@ -422,6 +423,7 @@ db__ensure(struct db *db, bool *waiting)
 		return false;
 	}
 	db->ready = true;
+	db->connections++;
 	db__succeeded(db);
 	return true;
 }
@@ -556,6 +558,12 @@ db__take_notifications(struct db *db)
 		}
 		PQfreemem(note);
 	}
+}
+
+unsigned long
+db_connections(const struct db *db)
+{
+	return db->connections;
 }
 
 unsigned long

@@ -39,8 +39,8 @@ struct dlv_job {
 	char sub_id[24], seq[24];
 	char request[24]; /* a delivery asked for by hand (delivery_request's id), sent once; "" otherwise */
 	char event_id[64], event_type[32];
-	int attempts; /* failed attempts of this event before this one */
-	int backend;  /* the database session that holds the subscription's lock */
+	int attempts;          /* failed attempts of this event before this one */
+	unsigned long session; /* db_connections when it was claimed: the session that holds its lock */
 	char *body;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -61,6 +61,7 @@ struct dlv {
 	size_t nschedule;
 	struct dlv_job **jobs;
 	size_t njobs;
+	unsigned long claim_session; /* db_connections when the lock being used was taken */
 };
 
 static volatile sig_atomic_t dlv__stop;
@@ -233,7 +234,7 @@ dlv__job_new(struct dlv *d, const char *sub_id, const char *seq, const char *eve
 		abort();
 	job->d = d;
 	job->retry_after = -1;
-	job->backend = PQbackendPID(db_conn(d->db));
+	job->session = d->claim_session; /* a reconnect since the lock makes it an orphan (dlv__drop_orphans) */
 	snprintf(job->sub_id, sizeof job->sub_id, "%s", sub_id);
 	snprintf(job->seq, sizeof job->seq, "%s", seq);
 	snprintf(job->event_type, sizeof job->event_type, "%s", event_type);
@@ -428,7 +429,7 @@ dlv__finish(struct dlv *d, struct dlv_job *job, CURLcode rc)
 	snprintf(ms_text, sizeof ms_text, "%lld", ms);
 	if (job->request[0] != '\0') {
 		/* asked for by hand: one attempt, whatever its outcome; the subscription does not move */
-		if (PQbackendPID(db_conn(d->db)) == job->backend &&
+		if (db_connections(d->db) == job->session &&
 		    db_exec(d->db, DB_STMT_DELIVER_REQUEST_DONE,
 			    &(struct db_args){.request = job->request,
 					      .event_id = job->event_id,
@@ -441,92 +442,111 @@ dlv__finish(struct dlv *d, struct dlv_job *job, CURLcode rc)
 			PQclear(res);
 		log_info("deliver: %s to subscription %s (asked for by hand): %s", job->event_id, job->sub_id,
 			 error[0] ? error : status_text);
-		if (PQbackendPID(db_conn(d->db)) == job->backend)
+		if (db_connections(d->db) == job->session)
 			dlv__unlock(d, job->sub_id);
 		dlv__forget(d, job);
 		return;
 	}
-	if (PQbackendPID(db_conn(d->db)) == job->backend &&
-	    db_exec(d->db, DB_STMT_DELIVER_RECORD,
-		    &(struct db_args){.id = job->sub_id,
-				      .event_id = job->event_id,
-				      .after_seq = job->seq,
-				      .event_type = job->event_type,
-				      .status = answered ? status_text : NULL,
-				      .duration_ms = ms_text,
-				      .error = error[0] ? error : NULL,
-				      .delay = delay_text,
-				      .disable = disable[0] ? disable : NULL},
-		    &res) == RT_OK)
+	if (db_connections(d->db) == job->session && db_exec(d->db, DB_STMT_DELIVER_RECORD,
+							     &(struct db_args){.id = job->sub_id,
+									       .event_id = job->event_id,
+									       .after_seq = job->seq,
+									       .event_type = job->event_type,
+									       .status = answered ? status_text : NULL,
+									       .duration_ms = ms_text,
+									       .error = error[0] ? error : NULL,
+									       .delay = delay_text,
+									       .disable = disable[0] ? disable : NULL},
+							     &res) == RT_OK)
 		PQclear(res);
 	if (error[0] == '\0')
 		log_info("deliver: %s to subscription %s: %ld in %lld ms", job->event_id, job->sub_id, status, ms);
 	else
 		log_warn("deliver: %s to subscription %s failed (attempt %d): %s%s%s", job->event_id, job->sub_id,
 			 job->attempts + 1, error, disable[0] ? "; disabled: " : "", disable);
-	if (PQbackendPID(db_conn(d->db)) == job->backend)
+	if (db_connections(d->db) == job->session)
 		dlv__unlock(d, job->sub_id);
 	dlv__forget(d, job);
 }
 
-/* The subscriptions in flight as a text[] literal, "{3,7}". */
+/* The subscriptions in flight as a text[] literal, "{3,7}", and then those of tried ("" or ",5,9"). */
 static void
-dlv__in_flight(const struct dlv *d, struct buf *ids)
+dlv__in_flight(const struct dlv *d, struct buf *ids, const char *tried)
 {
 	buf_printf(ids, "{");
 	for (size_t i = 0; i < d->njobs; i++)
 		buf_printf(ids, "%s%s", i ? "," : "", d->jobs[i]->sub_id);
-	buf_printf(ids, "}");
+	buf_printf(ids, "%s}", d->njobs == 0 && tried[0] == ',' ? tried + 1 : tried);
 }
 
-/* Claims what is due and starts its deliveries, up to deliver_max_in_flight. */
+/* Claims what is due and starts its deliveries, up to deliver_max_in_flight. A subscription another deliverer
+ * holds, or one with nothing it wants, is left out of the next query of the same claim, so that the ones after
+ * it are not kept waiting (a few rounds at most). */
 static void
 dlv__claim(struct dlv *d)
 {
-	struct buf ids = {0};
-	PGresult *due = NULL;
-	long room = d->cfg->deliver_max_in_flight - (long)d->njobs;
-	char limit[24];
+	struct buf tried = {0};
 
-	if (room <= 0)
-		return;
-	dlv__in_flight(d, &ids);
-	snprintf(limit, sizeof limit, "%ld", room);
-	if (db_exec(d->db, DB_STMT_DELIVER_DUE, &(struct db_args){.ids = ids.data, .limit = limit}, &due) != RT_OK) {
+	buf_printf(&tried, "%s", "");
+	for (int round = 0; round < 8; round++) {
+		struct buf ids = {0};
+		PGresult *due = NULL;
+		long room = d->cfg->deliver_max_in_flight - (long)d->njobs;
+		char limit[24];
+		int rows;
+
+		if (room <= 0)
+			break;
+		dlv__in_flight(d, &ids, tried.data);
+		snprintf(limit, sizeof limit, "%ld", room);
+		if (db_exec(d->db, DB_STMT_DELIVER_DUE, &(struct db_args){.ids = ids.data, .limit = limit}, &due) !=
+		    RT_OK) {
+			buf_free(&ids);
+			break;
+		}
 		buf_free(&ids);
-		return;
-	}
-	buf_free(&ids);
-	for (int i = 0; i < PQntuples(due); i++) {
-		const char *id = PQgetvalue(due, i, 0);
-		PGresult *res = NULL;
-		bool locked;
+		rows = PQntuples(due);
+		for (int i = 0; i < rows; i++) {
+			const char *id = PQgetvalue(due, i, 0);
+			PGresult *res = NULL;
+			bool locked;
 
-		if (db_exec(d->db, DB_STMT_DELIVER_LOCK, &(struct db_args){.id = id}, &res) != RT_OK)
-			break;
-		locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		PQclear(res);
-		if (!locked) /* another deliverer has it */
-			continue;
-		if (dlv__start_request(d, id))
-			continue;
-		res = NULL;
-		if (db_exec(d->db, DB_STMT_DELIVER_NEXT, &(struct db_args){.id = id}, &res) != RT_OK) {
+			d->claim_session = db_connections(d->db);
+			if (db_exec(d->db, DB_STMT_DELIVER_LOCK, &(struct db_args){.id = id}, &res) != RT_OK) {
+				rows = 0;
+				break;
+			}
+			locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+			PQclear(res);
+			if (!locked || db_connections(d->db) != d->claim_session) { /* another deliverer has it */
+				buf_printf(&tried, ",%s", id);
+				continue;
+			}
+			if (dlv__start_request(d, id))
+				continue;
+			res = NULL;
+			if (db_exec(d->db, DB_STMT_DELIVER_NEXT, &(struct db_args){.id = id}, &res) != RT_OK) {
+				dlv__unlock(d, id);
+				rows = 0;
+				break;
+			}
+			if (PQntuples(res) == 1 && dlv__start_event(d, id, res, "")) {
+				PQclear(res);
+				continue;
+			}
+			PQclear(res);
+			res = NULL;
+			/* nothing it wants up to the head: its position moves there */
+			if (db_exec(d->db, DB_STMT_DELIVER_SKIP, &(struct db_args){.id = id}, &res) == RT_OK)
+				PQclear(res);
 			dlv__unlock(d, id);
+			buf_printf(&tried, ",%s", id);
+		}
+		PQclear(due);
+		if (rows < room) /* nothing more is due */
 			break;
-		}
-		if (PQntuples(res) == 1 && dlv__start_event(d, id, res, "")) {
-			PQclear(res);
-			continue;
-		}
-		PQclear(res);
-		res = NULL;
-		/* nothing it wants up to the head: its position moves there */
-		if (db_exec(d->db, DB_STMT_DELIVER_SKIP, &(struct db_args){.id = id}, &res) == RT_OK)
-			PQclear(res);
-		dlv__unlock(d, id);
 	}
-	PQclear(due);
+	buf_free(&tried);
 }
 
 /* Milliseconds until the next retry of a subscription not in flight is due (DLV__IDLE_MS at most). One that
@@ -539,7 +559,7 @@ dlv__next_due_ms(struct dlv *d)
 	long ms = DLV__IDLE_MS;
 	enum rt_err err;
 
-	dlv__in_flight(d, &ids);
+	dlv__in_flight(d, &ids, "");
 	err = db_exec(d->db, DB_STMT_DELIVER_NEXT_DUE, &(struct db_args){.ids = ids.data}, &res);
 	buf_free(&ids);
 	if (err == RT_OK) {
@@ -557,14 +577,13 @@ dlv__next_due_ms(struct dlv *d)
 static void
 dlv__drop_orphans(struct dlv *d)
 {
-	int backend = db_ready(d->db) ? PQbackendPID(db_conn(d->db)) : -1;
-
+	unsigned long session = db_connections(d->db);
 	size_t kept = 0;
 
 	for (size_t i = 0; i < d->njobs; i++) {
 		struct dlv_job *job = d->jobs[i];
 
-		if (job->backend == backend)
+		if (job->session == session)
 			d->jobs[kept++] = job;
 		else
 			dlv__job_free(job);
@@ -646,6 +665,7 @@ deliver_run(const struct cfg *cfg)
 			timeout = curl_timeout;
 		/* a notification the last statements read from the socket already would not wake the poll */
 		if (db_notifications(d.db) != heard) {
+			heard = db_notifications(d.db);
 			work = true;
 			continue;
 		}

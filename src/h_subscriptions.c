@@ -160,9 +160,13 @@ sub__check(struct handler_ctx *ctx, struct body_errors *e, json_t *body, bool pa
 		body_error(e, "/url", "must be a URL of 1 to %d bytes", SUB__URL_MAX);
 	} else {
 		char detail[512];
+		const char *url = json_string_value(v);
 
-		if (url_guard_check(&sub__policy, json_string_value(v), detail, sizeof detail) != URL_OK)
+		if (url_guard_check(&sub__policy, url, detail, sizeof detail) != URL_OK)
 			body_error(e, "/url", "cannot be delivered to: %s", detail);
+		/* libcurl also takes "HTTPS:" and "https:/x": the stored URL is written as the table's CHECK wants */
+		else if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+			body_error(e, "/url", "must start with https:// (in lower case)");
 	}
 	v = json_object_get(body, "description");
 	if (v != NULL && !json_is_null(v)) {

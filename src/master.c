@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -292,7 +293,8 @@ master__spawn_deliver(struct master *m)
 		close(m->ready_rd);
 		close(m->ready_wr);
 		close(m->reload_sigfd);
-		close(m->listen_fd); /* not master__close_listener: the socket file is the master's */
+		close(m->listen_fd);              /* not master__close_listener: the socket file is the master's */
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* as the workers: it does not outlive a killed master */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* the master's are blocked; deliver_run takes its own */
 		signal(SIGHUP, SIG_IGN);               /* a reload is the master's: it replaces this process */
@@ -310,6 +312,9 @@ master__stop_deliver(struct master *m)
 {
 	if (m->deliver_pid <= 0)
 		return;
+	/* one slot for a stopping deliverer: one still stopping from the reload before goes at once */
+	if (m->old_deliver_pid > 0)
+		kill(m->old_deliver_pid, SIGKILL);
 	kill(m->deliver_pid, SIGTERM);
 	m->old_deliver_pid = m->deliver_pid;
 	m->old_deliver_kill_at = time(NULL) + m->cfg.deliver_timeout + m->cfg.shutdown_timeout;

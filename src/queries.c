@@ -340,8 +340,8 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_DELIVER_NEXT_DUE] =
 		{"deliver_next_due",
 		 "SELECT coalesce(greatest(extract(epoch FROM min(next_attempt_at) - now()), 0.25), -1)::float8"
-		 " FROM subscription WHERE enabled AND next_attempt_at IS NOT NULL"
-		 "   AND id <> ALL (:ids::bigint[])"},
+		 " FROM subscription s, change_head h WHERE s.enabled AND s.next_attempt_at IS NOT NULL"
+		 "   AND s.after_seq < h.seq AND s.id <> ALL (:ids::bigint[])"},
 	/* Deliveries asked for by hand (sql/015's delivery_request): the oldest of a subscription; its event, in
 	 * DB_STMT_DELIVER_NEXT's columns; where and how to send a ping (url, secret, previous secret); the record
 	 * of its one attempt. */

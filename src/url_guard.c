@@ -38,10 +38,14 @@ static const struct special url__special[] = {
 	{"::1/128", "loopback"},
 	{"::/96", "reserved"},         /* IPv4-compatible, deprecated (RFC 4291) */
 	{"64:ff9b:1::/48", "private"}, /* local-use NAT64, RFC 8215 */
-	{"100::/64", "reserved"},      /* discard only, RFC 6666 */
-	{"2001:db8::/32", "documentation"},
-	{"2001::/23", "reserved"}, /* IETF protocol assignments, Teredo among them */
-	{"fc00::/7", "private"},   /* unique local, RFC 4193 */
+	{"100::/64", "reserved"},
+	/* discard only, RFC 6666 */ {"2001:db8::/32", "documentation"},
+	{"3fff::/20", "documentation"},  /* RFC 9637 */
+	{"5f00::/16", "reserved"},       /* SRv6 SIDs, RFC 9602 */
+	{"100:0:0:1::/64", "reserved"},  /* dummy prefix, RFC 9780 */
+	{"::ffff:0:0:0/96", "reserved"}, /* IPv4-translated, RFC 2765 */
+	{"2001::/23", "reserved"},       /* IETF protocol assignments, Teredo among them */
+	{"fc00::/7", "private"},         /* unique local, RFC 4193 */
 	{"fe80::/10", "link-local"},
 	{"fec0::/10", "private"}, /* site-local, deprecated */
 	{"ff00::/8", "multicast"},

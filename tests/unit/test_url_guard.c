@@ -93,8 +93,11 @@ test_address_classes(void)
 		{"2002:7f00:1::1", "loopback"}, /* 6to4 of 127.0.0.1 */
 		{"2002:5db8:d70e::1", NULL},    /* 6to4 of 93.184.215.14 */
 		{"100::1", "reserved"},
-		{"2001::1", "reserved"}, /* Teredo */
-		{"2001:db8::1", "documentation"},
+		{"2001::1", "reserved"},
+		/* Teredo */ {"2001:db8::1", "documentation"},
+		{"3fff::1", "documentation"},
+		{"5f00::1", "reserved"},
+		{"::ffff:0:7f00:1", "reserved"}, /* IPv4-translated 127.0.0.1 */
 		{"2606:2800:21f:cb07:6820:80da:af6b:8b2c", NULL},
 		{"fc00::1", "private"},
 		{"fdff:ffff::1", "private"},
