@@ -313,25 +313,34 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * (a text[] literal of the ones this deliverer has in flight); the lock that makes one deliverer at a
 	 * time deliver a subscription; its next event, as the change feed gives it; moving an idle one to the
 	 * head; the record of an attempt; and how long until the next retry is due (seconds; -1: none). */
-	[DB_STMT_DELIVER_DUE] = {"deliver_due",
-				 "SELECT s.id FROM subscription s, change_head h"
-				 " WHERE s.enabled AND s.id <> ALL (:ids::bigint[])"
-				 "   AND (s.after_seq < h.seq AND coalesce(s.next_attempt_at, '-infinity') <= now()"
-				 "        OR EXISTS (SELECT FROM delivery_request q WHERE q.subscription_id = s.id))"
-				 " ORDER BY coalesce(s.next_attempt_at, '-infinity'), s.id LIMIT :limit::int"},
+	[DB_STMT_DELIVER_DUE] =
+		{"deliver_due",
+		 "SELECT s.id FROM subscription s, change_head h"
+		 " WHERE s.enabled AND s.id <> ALL (:ids::bigint[])"
+		 "   AND (s.after_seq < h.seq AND coalesce(s.next_attempt_at, '-infinity') <= now()"
+		 "        OR EXISTS (SELECT FROM delivery_request q WHERE q.subscription_id = s.id))" /* the furthest
+													 behind first:
+													 each delivery
+													 moves its
+													 subscription
+													 back in the
+													 queue */
+		 " ORDER BY coalesce(s.next_attempt_at, '-infinity'), s.after_seq, s.id LIMIT :limit::int"},
 	[DB_STMT_DELIVER_LOCK] = {"deliver_lock",
 				  "SELECT pg_try_advisory_lock(72015, (:id::bigint % 2147483647)::int)"},
 	[DB_STMT_DELIVER_UNLOCK] = {"deliver_unlock",
 				    "SELECT pg_advisory_unlock(72015, (:id::bigint % 2147483647)::int)"},
 	[DB_STMT_DELIVER_NEXT] =
 		{"deliver_next",
-		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS ", " DELIVER_COLUMNS
-		 " FROM subscription s JOIN change c ON c.seq > s.after_seq AND c.subject = 'release'"
+		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS
+		 ", " DELIVER_COLUMNS /* LATERAL: an index scan of the feed from the subscription's position on, not the
+				       * whole feed (bench/deliver.py measured 101 ms a delivery with a plain join) */
+		 " FROM subscription s CROSS JOIN LATERAL (SELECT * FROM change c0"
+		 "   WHERE c0.subject = 'release' AND c0.seq > s.after_seq AND subscription_wants(s, c0)"
+		 "   ORDER BY c0.seq LIMIT 1) c"
 		 " LEFT JOIN release r ON r.id = c.release_id"
 		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"
-		 " WHERE s.id = :id::bigint AND s.enabled AND coalesce(s.next_attempt_at, '-infinity') <= now()"
-		 "   AND subscription_wants(s, c)"
-		 " ORDER BY c.seq LIMIT 1"},
+		 " WHERE s.id = :id::bigint AND s.enabled AND coalesce(s.next_attempt_at, '-infinity') <= now()"},
 	[DB_STMT_DELIVER_SKIP] = {"deliver_skip", "SELECT subscription_skip(:id::bigint)"},
 	[DB_STMT_DELIVER_RECORD] =
 		{"deliver_record",
