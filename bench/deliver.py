@@ -35,6 +35,7 @@ import json
 import multiprocessing
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -198,6 +199,12 @@ def pdeathsig():
         pass
 
 
+def readline_within(f, seconds):
+    """A line of a child's output, or "" when none comes within seconds."""
+    ready, _, _ = select.select([f], [], [], seconds)
+    return f.readline() if ready else ""
+
+
 def post_json(base, path, token, doc):
     u = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
@@ -281,7 +288,9 @@ def run(args, children):
     children["writer"] = writer
     writer.stdin.write("SELECT pg_backend_pid();\n")
     writer.stdin.flush()
-    writer_backend = int(writer.stdout.readline())
+    writer_backend = int(readline_within(writer.stdout, 30) or "0")
+    if writer_backend == 0:
+        raise RuntimeError("psql did not start (exit %s)" % writer.poll())
     pids0 = pg_pids(psql)
     counters0 = pg_counters(psql)
     cpu0 = {pid: proc_cpu(pid) for pid in list(pids0) + [p.pid for p in deliverers]}
@@ -296,7 +305,7 @@ def run(args, children):
         writer.stdin.flush()
     writer.stdin.write("SELECT 'done';\n")
     writer.stdin.flush()
-    if writer.stdout.readline().strip() != "done":
+    if readline_within(writer.stdout, 60).strip() != "done":
         raise RuntimeError("psql did not commit every change (exit %s)" % writer.poll())
     writer_cpu = proc_cpu(writer_backend) - cpu0.get(writer_backend, 0.0)
     writer.stdin.close()
