@@ -36,11 +36,16 @@ def main():
             by["mix-while-writing"]["rps"] >= 0.8 * by["mix-many-devices"]["rps"])
         targets["every read right after a write shows it"] = (
             rate["releases"] > 0 and rate["visible_after_write"] == rate["releases"])
+    # the delivery scenario (bench/deliver.py): absent when bench/run did not run it, null when it could not run
+    delivery = json.loads(os.environ["DELIVERY_JSON"]) if "DELIVERY_JSON" in os.environ else None
+    if "DELIVERY_JSON" in os.environ:
+        targets["deliveries p99 < 1 s at 100 changes/s, none missing"] = bool(
+            delivery and delivery["missing"] == 0 and delivery["p99_ms"] is not None and delivery["p99_ms"] < 1000)
     soak = json.loads(soak)
     if soak:
         targets["worker RSS flat within 10% over the soak's second half"] = soak["rss_kb_after"] <= 1.1 * soak["rss_kb_before"]
     report = {"device": device, "workers": int(workers), "rss_kb_before": int(rss_before),
-              "rss_kb_after": int(rss_after), "soak": soak, "scenarios": results, "writes": writes,
+              "rss_kb_after": int(rss_after), "soak": soak, "scenarios": results, "writes": writes, "delivery": delivery,
               "targets": targets}
     with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump(report, f, indent=2)
@@ -60,6 +65,12 @@ def main():
             w["name"], w["releases_per_s"], w["releases"], w["requests"], w["errors"],
             ", %d of them in the next read" % w["visible_after_write"] if w["visible_after_write"] is not None
             else ""))
+    if delivery:
+        print("%-24s %10.1f deliveries/s (%d subscriptions, %d changes at %.1f/s; delay p50 %s ms, p99 %s ms, max %s ms;"
+              " %d duplicates, %d missing of %d)" % (
+                  delivery["name"], delivery["deliveries_per_s"], delivery["subscriptions"], delivery["changes"],
+                  delivery["commit_rate"] or 0, delivery["p50_ms"], delivery["p99_ms"], delivery["max_ms"],
+                  delivery["duplicates"], delivery["missing"], delivery["expected"]))
     for target, ok in targets.items():
         print("%-4s %s" % ("met" if ok else "MISS", target))
 
