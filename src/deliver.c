@@ -392,7 +392,7 @@ dlv__finish(struct dlv *d, struct dlv_job *job, CURLcode rc)
 {
 	long status = 0;
 	long long ms = dlv__now_ms() - job->started_ms;
-	char error[400] = "", disable[600] = "", status_text[16] = "", ms_text[24], delay_text[32] = "0";
+	char error[400] = "", disable[600] = "", status_text[24] = "", ms_text[24], delay_text[32] = "0";
 	bool answered;
 	PGresult *res = NULL;
 
