@@ -21,5 +21,7 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Registers fn(ptr) to run at reset; for PGresult, json_t and malloc'd buffers. */
 void arena_cleanup_add(struct arena *a, arena_cleanup_fn fn, void *ptr);
+/* A malloc'd buffer (json_dumps' text, say) freed at reset; returns ptr. */
+void *arena_adopt(struct arena *a, void *ptr);
 
 #endif

@@ -10,4 +10,9 @@
  * the first byte of the offending sequence. */
 bool utf8_valid(const char *s, size_t len, size_t *bad);
 
+/* Characters (code points) of a NUL-terminated UTF-8 text already known to be valid. */
+size_t utf8_chars(const char *s);
+/* Whether s holds a C0 control character or DEL (what a one-line text field must not). */
+bool utf8_has_control(const char *s);
+
 #endif

@@ -68,6 +68,13 @@ LANGUAGE sql STABLE AS $$
     SELECT t.id, 'admin' = ANY (t.scopes) FROM api_token t WHERE t.name = p_token
 $$;
 
+-- The subscription p_id if p_token sees it, locked for the rest of the transaction; a row of NULLs otherwise.
+CREATE FUNCTION subscription_locked(p_token text, p_id bigint) RETURNS subscription
+LANGUAGE sql AS $$
+    SELECT s.* FROM subscription s, subscription_viewer(p_token) v
+     WHERE s.id = p_id AND (s.owner_id = v.token_id OR v.sees_all) FOR UPDATE OF s
+$$;
+
 -- A subscription as the API answers it (without its secrets).
 CREATE FUNCTION subscription_doc(s subscription) RETURNS json
 LANGUAGE sql STABLE AS $$
@@ -141,20 +148,16 @@ END $$;
 -- subscription p_token sees. outcome: 'updated' (doc), 'not-found'. enabled true resumes a disabled
 -- subscription where it stopped (its position is kept; its head event is tried again at once); false disables
 -- it by hand.
-CREATE FUNCTION subscription_patch(p_token text, p_id bigint, p_patch jsonb,
-                                              OUT outcome text, OUT doc json)
+CREATE FUNCTION subscription_patch(p_token text, p_id bigint, p_patch jsonb, OUT outcome text, OUT doc json)
 LANGUAGE plpgsql AS $$
 DECLARE
-    viewer record;
-    s subscription;
+    s subscription := subscription_locked(p_token, p_id);
 BEGIN
-    SELECT * INTO viewer FROM subscription_viewer(p_token);
-    SELECT * INTO s FROM subscription
-     WHERE id = p_id AND (owner_id = viewer.token_id OR viewer.sees_all) FOR UPDATE;
-    IF NOT FOUND THEN
+    IF s.id IS NULL THEN
         outcome := 'not-found';
         RETURN;
-    END IF;    -- a new URL is a receiver fixed or moved: its head event is tried there at once, not after the old backoff
+    END IF;
+    -- a new URL is a receiver fixed or moved: its head event is tried there at once, not after the old backoff
     IF p_patch ? 'url' AND p_patch ->> 'url' IS DISTINCT FROM s.url THEN
         s.url := p_patch ->> 'url';
         s.attempts := 0;
@@ -296,13 +299,9 @@ CREATE INDEX delivery_request_subscription_idx ON delivery_request (subscription
 CREATE FUNCTION delivery_request_add(p_token text, p_id bigint, p_seq bigint, OUT outcome text, OUT detail text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    viewer record;
-    s subscription;
+    s subscription := subscription_locked(p_token, p_id);
 BEGIN
-    SELECT * INTO viewer FROM subscription_viewer(p_token);
-    SELECT * INTO s FROM subscription
-     WHERE id = p_id AND (owner_id = viewer.token_id OR viewer.sees_all) FOR UPDATE;
-    IF NOT FOUND THEN
+    IF s.id IS NULL THEN
         outcome := 'not-found';
     ELSIF NOT s.enabled THEN
         outcome := 'disabled';

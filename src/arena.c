@@ -153,3 +153,16 @@ arena_cleanup_add(struct arena *a, arena_cleanup_fn fn, void *ptr)
 	c->next = a->cleanups;
 	a->cleanups = c;
 }
+
+static void
+arena__free_buffer(void *ptr)
+{
+	free(ptr);
+}
+
+void *
+arena_adopt(struct arena *a, void *ptr)
+{
+	arena_cleanup_add(a, arena__free_buffer, ptr);
+	return ptr;
+}

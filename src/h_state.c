@@ -10,6 +10,7 @@
 #include "domain.h"
 #include "http_semantics.h"
 #include "queries.h"
+#include "utf8.h"
 
 #define STATE__REASON_MAX 500 /* characters of a withdrawal's reason */
 #define STATE__NAME_MAX 200   /* characters of a display name (display_name's CHECK) */
@@ -20,32 +21,6 @@ static const char *
 state__request_id(const struct handler_ctx *ctx)
 {
 	return ctx->req->request_id != NULL ? ctx->req->request_id : "";
-}
-
-static void
-state__free(void *p)
-{
-	free(p);
-}
-
-/* Characters of a UTF-8 text (jansson has checked that it is UTF-8). */
-static size_t
-state__chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-static bool
-state__has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7F)
-			return true;
-	return false;
 }
 
 /* "with the id "5"": what the 404 and the 410 name. */
@@ -76,9 +51,9 @@ state__reason(struct handler_ctx *ctx, const char **reason)
 		if (r != NULL && !json_is_null(r)) {
 			if (!json_is_string(r))
 				body_error(e, "/reason", "must be a string or null");
-			else if (json_string_length(r) == 0 || state__chars(json_string_value(r)) > STATE__REASON_MAX)
+			else if (json_string_length(r) == 0 || utf8_chars(json_string_value(r)) > STATE__REASON_MAX)
 				body_error(e, "/reason", "must be 1 to %d characters", STATE__REASON_MAX);
-			else if (state__has_control(json_string_value(r)))
+			else if (utf8_has_control(json_string_value(r)))
 				body_error(e, "/reason", "must not contain control characters");
 			else
 				*reason = json_string_value(r);
@@ -218,9 +193,9 @@ state__variant_body(struct handler_ctx *ctx, struct body_errors *e, const char *
 			body_error(e, pointer, "must be a string");
 			continue;
 		}
-		if (json_string_length(n) == 0 || state__chars(json_string_value(n)) > STATE__NAME_MAX)
+		if (json_string_length(n) == 0 || utf8_chars(json_string_value(n)) > STATE__NAME_MAX)
 			body_error(e, pointer, "must be 1 to %d characters", STATE__NAME_MAX);
-		else if (state__has_control(json_string_value(n)))
+		else if (utf8_has_control(json_string_value(n)))
 			body_error(e, pointer, "must not contain control characters");
 		for (size_t j = 0; j < i; j++)
 			if (json_equal(n, json_array_get(v, j))) {
@@ -264,7 +239,7 @@ h_variant_put(struct handler_ctx *ctx)
 		h_problem(ctx, RT_ERR_INTERNAL, NULL, NULL);
 		return;
 	}
-	arena_cleanup_add(ctx->arena, state__free, names_json);
+	arena_adopt(ctx->arena, names_json);
 	res = h_query(ctx, DB_STMT_VARIANT_PUT,
 		      &(struct db_args){.codename = codename,
 					.variant = variant,
@@ -309,7 +284,7 @@ h_variant_put(struct handler_ctx *ctx)
 		text = json_dumps(list, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(list);
 		if (text != NULL)
-			arena_cleanup_add(ctx->arena, state__free, text);
+			arena_adopt(ctx->arena, text);
 		h_problem(ctx, RT_ERR_CONFLICT,
 			  arena_printf(
 				  ctx->arena,

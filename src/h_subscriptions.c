@@ -18,6 +18,7 @@
 #include "params.h"
 #include "queries.h"
 #include "url_guard.h"
+#include "utf8.h"
 #include "webhook_sign.h"
 
 #define SUB__URL_MAX 2000         /* bytes of a URL (the table's CHECK) */
@@ -52,22 +53,6 @@ static const char *
 sub__id(const struct handler_ctx *ctx)
 {
 	return arena_printf(ctx->arena, "%lld", ctx->path->id);
-}
-
-static void
-sub__free(void *p)
-{
-	free(p);
-}
-
-static size_t
-sub__chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
 }
 
 static bool
@@ -170,15 +155,11 @@ sub__check(struct handler_ctx *ctx, struct body_errors *e, json_t *body, bool pa
 	}
 	v = json_object_get(body, "description");
 	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) || sub__chars(json_string_value(v)) > SUB__DESCRIPTION_MAX)
+		if (!json_is_string(v) || utf8_chars(json_string_value(v)) > SUB__DESCRIPTION_MAX)
 			body_error(e, "/description", "must be a string of at most %d characters, or null",
 				   SUB__DESCRIPTION_MAX);
-		else
-			for (const char *p = json_string_value(v); *p != '\0'; p++)
-				if ((unsigned char)*p < 0x20 || *p == 0x7F) {
-					body_error(e, "/description", "must not contain control characters");
-					break;
-				}
+		else if (utf8_has_control(json_string_value(v)))
+			body_error(e, "/description", "must not contain control characters");
 	}
 	sub__filter(ctx, e, body, "codenames", params_codename_valid, "device or variant codenames");
 	sub__filter(ctx, e, body, "regions", sub__region_valid, dom_region_list());
@@ -211,7 +192,7 @@ sub__body(struct handler_ctx *ctx, bool patch)
 		h_problem(ctx, RT_ERR_INTERNAL, NULL, NULL);
 		return NULL;
 	}
-	arena_cleanup_add(ctx->arena, sub__free, text);
+	arena_adopt(ctx->arena, text);
 	return text;
 }
 
@@ -280,22 +261,15 @@ out:
 	sodium_memzero(secret, sizeof secret);
 }
 
-void
-h_subscriptions(struct handler_ctx *ctx)
+/* A keyset page of a statement whose rows are (id, JSON document), asked for with limit + 1 rows: the
+ * documents, and the next page's link after the limit-th id. */
+static void
+sub__page(struct handler_ctx *ctx, const PGresult *res, long limit)
 {
-	long limit = ctx->params->limit;
 	const char *next = NULL;
-	PGresult *res;
+	int n = PQntuples(res);
 	struct jw *w;
-	int n;
 
-	res = h_query(ctx, DB_STMT_SUBSCRIPTIONS,
-		      &(struct db_args){.token = sub__token(ctx),
-					.after_id = ctx->after[0],
-					.limit = arena_printf(ctx->arena, "%ld", limit + 1)});
-	if (res == NULL)
-		return;
-	n = PQntuples(res);
 	if (n > limit) {
 		const char *fields[1] = {PQgetvalue(res, (int)limit - 1, 0)};
 
@@ -306,6 +280,21 @@ h_subscriptions(struct handler_ctx *ctx)
 	for (int i = 0; i < n; i++)
 		h_json_column_write(w, res, i, 1);
 	h_list_end(ctx, w, next);
+}
+
+void
+h_subscriptions(struct handler_ctx *ctx)
+{
+	long limit = ctx->params->limit;
+	PGresult *res;
+
+	res = h_query(ctx, DB_STMT_SUBSCRIPTIONS,
+		      &(struct db_args){.token = sub__token(ctx),
+					.after_id = ctx->after[0],
+					.limit = arena_printf(ctx->arena, "%ld", limit + 1)});
+	if (res == NULL)
+		return;
+	sub__page(ctx, res, limit);
 }
 
 void
@@ -435,10 +424,7 @@ void
 h_subscription_deliveries(struct handler_ctx *ctx)
 {
 	long limit = ctx->params->limit;
-	const char *next = NULL;
 	PGresult *res;
-	struct jw *w;
-	int n;
 
 	/* a subscription the token does not see is a 404, not an empty list */
 	res = h_query(ctx, DB_STMT_SUBSCRIPTION_GET, &(struct db_args){.token = sub__token(ctx), .id = sub__id(ctx)});
@@ -455,15 +441,5 @@ h_subscription_deliveries(struct handler_ctx *ctx)
 					.limit = arena_printf(ctx->arena, "%ld", limit + 1)});
 	if (res == NULL)
 		return;
-	n = PQntuples(res);
-	if (n > limit) {
-		const char *fields[1] = {PQgetvalue(res, (int)limit - 1, 0)};
-
-		next = h_next_url(ctx, cursor_encode(ctx->arena, h_cursor_scope(ctx), fields, 1));
-		n = (int)limit;
-	}
-	w = h_list_begin(ctx);
-	for (int i = 0; i < n; i++)
-		h_json_column_write(w, res, i, 1);
-	h_list_end(ctx, w, next);
+	sub__page(ctx, res, limit);
 }

@@ -184,14 +184,19 @@ url__class_of(const unsigned char addr[16])
 		if (class != NULL)
 			return class;
 	}
-	for (size_t i = 0; i < sizeof url__special / sizeof url__special[0]; i++) {
-		struct url_net net;
+	/* the table as networks, parsed once (the process is single-threaded) */
+	static struct url_net nets[sizeof url__special / sizeof url__special[0]];
+	static bool parsed;
 
-		if (!url_net_parse(url__special[i].net, &net))
-			return "reserved"; /* cannot happen: the table is tested (unit.url_guard) */
-		if (url__in_net(addr, &net))
-			return url__special[i].class;
+	if (!parsed) {
+		for (size_t i = 0; i < sizeof url__special / sizeof url__special[0]; i++)
+			if (!url_net_parse(url__special[i].net, &nets[i]))
+				abort(); /* cannot happen: the table is tested (unit.url_guard) */
+		parsed = true;
 	}
+	for (size_t i = 0; i < sizeof url__special / sizeof url__special[0]; i++)
+		if (url__in_net(addr, &nets[i]))
+			return url__special[i].class;
 	return NULL;
 }
 

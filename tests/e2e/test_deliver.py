@@ -20,7 +20,7 @@ import pytest
 
 import conftest
 from contract import Contract
-from webhook_receiver import Receiver
+from webhook_receiver import Receiver, subscribe, subscriptions_token
 
 CONTRACT = Contract()
 
@@ -66,9 +66,7 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def token(stack):
-    r = stack.romtrack("token", "add", "deliver-tests", "--scope", "subscriptions:write")
-    assert r.returncode == 0, r.stderr
-    return re.search(r"rt_[A-Za-z0-9_-]{20,}", r.stdout).group(0)
+    return subscriptions_token(stack, "deliver-tests")
 
 
 @pytest.fixture
@@ -78,12 +76,6 @@ def deliverer(stack):
     assert d.stop() == 0, d.text()
     assert "ERROR" not in d.text() and "runtime error" not in d.text(), d.text()
 
-
-def subscribe(stack, token, url, **members):
-    status, headers, _, doc = stack.get("/api/subscriptions", {"Authorization": "Bearer " + token}, method="POST",
-                                        body=dict({"url": url}, **members))
-    assert status == 201, doc
-    return doc
 
 
 def change_md5s(stack, codename, n):
@@ -304,8 +296,7 @@ def test_ping_retry_by_hand_and_the_deliveries_list(stack, token, receiver, deli
     # refusals: an unknown event, another token's subscription, a disabled one
     status, _, _, doc = stack.get(base + "/deliveries/999999999/retry", auth, method="POST")
     assert status == 404 and doc["type"] == "urn:romtrack:problem:not-found", doc
-    r = stack.romtrack("token", "add", "deliver-stranger", "--scope", "subscriptions:write")
-    stranger = {"Authorization": "Bearer " + re.search(r"rt_[A-Za-z0-9_-]{20,}", r.stdout).group(0)}
+    stranger = {"Authorization": "Bearer " + subscriptions_token(stack, "deliver-stranger")}
     for method, path in (("POST", base + "/ping"), ("GET", base + "/deliveries"),
                          ("POST", base + "/deliveries/%d/retry" % seq)):
         status, _, _, doc = stack.get(path, stranger, method=method)

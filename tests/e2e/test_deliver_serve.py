@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from webhook_receiver import Receiver
+from webhook_receiver import Receiver, subscribe, subscriptions_token
 
 SETTINGS = {
     "webhook_allow_networks": "127.0.0.0/8",
@@ -30,16 +30,8 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def token(stack):
-    r = stack.romtrack("token", "add", "serve-deliver", "--scope", "subscriptions:write")
-    assert r.returncode == 0, r.stderr
-    return re.search(r"rt_[A-Za-z0-9_-]{20,}", r.stdout).group(0)
+    return subscriptions_token(stack, "serve-deliver")
 
-
-def subscribe(stack, token, url):
-    status, _, _, doc = stack.get("/api/subscriptions", {"Authorization": "Bearer " + token}, method="POST",
-                                  body={"url": url})
-    assert status == 201, doc
-    return doc
 
 
 def change(stack, n=1):

@@ -1,9 +1,26 @@
-"""A webhook receiver for the end-to-end tests of delivery (test_deliver.py, test_deliver_serve.py): Python's
-http.server on loopback, recording every request and answering what the test's plan says."""
+"""What the end-to-end tests of delivery share (test_deliver.py, test_deliver_serve.py): a webhook receiver (Python's
+http.server on loopback, recording every request and answering what the test's plan says), a token for
+subscriptions, and making one."""
 
 import http.server
+import re
 import threading
 import time
+
+
+def subscriptions_token(stack, name):
+    """A new token with the subscriptions:write scope; its secret."""
+    r = stack.romtrack("token", "add", name, "--scope", "subscriptions:write")
+    assert r.returncode == 0, r.stderr
+    return re.search(r"rt_[A-Za-z0-9_-]{20,}", r.stdout).group(0)
+
+
+def subscribe(stack, token, url, **members):
+    """POST /api/subscriptions for url (and the other members given); the 201's subscription."""
+    status, _, _, doc = stack.get("/api/subscriptions", {"Authorization": "Bearer " + token}, method="POST",
+                                  body=dict({"url": url}, **members))
+    assert status == 201, doc
+    return doc
 
 
 class Receiver:
