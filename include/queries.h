@@ -40,17 +40,12 @@ enum db_stmt {
 	DB_STMT_SUBSCRIPTION_PATCH,
 	DB_STMT_SUBSCRIPTION_DELETE,
 	DB_STMT_SUBSCRIPTION_ROTATE,
-	DB_STMT_DELIVER_DUE,
-	DB_STMT_DELIVER_LOCK,
-	DB_STMT_DELIVER_UNLOCK,
+	DB_STMT_DELIVER_CLAIM,
 	DB_STMT_DELIVER_NEXT,
-	DB_STMT_DELIVER_SKIP,
 	DB_STMT_DELIVER_RECORD,
 	DB_STMT_DELIVER_NEXT_DUE,
 	DB_STMT_DELIVER_REQUEST,
 	DB_STMT_DELIVER_EVENT,
-	DB_STMT_DELIVER_PING,
-	DB_STMT_DELIVER_REQUEST_DONE,
 	DB_STMT_SUBSCRIPTION_REQUEST,
 	DB_STMT_SUBSCRIPTION_DELIVERIES,
 	DB_STMT__MAX
@@ -74,7 +69,7 @@ enum db_stmt {
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
 	X(token) X(secret) X(body) X(grace)                                                              \
-	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delay) X(disable) X(request)
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */
@@ -188,14 +183,23 @@ enum { WDCOL__BEFORE = RELCOL__MAX - 1, DB_WITHDRAWN_COLUMNS(DB_COL__ENUM, DB_CO
 	NEXT(CHGCOL_REASON, "r.withdraw_reason")
 enum { CHGCOL__BEFORE = RELCOL__MAX - 1, DB_CHANGE_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CHGCOL__MAX };
 
-/* The next event of a subscription (DB_STMT_DELIVER_NEXT): a change feed row, then where and how to send it. */
-#define DB_DELIVER_COLUMNS(FIRST, NEXT)                                                               \
-	FIRST(DLVCOL_URL, "s.url")                                                                    \
-	NEXT(DLVCOL_SECRET, "s.secret")                                                               \
-	NEXT(DLVCOL_PREVIOUS_SECRET, "CASE WHEN s.previous_until > now() THEN s.previous_secret END") \
-	NEXT(DLVCOL_ATTEMPTS, "s.attempts")                                                           \
-	NEXT(DLVCOL_EVENT_TYPE, "'release.' || c.kind::text")                                         \
-	NEXT(DLVCOL_EVENT_AT, "to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+/* A subscription `romtrack deliver` claimed (DB_STMT_DELIVER_CLAIM): whether a delivery asked for by hand waits,
+ * where and how to send (the previous secret while its grace lasts), the failures of its head event so far. */
+#define DB_CLAIM_COLUMNS(FIRST, NEXT)                   \
+	FIRST(CLMCOL_SUBSCRIPTION, "subscription_id")   \
+	NEXT(CLMCOL_REQUESTED, "requested")             \
+	NEXT(CLMCOL_URL, "url")                         \
+	NEXT(CLMCOL_SECRET, "secret")                   \
+	NEXT(CLMCOL_PREVIOUS_SECRET, "previous_secret") \
+	NEXT(CLMCOL_ATTEMPTS, "attempts")
+enum { DB_CLAIM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CLMCOL__MAX };
+
+/* An event to deliver (DB_STMT_DELIVER_NEXT, _EVENT): a change feed row, its event type and time, and the
+ * subscriptions it goes to, as a bigint[] text. */
+#define DB_DELIVER_COLUMNS(FIRST, NEXT)                                                                \
+	FIRST(DLVCOL_EVENT_TYPE, "'release.' || c.kind::text")                                         \
+	NEXT(DLVCOL_EVENT_AT, "to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')") \
+	NEXT(DLVCOL_SUBSCRIPTIONS, "p.subs::text")
 enum { DLVCOL__BEFORE = CHGCOL__MAX - 1, DB_DELIVER_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DLVCOL__MAX };
 
 /* An entry of the audit trail (DB_STMT_AUDIT): any subject. */

@@ -132,8 +132,8 @@ static const struct cfg__key {
 	 CFG__UNSERVED, "Seconds a delivery may take to connect to its receiver."},
 	{"deliver_timeout", CFG__INT, offsetof(struct cfg, deliver_timeout), 1, 300, "15", false, CFG__UNSERVED,
 	 "Seconds a delivery may take in all (connect, send, the receiver's answer)."},
-	{"deliver_max_in_flight", CFG__INT, offsetof(struct cfg, deliver_max_in_flight), 1, 1024, "64", false,
-	 CFG__UNSERVED, "Deliveries one `romtrack deliver` has in flight at once (each to another subscription)."},
+	{"deliver_max_in_flight", CFG__INT, offsetof(struct cfg, deliver_max_in_flight), 1, 1024, "256", false,
+	 CFG__UNSERVED, "Subscriptions one `romtrack deliver` sends to at once (one delivery in flight each)."},
 };
 
 #define CFG__NKEYS (sizeof cfg__keys / sizeof cfg__keys[0])

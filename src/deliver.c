@@ -1,19 +1,25 @@
 /* `romtrack deliver` (include/deliver.h): claims due subscriptions, sends each one's head event with libcurl's
  * multi interface, records every attempt, and sleeps on the database socket and the transfers until something
- * is due. */
+ * is due. The database sees batches (sql/016_delivery_batches.sql): each turn of the loop records the answers
+ * that came in since the last one in one statement, then claims what is due and reads the next events of all
+ * claimed subscriptions in two more, however many deliveries that is. A claimed subscription's events are sent
+ * one after the other (the next once the one before got its 2xx) while its lock is held: a run. */
 #include "deliver.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,18 +36,34 @@
 
 #define DLV__IDLE_MS 30000         /* the longest sleep without a reason to wake */
 #define DLV__RETRY_AFTER_MAX 86400 /* seconds of a Retry-After honoured at most */
+#define DLV__RUN_MAX 64            /* events of a subscription read at a claim, sent one after the other */
+#define DLV__RECORD_MS 50          /* the longest an answer waits to be recorded while runs go on */
 
 struct dlv;
 
-/* One delivery in flight: the head event of one subscription. */
-struct dlv_job {
+/* An event to send: a change as a Standard Webhooks payload, shared by the runs of every subscription that
+ * wants it, or a ping. */
+struct dlv_event {
+	int refs;
+	char seq[24], type[32]; /* seq "0" for a ping */
+	size_t len;
+	char body[];
+};
+
+/* A run: the events of one subscription, sent one after the other (the next once the one before got a 2xx)
+ * while this session holds the subscription's lock; or one delivery asked for by hand. */
+struct dlv_run {
 	struct dlv *d;
-	char sub_id[24], seq[24];
-	char request[24]; /* a delivery asked for by hand (delivery_request's id), sent once; "" otherwise */
-	char event_id[64], event_type[32];
-	int attempts;          /* failed attempts of this event before this one */
 	unsigned long session; /* db_connections when it was claimed: the session that holds its lock */
-	char *body;
+	long long sub;         /* the subscription's id, and as text */
+	char sub_id[24];
+	char request[24]; /* a delivery asked for by hand (delivery_request's id), sent once; "" otherwise */
+	char *url, *secret, *previous; /* previous: NULL, or the secret before while its grace lasts */
+	int attempts;                  /* failed attempts of the head event before this run (for the log) */
+	struct dlv_event *events[DLV__RUN_MAX];
+	size_t nevents, next; /* next: the one being sent */
+	/* the transfer of events[next] */
+	char event_id[64];
 	CURL *easy;
 	struct curl_slist *headers;
 	long long started_ms;
@@ -51,17 +73,46 @@ struct dlv_job {
 	char curl_error[CURL_ERROR_SIZE];
 };
 
+/* How one delivery ended, waiting to be recorded with the others of the same turn (sql/016's
+ * delivery_record_many). */
+struct dlv_answer {
+	unsigned long session; /* the session that holds the subscription's lock */
+	char sub_id[24], seq[24], request[24], event_id[64], event_type[32];
+	long status; /* 0: no answer */
+	long long ms;
+	long retry_after; /* seconds, -1: none */
+	char error[400];  /* "": a 2xx */
+	bool last;        /* its run ended with it: the subscription is unlocked once it is recorded */
+};
+
+/* The ids of subscriptions, as the text of a bigint[] ("{3,7}") once closed. */
+struct dlv_ids {
+	struct buf text;
+	size_t n;
+	bool closed; /* text ends with the closing brace */
+};
+
 struct dlv {
 	const struct cfg *cfg;
 	struct db *db;
 	CURLM *multi;
 	struct url_net nets[URL_NETWORKS_MAX];
 	struct url_policy policy;
-	long schedule[CFG_SECONDS_LIST_MAX];
+	char schedule[CFG_SECONDS_LIST_MAX * 12 + 4]; /* deliver_retry_schedule as a float8[] */
 	size_t nschedule;
-	struct dlv_job **jobs;
-	size_t njobs;
-	unsigned long claim_session; /* db_connections when the lock being used was taken */
+	struct dlv_run **runs;
+	size_t nruns;
+	struct buf answers; /* struct dlv_answer: ended, not recorded yet */
+	/* Subscriptions this session holds with nothing in flight, unlocked by the next claim: their runs' answers
+	 * recorded; nothing to send (moved to the head when nothing there is wanted). */
+	struct dlv_ids release, skip;
+	unsigned long session; /* db_connections when release and skip were gathered */
+	long long answered_at; /* dlv__now_ms of the oldest answer not recorded */
+	long long due_at;      /* dlv__now_ms when the next retry is due (DLV__IDLE_MS at most after a claim) */
+	bool work;             /* a claim is wanted: a run ended, a change was heard of, a retry is due */
+	long long claim_after; /* dlv__now_ms before which no claim is made (after a failed record) */
+	int epfd;              /* the transfers' sockets (libcurl's socket callback keeps the set) */
+	long long timer_at;    /* dlv__now_ms when libcurl wants to act on its timeouts; -1: no such time */
 };
 
 static volatile sig_atomic_t dlv__stop;
@@ -94,15 +145,15 @@ dlv__now_ms(void)
 static curl_socket_t
 dlv__open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
-	struct dlv_job *job = clientp;
+	struct dlv_run *run = clientp;
 	const char *why;
 
 	(void)purpose;
-	if (!url_guard_address(&job->d->policy, &address->addr, &why)) {
+	if (!url_guard_address(&run->d->policy, &address->addr, &why)) {
 		char text[INET6_ADDRSTRLEN] = "?";
 
 		getnameinfo(&address->addr, address->addrlen, text, sizeof text, NULL, 0, NI_NUMERICHOST);
-		snprintf(job->refused, sizeof job->refused, "the address %s is %s", text, why);
+		snprintf(run->refused, sizeof run->refused, "the address %s is %s", text, why);
 		return CURL_SOCKET_BAD;
 	}
 	return socket(address->family, address->socktype, address->protocol);
@@ -112,17 +163,17 @@ dlv__open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr
 static size_t
 dlv__on_data(char *data, size_t size, size_t n, void *userdata)
 {
-	struct dlv_job *job = userdata;
+	struct dlv_run *run = userdata;
 
 	(void)data;
-	job->received += size * n;
-	return job->received > DELIVER_ANSWER_MAX ? 0 : size * n;
+	run->received += size * n;
+	return run->received > DELIVER_ANSWER_MAX ? 0 : size * n;
 }
 
 static size_t
 dlv__on_header(char *line, size_t size, size_t n, void *userdata)
 {
-	struct dlv_job *job = userdata;
+	struct dlv_run *run = userdata;
 	size_t len = size * n;
 
 	/* "Retry-After: 120": seconds only (an HTTP date is taken as none) */
@@ -138,33 +189,155 @@ dlv__on_header(char *line, size_t size, size_t n, void *userdata)
 		if (n_digits > 0 && n_digits < 10) {
 			long v = strtol(value, NULL, 10);
 
-			job->retry_after = v > DLV__RETRY_AFTER_MAX ? DLV__RETRY_AFTER_MAX : v;
+			run->retry_after = v > DLV__RETRY_AFTER_MAX ? DLV__RETRY_AFTER_MAX : v;
 		} else if (n_digits > 0) {
-			job->retry_after = DLV__RETRY_AFTER_MAX;
+			run->retry_after = DLV__RETRY_AFTER_MAX;
 		}
 	}
 	return len;
 }
 
-static void
-dlv__job_free(struct dlv_job *job)
+static struct dlv_event *
+dlv__event_new(const char *seq, const char *type, const char *body)
 {
-	if (job->easy != NULL) {
-		curl_multi_remove_handle(job->d->multi, job->easy);
-		curl_easy_cleanup(job->easy);
-	}
-	curl_slist_free_all(job->headers);
-	free(job->body);
-	free(job);
+	size_t len = strlen(body);
+	struct dlv_event *ev = malloc(sizeof *ev + len + 1);
+
+	if (ev == NULL)
+		abort();
+	ev->refs = 0;
+	snprintf(ev->seq, sizeof ev->seq, "%s", seq);
+	snprintf(ev->type, sizeof ev->type, "%s", type);
+	ev->len = len;
+	memcpy(ev->body, body, len + 1);
+	return ev;
 }
 
 static void
-dlv__unlock(struct dlv *d, const char *sub_id)
+dlv__event_put(struct dlv_event *ev)
 {
-	PGresult *res = NULL;
+	if (ev != NULL && --ev->refs <= 0)
+		free(ev);
+}
 
-	if (db_exec(d->db, DB_STMT_DELIVER_UNLOCK, &(struct db_args){.id = sub_id}, &res) == RT_OK)
-		PQclear(res);
+static void
+dlv__secret_free(char *secret)
+{
+	if (secret != NULL) {
+		sodium_memzero(secret, strlen(secret));
+		free(secret);
+	}
+}
+
+/* Ends the transfer of the run's current event (its answer taken already). Its handle is kept for the run's
+ * next event (the same URL and options) until the run is freed. */
+static void
+dlv__transfer_end(struct dlv_run *run)
+{
+	if (run->easy != NULL)
+		curl_multi_remove_handle(run->d->multi, run->easy);
+	curl_slist_free_all(run->headers);
+	run->headers = NULL;
+}
+
+static void
+dlv__run_free(struct dlv_run *run)
+{
+	dlv__transfer_end(run);
+	if (run->easy != NULL)
+		curl_easy_cleanup(run->easy);
+	for (size_t i = 0; i < run->nevents; i++)
+		dlv__event_put(run->events[i]);
+	free(run->url);
+	dlv__secret_free(run->secret);
+	dlv__secret_free(run->previous);
+	free(run);
+}
+
+/* A run of a claimed subscription (row of DB_STMT_DELIVER_CLAIM), without events yet. */
+static struct dlv_run *
+dlv__run_new(struct dlv *d, const PGresult *claimed, int row)
+{
+	struct dlv_run *run = calloc(1, sizeof *run);
+
+	if (run == NULL)
+		abort();
+	run->d = d;
+	run->session = d->session; /* a reconnect since the lock makes it an orphan (dlv__session_check) */
+	run->sub = strtoll(PQgetvalue(claimed, row, CLMCOL_SUBSCRIPTION), NULL, 10);
+	snprintf(run->sub_id, sizeof run->sub_id, "%lld", run->sub);
+	run->url = strdup(PQgetvalue(claimed, row, CLMCOL_URL));
+	run->secret = strdup(PQgetvalue(claimed, row, CLMCOL_SECRET));
+	if (!PQgetisnull(claimed, row, CLMCOL_PREVIOUS_SECRET))
+		run->previous = strdup(PQgetvalue(claimed, row, CLMCOL_PREVIOUS_SECRET));
+	run->attempts = atoi(PQgetvalue(claimed, row, CLMCOL_ATTEMPTS));
+	if (run->url == NULL || run->secret == NULL)
+		abort();
+	return run;
+}
+
+static void
+dlv__run_add_event(struct dlv_run *run, struct dlv_event *ev)
+{
+	if (run->nevents < DLV__RUN_MAX) {
+		ev->refs++;
+		run->events[run->nevents++] = ev;
+	}
+}
+
+static void
+dlv__ids_add(struct dlv_ids *ids, const char *id)
+{
+	if (ids->closed) { /* the brace dlv__ids_array put at the end */
+		ids->text.len--;
+		ids->closed = false;
+	}
+	buf_printf(&ids->text, "%s%s", ids->n++ ? "," : "{", id);
+}
+
+/* The bigint[] text of ids ("{}" when empty); valid until the next dlv__ids_add or _clear. */
+static const char *
+dlv__ids_array(struct dlv_ids *ids)
+{
+	if (ids->n == 0)
+		return "{}";
+	if (!ids->closed)
+		buf_puts(&ids->text, "}");
+	ids->closed = true;
+	return ids->text.data;
+}
+
+static void
+dlv__ids_clear(struct dlv_ids *ids)
+{
+	ids->text.len = 0;
+	ids->n = 0;
+	ids->closed = false;
+}
+
+/* How the delivery of the run's current event ended, to be recorded in the next turn; last: the run ends. */
+static void
+dlv__answer(struct dlv *d, const struct dlv_run *run, long status, long long ms, long retry_after, const char *error,
+	    bool last)
+{
+	const struct dlv_event *ev = run->events[run->next];
+	struct dlv_answer a = {.session = run->session,
+			       .status = status,
+			       .ms = ms,
+			       .retry_after = retry_after,
+			       .last = last};
+
+	snprintf(a.sub_id, sizeof a.sub_id, "%s", run->sub_id);
+	snprintf(a.request, sizeof a.request, "%s", run->request);
+	snprintf(a.event_id, sizeof a.event_id, "%s", run->event_id);
+	snprintf(a.seq, sizeof a.seq, "%s", ev->seq);
+	snprintf(a.event_type, sizeof a.event_type, "%s", ev->type);
+	snprintf(a.error, sizeof a.error, "%s", error);
+	if (d->answers.len == 0)
+		d->answered_at = dlv__now_ms();
+	BUF_PUSH(&d->answers, a);
+	if (last)
+		d->work = true;
 }
 
 /* "v1,<sig>" for the secret, and " v1,<sig>" for the one before it while it is still valid. */
@@ -190,7 +363,7 @@ dlv__signature(const char *secret, const char *previous, const char *event_id, l
 
 /* A ping's payload: {"type": "ping", "timestamp": now, "data": {"subscription": id}}. */
 static char *
-dlv__ping_payload(const char *sub_id)
+dlv__ping_text(const char *sub_id)
 {
 	char at[32], text[160];
 	time_t now = time(NULL);
@@ -203,350 +376,414 @@ dlv__ping_payload(const char *sub_id)
 	return strdup(text);
 }
 
-/* The event of row 0 of DB_STMT_DELIVER_NEXT as a Standard Webhooks payload. */
-static char *
-dlv__payload(const PGresult *res)
+/* The event of a row of DB_STMT_DELIVER_NEXT or _EVENT as a Standard Webhooks payload. */
+static struct dlv_event *
+dlv__event_of_row(const PGresult *res, int row)
 {
 	struct arena *a = arena_new();
 	struct jw *w = jw_new(a);
-	char *text;
+	struct dlv_event *ev;
 
 	jw_object_begin(w);
 	jw_key(w, "type");
-	jw_string(w, PQgetvalue(res, 0, DLVCOL_EVENT_TYPE));
+	jw_string(w, PQgetvalue(res, row, DLVCOL_EVENT_TYPE));
 	jw_key(w, "timestamp");
-	jw_string(w, PQgetvalue(res, 0, DLVCOL_EVENT_AT));
+	jw_string(w, PQgetvalue(res, row, DLVCOL_EVENT_AT));
 	jw_key(w, "data");
-	h_change_entry_write(w, res, 0);
+	h_change_entry_write(w, res, row);
 	jw_object_end(w);
-	text = strdup(jw_text(w, NULL));
+	ev = dlv__event_new(PQgetvalue(res, row, CHGCOL_SEQ), PQgetvalue(res, row, DLVCOL_EVENT_TYPE),
+			    jw_text(w, NULL));
 	arena_free(a);
-	return text;
+	return ev;
 }
 
-/* What a delivery sends and where: a job without its transfer. */
-static struct dlv_job *
-dlv__job_new(struct dlv *d, const char *sub_id, const char *seq, const char *event_type, const char *request)
-{
-	struct dlv_job *job = calloc(1, sizeof *job);
+static void dlv__easy_new(struct dlv *d, struct dlv_run *run);
 
-	if (job == NULL)
-		abort();
-	job->d = d;
-	job->retry_after = -1;
-	job->session = d->claim_session; /* a reconnect since the lock makes it an orphan (dlv__drop_orphans) */
-	snprintf(job->sub_id, sizeof job->sub_id, "%s", sub_id);
-	snprintf(job->seq, sizeof job->seq, "%s", seq);
-	snprintf(job->event_type, sizeof job->event_type, "%s", event_type);
-	snprintf(job->request, sizeof job->request, "%s", request);
-	/* the same for every attempt of this event to this subscription: receivers deduplicate by it */
-	if (strcmp(event_type, "ping") == 0)
-		snprintf(job->event_id, sizeof job->event_id, "msg_%s_ping_%s", sub_id, request);
-	else
-		snprintf(job->event_id, sizeof job->event_id, "msg_%s_%s", sub_id, seq);
-	return job;
-}
-
-/* Starts job's transfer of job->body to url, signed with secret (and previous, when not NULL); false when it
- * cannot (logged; job freed). */
+/* Starts the transfer of the run's current event, signed with its secret (and the one before, during a
+ * rotation's grace); false when it cannot (answered as failed and logged: the run ends). */
 static bool
-dlv__send(struct dlv *d, struct dlv_job *job, const char *url, const char *secret, const char *previous)
+dlv__send(struct dlv *d, struct dlv_run *run)
 {
+	const struct dlv_event *ev = run->events[run->next];
 	char header[1024], sig[2 * WEBHOOK_SIGNATURE_MAX + 2];
 	long long now = (long long)time(NULL);
-	size_t len;
 
-	if (job->body == NULL)
-		abort();
-	len = strlen(job->body);
-	if (!dlv__signature(secret, previous, job->event_id, now, job->body, len, sig, sizeof sig)) {
-		log_error("deliver: subscription %s has no valid secret", job->sub_id);
-		dlv__job_free(job);
+	/* the same for every attempt of this event to this subscription: receivers deduplicate by it */
+	if (strcmp(ev->type, "ping") == 0)
+		snprintf(run->event_id, sizeof run->event_id, "msg_%s_ping_%s", run->sub_id, run->request);
+	else
+		snprintf(run->event_id, sizeof run->event_id, "msg_%s_%s", run->sub_id, ev->seq);
+	run->received = 0;
+	run->retry_after = -1;
+	run->refused[0] = run->curl_error[0] = '\0';
+	if (!dlv__signature(run->secret, run->previous, run->event_id, now, ev->body, ev->len, sig, sizeof sig)) {
+		log_error("deliver: subscription %s has no valid secret", run->sub_id);
+		dlv__answer(d, run, 0, 0, -1, "the subscription has no valid secret", true);
 		return false;
 	}
-	job->headers = curl_slist_append(job->headers, "Content-Type: application/json");
-	snprintf(header, sizeof header, "webhook-id: %s", job->event_id);
-	job->headers = curl_slist_append(job->headers, header);
+	run->headers = curl_slist_append(run->headers, "Content-Type: application/json");
+	snprintf(header, sizeof header, "webhook-id: %s", run->event_id);
+	run->headers = curl_slist_append(run->headers, header);
 	snprintf(header, sizeof header, "webhook-timestamp: %lld", now);
-	job->headers = curl_slist_append(job->headers, header);
+	run->headers = curl_slist_append(run->headers, header);
 	snprintf(header, sizeof header, "webhook-signature: %s", sig);
-	job->headers = curl_slist_append(job->headers, header);
+	run->headers = curl_slist_append(run->headers, header);
 	/* no "Expect: 100-continue" pause before the body */
-	job->headers = curl_slist_append(job->headers, "Expect:");
+	run->headers = curl_slist_append(run->headers, "Expect:");
 	sodium_memzero(sig, sizeof sig);
 	sodium_memzero(header, sizeof header);
-	job->easy = curl_easy_init();
-	if (job->easy == NULL || job->headers == NULL)
+	if (run->headers == NULL)
 		abort();
-	curl_easy_setopt(job->easy, CURLOPT_URL, url);
-	curl_easy_setopt(job->easy, CURLOPT_PROTOCOLS_STR, d->policy.allow_http ? "http,https" : "https");
-	curl_easy_setopt(job->easy, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
-	curl_easy_setopt(job->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(job->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(job->easy, CURLOPT_CONNECTTIMEOUT, d->cfg->deliver_connect_timeout);
-	curl_easy_setopt(job->easy, CURLOPT_TIMEOUT, d->cfg->deliver_timeout);
-	curl_easy_setopt(job->easy, CURLOPT_USERAGENT, "romtrack-webhooks/1");
-	curl_easy_setopt(job->easy, CURLOPT_HTTPHEADER, job->headers);
-	curl_easy_setopt(job->easy, CURLOPT_POSTFIELDS, job->body);
-	curl_easy_setopt(job->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(job->easy, CURLOPT_OPENSOCKETFUNCTION, dlv__open_socket);
-	curl_easy_setopt(job->easy, CURLOPT_OPENSOCKETDATA, job);
-	curl_easy_setopt(job->easy, CURLOPT_WRITEFUNCTION, dlv__on_data);
-	curl_easy_setopt(job->easy, CURLOPT_WRITEDATA, job);
-	curl_easy_setopt(job->easy, CURLOPT_HEADERFUNCTION, dlv__on_header);
-	curl_easy_setopt(job->easy, CURLOPT_HEADERDATA, job);
-	curl_easy_setopt(job->easy, CURLOPT_ERRORBUFFER, job->curl_error);
-	curl_easy_setopt(job->easy, CURLOPT_PRIVATE, job);
-	job->started_ms = dlv__now_ms();
-	if (curl_multi_add_handle(d->multi, job->easy) != CURLM_OK) {
-		dlv__job_free(job);
+	if (run->easy == NULL)
+		dlv__easy_new(d, run);
+	curl_easy_setopt(run->easy, CURLOPT_HTTPHEADER, run->headers);
+	curl_easy_setopt(run->easy, CURLOPT_POSTFIELDS, &ev->body[0]);
+	curl_easy_setopt(run->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ev->len);
+	run->started_ms = dlv__now_ms();
+	if (curl_multi_add_handle(d->multi, run->easy) != CURLM_OK) {
+		dlv__answer(d, run, 0, 0, -1, "libcurl could not start the transfer", true);
 		return false;
 	}
-	d->jobs = realloc(d->jobs, (d->njobs + 1) * sizeof *d->jobs);
-	if (d->jobs == NULL)
-		abort();
-	d->jobs[d->njobs++] = job;
 	return true;
 }
 
-/* Starts the delivery of the event of row 0 of DB_STMT_DELIVER_NEXT or _EVENT (request: "" or the request
- * asking for it by hand). */
-static bool
-dlv__start_event(struct dlv *d, const char *sub_id, const PGresult *res, const char *request)
+/* The run's handle: what stays the same for each of its events. */
+static void
+dlv__easy_new(struct dlv *d, struct dlv_run *run)
 {
-	struct dlv_job *job =
-		dlv__job_new(d, sub_id, PQgetvalue(res, 0, CHGCOL_SEQ), PQgetvalue(res, 0, DLVCOL_EVENT_TYPE), request);
-
-	job->attempts = request[0] != '\0' ? 0 : atoi(PQgetvalue(res, 0, DLVCOL_ATTEMPTS));
-	job->body = dlv__payload(res);
-	return dlv__send(d, job, PQgetvalue(res, 0, DLVCOL_URL), PQgetvalue(res, 0, DLVCOL_SECRET),
-			 PQgetisnull(res, 0, DLVCOL_PREVIOUS_SECRET) ? NULL
-								     : PQgetvalue(res, 0, DLVCOL_PREVIOUS_SECRET));
+	run->easy = curl_easy_init();
+	if (run->easy == NULL)
+		abort();
+	curl_easy_setopt(run->easy, CURLOPT_URL, run->url);
+	curl_easy_setopt(run->easy, CURLOPT_PROTOCOLS_STR, d->policy.allow_http ? "http,https" : "https");
+	curl_easy_setopt(run->easy, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
+	curl_easy_setopt(run->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(run->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(run->easy, CURLOPT_CONNECTTIMEOUT, d->cfg->deliver_connect_timeout);
+	curl_easy_setopt(run->easy, CURLOPT_TIMEOUT, d->cfg->deliver_timeout);
+	curl_easy_setopt(run->easy, CURLOPT_USERAGENT, "romtrack-webhooks/1");
+	curl_easy_setopt(run->easy, CURLOPT_OPENSOCKETFUNCTION, dlv__open_socket);
+	curl_easy_setopt(run->easy, CURLOPT_OPENSOCKETDATA, run);
+	curl_easy_setopt(run->easy, CURLOPT_WRITEFUNCTION, dlv__on_data);
+	curl_easy_setopt(run->easy, CURLOPT_WRITEDATA, run);
+	curl_easy_setopt(run->easy, CURLOPT_HEADERFUNCTION, dlv__on_header);
+	curl_easy_setopt(run->easy, CURLOPT_HEADERDATA, run);
+	curl_easy_setopt(run->easy, CURLOPT_ERRORBUFFER, run->curl_error);
+	curl_easy_setopt(run->easy, CURLOPT_PRIVATE, run);
 }
 
-/* Starts the delivery asked for by hand that the subscription has waiting, if any: true when there was one
- * (started, or recorded as failed when its event is gone). */
+/* Starts a run with events: it is in flight until its last answer. A run without any is freed. */
+static void
+dlv__run_start(struct dlv *d, struct dlv_run *run)
+{
+	if (run->nevents == 0 || !dlv__send(d, run)) {
+		dlv__run_free(run);
+		return;
+	}
+	d->runs = realloc(d->runs, (d->nruns + 1) * sizeof *d->runs);
+	if (d->runs == NULL)
+		abort();
+	d->runs[d->nruns++] = run;
+}
+
+static void
+dlv__forget(struct dlv *d, struct dlv_run *run)
+{
+	for (size_t i = 0; i < d->nruns; i++)
+		if (d->runs[i] == run) {
+			d->runs[i] = d->runs[--d->nruns];
+			break;
+		}
+	dlv__run_free(run);
+}
+
+/* Starts the delivery asked for by hand that the claimed subscription of run has waiting, if any: true when
+ * there was one (started, or answered as failed when its event is gone); run is taken either way then. */
 static bool
-dlv__start_request(struct dlv *d, const char *sub_id)
+dlv__start_request(struct dlv *d, struct dlv_run *run)
 {
 	PGresult *req = NULL, *res = NULL;
-	char request[24], seq[24];
-	bool ping, started = false;
+	char seq[24];
+	bool ping;
 
-	if (db_exec(d->db, DB_STMT_DELIVER_REQUEST, &(struct db_args){.id = sub_id}, &req) != RT_OK)
+	if (db_exec(d->db, DB_STMT_DELIVER_REQUEST, &(struct db_args){.id = run->sub_id}, &req) != RT_OK)
 		return false;
 	if (PQntuples(req) == 0) {
 		PQclear(req);
 		return false;
 	}
-	snprintf(request, sizeof request, "%s", PQgetvalue(req, 0, 0));
+	snprintf(run->request, sizeof run->request, "%s", PQgetvalue(req, 0, 0));
 	ping = PQgetisnull(req, 0, 1);
 	snprintf(seq, sizeof seq, "%s", ping ? "0" : PQgetvalue(req, 0, 1));
 	PQclear(req);
 	if (ping) {
-		if (db_exec(d->db, DB_STMT_DELIVER_PING, &(struct db_args){.id = sub_id}, &res) == RT_OK &&
-		    PQntuples(res) == 1) {
-			struct dlv_job *job = dlv__job_new(d, sub_id, seq, "ping", request);
+		char *text = dlv__ping_text(run->sub_id);
 
-			job->body = dlv__ping_payload(sub_id);
-			started = dlv__send(d, job, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-					    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
-		}
-	} else if (db_exec(d->db, DB_STMT_DELIVER_EVENT, &(struct db_args){.id = sub_id, .after_seq = seq}, &res) ==
-			   RT_OK &&
+		if (text == NULL)
+			abort();
+		dlv__run_add_event(run, dlv__event_new("0", "ping", text));
+		free(text);
+	} else if (db_exec(d->db, DB_STMT_DELIVER_EVENT, &(struct db_args){.id = run->sub_id, .after_seq = seq},
+			   &res) == RT_OK &&
 		   PQntuples(res) == 1) {
-		started = dlv__start_event(d, sub_id, res, request);
+		dlv__run_add_event(run, dlv__event_of_row(res, 0));
 	}
 	PQclear(res);
-	if (!started) {
-		PGresult *done = NULL;
-
+	if (run->nevents == 0) {
 		/* nothing could be sent: the request is recorded as failed, not tried forever */
-		if (db_exec(d->db, DB_STMT_DELIVER_REQUEST_DONE,
-			    &(struct db_args){.request = request,
-					      .event_id = "",
-					      .after_seq = seq,
-					      .event_type = ping ? "ping" : "",
-					      .duration_ms = "0",
-					      .error = "could not be sent"},
-			    &done) == RT_OK)
-			PQclear(done);
+		dlv__run_add_event(run, dlv__event_new(seq, ping ? "ping" : "", ""));
+		snprintf(run->event_id, sizeof run->event_id, "%s", "");
+		dlv__answer(d, run, 0, 0, -1, "could not be sent", true);
+		dlv__run_free(run);
+		return true;
 	}
-	return started;
+	dlv__run_start(d, run);
+	return true;
 }
 
+/* A transfer ended: how is kept for the next turn's record (sql/016's delivery_record decides what follows a
+ * failure: the next try, or giving up); after a 2xx the run's next event is sent at once. */
 static void
-dlv__forget(struct dlv *d, struct dlv_job *job)
-{
-	for (size_t i = 0; i < d->njobs; i++)
-		if (d->jobs[i] == job) {
-			d->jobs[i] = d->jobs[--d->njobs];
-			break;
-		}
-	dlv__job_free(job);
-}
-
-/* A transfer ended: the attempt is recorded and the subscription moved on (sql/015's delivery_record). */
-static void
-dlv__finish(struct dlv *d, struct dlv_job *job, CURLcode rc)
+dlv__finish(struct dlv *d, struct dlv_run *run, CURLcode rc)
 {
 	long status = 0;
-	long long ms = dlv__now_ms() - job->started_ms;
-	char error[400] = "", disable[600] = "", status_text[24] = "", ms_text[24], delay_text[32] = "0";
-	bool answered;
-	PGresult *res = NULL;
+	long long ms = dlv__now_ms() - run->started_ms;
+	char error[400] = "";
+	bool answered, more;
 
-	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* a write error is the answer cut at DELIVER_ANSWER_MAX: its status stands */
 	answered = status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR);
-	if (answered)
-		snprintf(status_text, sizeof status_text, "%ld", status);
-	if (!answered || status < 200 || status > 299) {
-		int failures = job->attempts + 1;
-
-		if (answered)
-			snprintf(error, sizeof error, "HTTP %ld%s", status,
-				 status >= 300 && status < 400 ? " (redirects are not followed)" : "");
-		else if (job->refused[0] != '\0')
-			snprintf(error, sizeof error, "%s", job->refused);
-		else
-			snprintf(error, sizeof error, "%s",
-				 job->curl_error[0] ? job->curl_error : curl_easy_strerror(rc));
-		if (answered && status == 410) {
-			snprintf(disable, sizeof disable, "the receiver answered 410 Gone");
-		} else if ((size_t)failures > d->nschedule) {
-			snprintf(disable, sizeof disable, "gave up after %d attempts; the last: %s", failures, error);
-		} else {
-			/* the schedule's delay, give or take a tenth, so that retries of many do not come at once */
-			double delay =
-				(double)d->schedule[failures - 1] * (0.9 + 0.2 * randombytes_uniform(1001) / 1000.0);
-
-			if (answered && (status == 429 || status == 503) && job->retry_after >= 0)
-				delay = (double)job->retry_after;
-			snprintf(delay_text, sizeof delay_text, "%.3f", delay);
-		}
-	}
-	snprintf(ms_text, sizeof ms_text, "%lld", ms);
-	if (job->request[0] != '\0') {
-		/* asked for by hand: one attempt, whatever its outcome; the subscription does not move */
-		if (db_connections(d->db) == job->session &&
-		    db_exec(d->db, DB_STMT_DELIVER_REQUEST_DONE,
-			    &(struct db_args){.request = job->request,
-					      .event_id = job->event_id,
-					      .after_seq = job->seq,
-					      .event_type = job->event_type,
-					      .status = answered ? status_text : NULL,
-					      .duration_ms = ms_text,
-					      .error = error[0] ? error : NULL},
-			    &res) == RT_OK)
-			PQclear(res);
-		log_info("deliver: %s to subscription %s (asked for by hand): %s", job->event_id, job->sub_id,
-			 error[0] ? error : status_text);
-		if (db_connections(d->db) == job->session)
-			dlv__unlock(d, job->sub_id);
-		dlv__forget(d, job);
-		return;
-	}
-	if (db_connections(d->db) == job->session && db_exec(d->db, DB_STMT_DELIVER_RECORD,
-							     &(struct db_args){.id = job->sub_id,
-									       .event_id = job->event_id,
-									       .after_seq = job->seq,
-									       .event_type = job->event_type,
-									       .status = answered ? status_text : NULL,
-									       .duration_ms = ms_text,
-									       .error = error[0] ? error : NULL,
-									       .delay = delay_text,
-									       .disable = disable[0] ? disable : NULL},
-							     &res) == RT_OK)
-		PQclear(res);
+	if (!answered)
+		status = 0;
+	if (answered && (status < 200 || status > 299))
+		snprintf(error, sizeof error, "HTTP %ld%s", status,
+			 status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+	else if (!answered && run->refused[0] != '\0')
+		snprintf(error, sizeof error, "%s", run->refused);
+	else if (!answered)
+		snprintf(error, sizeof error, "%s", run->curl_error[0] ? run->curl_error : curl_easy_strerror(rc));
+	more = error[0] == '\0' && run->next + 1 < run->nevents && !dlv__stop;
+	dlv__answer(d, run, status, ms, (status == 429 || status == 503) ? run->retry_after : -1, error, !more);
 	if (error[0] == '\0')
-		log_info("deliver: %s to subscription %s: %ld in %lld ms", job->event_id, job->sub_id, status, ms);
+		log_info("deliver: %s to subscription %s%s: %ld in %lld ms", run->event_id, run->sub_id,
+			 run->request[0] ? " (asked for by hand)" : "", status, ms);
 	else
-		log_warn("deliver: %s to subscription %s failed (attempt %d): %s%s%s", job->event_id, job->sub_id,
-			 job->attempts + 1, error, disable[0] ? "; disabled: " : "", disable);
-	if (db_connections(d->db) == job->session)
-		dlv__unlock(d, job->sub_id);
-	dlv__forget(d, job);
+		log_warn("deliver: %s to subscription %s failed (%s%d): %s", run->event_id, run->sub_id,
+			 run->request[0] ? "asked for by hand, attempt " : "attempt ",
+			 run->request[0] || run->next > 0 ? 1 : run->attempts + 1, error);
+	dlv__transfer_end(run);
+	if (more) {
+		run->next++;
+		if (dlv__send(d, run))
+			return;
+	}
+	dlv__forget(d, run);
 }
 
-/* The subscriptions in flight as a text[] literal, "{3,7}", and then those of tried ("" or ",5,9"). */
+/* A JSON string member; text that is not UTF-8 (it should not happen: the errors are libcurl's and romtrack's
+ * own) is replaced, so that an error never reads as a success. */
 static void
-dlv__in_flight(const struct dlv *d, struct buf *ids, const char *tried)
+dlv__json_text(json_t *o, const char *key, const char *text)
+{
+	json_t *v = json_string(text);
+
+	json_object_set_new(o, key, v != NULL ? v : json_string("(not UTF-8)"));
+}
+
+static json_t *
+dlv__json_integer_or_null(const char *text)
+{
+	return text[0] != '\0' ? json_integer(strtoll(text, NULL, 10)) : json_null();
+}
+
+/* One answer as delivery_record_many reads it. */
+static json_t *
+dlv__answer_json(const struct dlv_answer *a)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "subscription", json_integer(strtoll(a->sub_id, NULL, 10)));
+	dlv__json_text(o, "event_id", a->event_id);
+	json_object_set_new(o, "seq", json_integer(strtoll(a->seq, NULL, 10)));
+	dlv__json_text(o, "type", a->event_type);
+	json_object_set_new(o, "status", a->status > 0 ? json_integer(a->status) : json_null());
+	json_object_set_new(o, "duration_ms", json_integer(a->ms));
+	if (a->error[0] != '\0')
+		dlv__json_text(o, "error", a->error);
+	json_object_set_new(o, "retry_after", a->retry_after >= 0 ? json_integer(a->retry_after) : json_null());
+	json_object_set_new(o, "request", dlv__json_integer_or_null(a->request));
+	return o;
+}
+
+/* Records the answers of this session that came in since the last turn, in one statement; the subscriptions
+ * whose runs ended are unlocked by the next claim. Answers a lost session had are dropped: the events are sent
+ * again, with the same webhook-id. */
+static void
+dlv__record(struct dlv *d)
+{
+	struct dlv_answer *answers = BUF_ITEMS(&d->answers, struct dlv_answer);
+	size_t n = BUF_COUNT(&d->answers, struct dlv_answer), kept = 0;
+	/* delivered, failed, asked for by hand: delivery_record_many's three arguments */
+	json_t *lists[3] = {json_array(), json_array(), json_array()};
+	char *texts[3] = {NULL, NULL, NULL};
+	PGresult *res = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct dlv_answer *a = &answers[i];
+
+		if (a->session != d->session)
+			continue;
+		json_array_append_new(lists[a->request[0] != '\0' ? 2
+					    : a->error[0] != '\0' ? 1
+								  : 0],
+				      dlv__answer_json(a));
+		kept++;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (kept > 0 && (texts[i] = json_dumps(lists[i], JSON_COMPACT)) == NULL)
+			abort();
+		json_decref(lists[i]);
+	}
+	if (kept > 0 && db_exec(d->db, DB_STMT_DELIVER_RECORD,
+				&(struct db_args){.delivered = texts[0],
+						  .failed = texts[1],
+						  .requested = texts[2],
+						  .schedule = d->schedule},
+				&res) == RT_OK)
+		PQclear(res);
+	else if (kept > 0) {
+		/* a second before the next claim: a statement that keeps failing does not send the same events in
+		 * a tight loop */
+		log_error("deliver: %zu answers could not be recorded: their events are sent again", kept);
+		d->claim_after = dlv__now_ms() + 1000;
+	}
+	for (int i = 0; i < 3; i++)
+		free(texts[i]);
+	/* recorded or not, the subscriptions whose runs ended are free for the next claim */
+	for (size_t i = 0; i < n; i++)
+		if (answers[i].session == d->session && answers[i].last)
+			dlv__ids_add(&d->release, answers[i].sub_id);
+	d->answers.len = 0;
+}
+
+/* The subscriptions in flight as a bigint[] text ("{3,7}"). */
+static void
+dlv__in_flight(const struct dlv *d, struct buf *ids)
 {
 	buf_printf(ids, "{");
-	for (size_t i = 0; i < d->njobs; i++)
-		buf_printf(ids, "%s%s", i ? "," : "", d->jobs[i]->sub_id);
-	buf_printf(ids, "%s}", d->njobs == 0 && tried[0] == ',' ? tried + 1 : tried);
+	for (size_t i = 0; i < d->nruns; i++)
+		buf_printf(ids, "%s%s", i ? "," : "", d->runs[i]->sub_id);
+	buf_printf(ids, "}");
 }
 
-/* Claims what is due and starts its deliveries, up to deliver_max_in_flight. A subscription another deliverer
- * holds, or one with nothing it wants, is left out of the next query of the same claim, so that the ones after
- * it are not kept waiting (a few rounds at most). */
+static int
+dlv__run_cmp(const void *a, const void *b)
+{
+	long long x = (*(struct dlv_run *const *)a)->sub, y = (*(struct dlv_run *const *)b)->sub;
+
+	return (x > y) - (x < y);
+}
+
+/* Gives each claimed run (sorted by id) the events of a row of DB_STMT_DELIVER_NEXT that its subscription
+ * wants: the row's subscriptions, "{3,7}". */
+static void
+dlv__distribute(struct dlv_run **claimed, size_t n, struct dlv_event *ev, const char *subs)
+{
+	const char *p = subs;
+
+	while (*p != '\0') {
+		char *end;
+		long long id;
+
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		id = strtoll(p, &end, 10);
+		p = end;
+		for (size_t lo = 0, hi = n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (claimed[mid]->sub == id) {
+				dlv__run_add_event(claimed[mid], ev);
+				break;
+			}
+			if (claimed[mid]->sub < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+}
+
+/* Unlocks what was recorded or had nothing to send, claims what is due (up to deliver_max_in_flight runs) and
+ * starts the runs: one statement for the claim and one for the next events of all claimed subscriptions (a
+ * delivery asked for by hand is looked up on its own: they are rare). */
 static void
 dlv__claim(struct dlv *d)
 {
-	struct buf tried = {0};
+	struct buf in_flight = {0};
+	struct dlv_ids heads = {0};
+	struct dlv_run **claimed;
+	PGresult *res = NULL, *next = NULL;
+	long room = d->cfg->deliver_max_in_flight - (long)d->nruns;
+	char limit[24], per[24];
+	enum rt_err err;
+	size_t n = 0;
+	bool read;
 
-	buf_printf(&tried, "%s", "");
-	for (int round = 0; round < 8; round++) {
-		struct buf ids = {0};
-		PGresult *due = NULL;
-		long room = d->cfg->deliver_max_in_flight - (long)d->njobs;
-		char limit[24];
-		int rows;
+	dlv__in_flight(d, &in_flight);
+	snprintf(limit, sizeof limit, "%ld", room > 0 ? room : 0);
+	err = db_exec(d->db, DB_STMT_DELIVER_CLAIM,
+		      &(struct db_args){.release = dlv__ids_array(&d->release),
+					.skip = dlv__ids_array(&d->skip),
+					.ids = in_flight.data,
+					.limit = limit},
+		      &res);
+	buf_free(&in_flight);
+	if (err != RT_OK)
+		return; /* kept for the next turn (a lost session forgets them: dlv__session_check) */
+	dlv__ids_clear(&d->release);
+	dlv__ids_clear(&d->skip);
+	claimed = calloc((size_t)PQntuples(res) + 1, sizeof *claimed);
+	if (claimed == NULL)
+		abort();
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct dlv_run *run = dlv__run_new(d, res, i);
 
-		if (room <= 0)
-			break;
-		dlv__in_flight(d, &ids, tried.data);
-		snprintf(limit, sizeof limit, "%ld", room);
-		if (db_exec(d->db, DB_STMT_DELIVER_DUE, &(struct db_args){.ids = ids.data, .limit = limit}, &due) !=
-		    RT_OK) {
-			buf_free(&ids);
-			break;
-		}
-		buf_free(&ids);
-		rows = PQntuples(due);
-		for (int i = 0; i < rows; i++) {
-			const char *id = PQgetvalue(due, i, 0);
-			PGresult *res = NULL;
-			bool locked;
-
-			d->claim_session = db_connections(d->db);
-			if (db_exec(d->db, DB_STMT_DELIVER_LOCK, &(struct db_args){.id = id}, &res) != RT_OK) {
-				rows = 0;
-				break;
-			}
-			locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-			PQclear(res);
-			if (!locked || db_connections(d->db) != d->claim_session) { /* another deliverer has it */
-				buf_printf(&tried, ",%s", id);
-				continue;
-			}
-			if (dlv__start_request(d, id))
-				continue;
-			res = NULL;
-			if (db_exec(d->db, DB_STMT_DELIVER_NEXT, &(struct db_args){.id = id}, &res) != RT_OK) {
-				dlv__unlock(d, id);
-				rows = 0;
-				break;
-			}
-			if (PQntuples(res) == 1 && dlv__start_event(d, id, res, "")) {
-				PQclear(res);
-				continue;
-			}
-			PQclear(res);
-			res = NULL;
-			/* nothing it wants up to the head: its position moves there */
-			if (db_exec(d->db, DB_STMT_DELIVER_SKIP, &(struct db_args){.id = id}, &res) == RT_OK)
-				PQclear(res);
-			dlv__unlock(d, id);
-			buf_printf(&tried, ",%s", id);
-		}
-		PQclear(due);
-		if (rows < room) /* nothing more is due */
-			break;
+		if (strcmp(PQgetvalue(res, i, CLMCOL_REQUESTED), "t") == 0 && dlv__start_request(d, run))
+			continue;
+		claimed[n++] = run;
+		dlv__ids_add(&heads, run->sub_id);
 	}
-	buf_free(&tried);
+	PQclear(res);
+	if (n == 0) {
+		free(claimed);
+		buf_free(&heads.text);
+		return;
+	}
+	qsort(claimed, n, sizeof *claimed, dlv__run_cmp);
+	snprintf(per, sizeof per, "%d", DLV__RUN_MAX);
+	read = db_exec(d->db, DB_STMT_DELIVER_NEXT, &(struct db_args){.ids = dlv__ids_array(&heads), .limit = per},
+		       &next) == RT_OK;
+	for (int i = 0; read && i < PQntuples(next); i++) {
+		struct dlv_event *ev = dlv__event_of_row(next, i);
+
+		ev->refs++; /* held while it is handed out */
+		dlv__distribute(claimed, n, ev, PQgetvalue(next, i, DLVCOL_SUBSCRIPTIONS));
+		dlv__event_put(ev);
+	}
+	PQclear(next);
+	for (size_t i = 0; i < n; i++) {
+		/* nothing to send: nothing it wants (or no longer due); or the statement failed: only given back */
+		if (claimed[i]->nevents == 0)
+			dlv__ids_add(read ? &d->skip : &d->release, claimed[i]->sub_id);
+		dlv__run_start(d, claimed[i]);
+	}
+	free(claimed);
+	buf_free(&heads.text);
 }
 
 /* Milliseconds until the next retry of a subscription not in flight is due (DLV__IDLE_MS at most). One that
@@ -559,7 +796,7 @@ dlv__next_due_ms(struct dlv *d)
 	long ms = DLV__IDLE_MS;
 	enum rt_err err;
 
-	dlv__in_flight(d, &ids, "");
+	dlv__in_flight(d, &ids);
 	err = db_exec(d->db, DB_STMT_DELIVER_NEXT_DUE, &(struct db_args){.ids = ids.data}, &res);
 	buf_free(&ids);
 	if (err == RT_OK) {
@@ -573,35 +810,143 @@ dlv__next_due_ms(struct dlv *d)
 }
 
 /* The database connection was replaced: the subscriptions' locks went with the old one, and another deliverer
- * may be sending their events now. What is in flight is dropped (sent again later: at least once). */
+ * may be sending their events now. What is in flight is dropped (sent again later: at least once), and so is
+ * what was to be unlocked. */
 static void
-dlv__drop_orphans(struct dlv *d)
+dlv__session_check(struct dlv *d)
 {
 	unsigned long session = db_connections(d->db);
 	size_t kept = 0;
 
-	for (size_t i = 0; i < d->njobs; i++) {
-		struct dlv_job *job = d->jobs[i];
+	if (session == d->session)
+		return;
+	for (size_t i = 0; i < d->nruns; i++) {
+		struct dlv_run *run = d->runs[i];
 
-		if (job->session == session)
-			d->jobs[kept++] = job;
+		if (run->session == session)
+			d->runs[kept++] = run;
 		else
-			dlv__job_free(job);
+			dlv__run_free(run);
 	}
-	d->njobs = kept;
+	d->nruns = kept;
+	dlv__ids_clear(&d->release);
+	dlv__ids_clear(&d->skip);
+	d->session = session;
+}
+
+/* libcurl's socket callback (its multi_socket interface): the sockets of the transfers are kept in an epoll set,
+ * so that a turn acts only on those that are ready (curl_multi_perform looked at every transfer each time). */
+static int
+dlv__on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct dlv *d = userp;
+	struct epoll_event ev = {.data.fd = s};
+
+	(void)easy;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, s, NULL); /* fails when it was closed already: nothing to do */
+		return 0;
+	}
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT &&
+	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, s, &ev) != 0)
+		log_error("deliver: epoll_ctl: %s", strerror(errno));
+	return 0;
+}
+
+static int
+dlv__on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct dlv *d = userp;
+
+	(void)multi;
+	d->timer_at = timeout_ms < 0 ? -1 : dlv__now_ms() + timeout_ms;
+	return 0;
+}
+
+/* Lets libcurl act on the sockets that are ready and on its timeouts; then takes the answers of the transfers
+ * that ended. */
+static void
+dlv__curl_drive(struct dlv *d)
+{
+	struct epoll_event evs[64];
+	int running, ready, left;
+	CURLMsg *msg;
+
+	do {
+		ready = epoll_wait(d->epfd, evs, 64, 0);
+		for (int i = 0; i < ready; i++) {
+			int mask = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+				   ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+				   ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+
+			curl_multi_socket_action(d->multi, evs[i].data.fd, mask, &running);
+		}
+	} while (ready == 64);
+	if (d->timer_at >= 0 && dlv__now_ms() >= d->timer_at) {
+		d->timer_at = -1;
+		curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	while ((msg = curl_multi_info_read(d->multi, &left)) != NULL) {
+		struct dlv_run *run;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&run);
+		dlv__finish(d, run, msg->data.result); /* d->work when the run ended: room, and a release */
+	}
+}
+
+/* Sleeps until a transfer's socket is ready, the stop pipe is written to, the database's socket (pg_fd, or -1)
+ * has something, or timeout_ms passed. Returns whether the database's socket woke it. */
+static bool
+dlv__sleep(struct dlv *d, int pg_fd, long timeout_ms)
+{
+	struct pollfd fds[3] = {{.fd = d->epfd, .events = POLLIN},
+				{.fd = dlv__stop_pipe[0], .events = POLLIN},
+				{.fd = pg_fd, .events = POLLIN}};
+	long long now = dlv__now_ms();
+
+	if (d->timer_at >= 0 && d->timer_at - now < timeout_ms)
+		timeout_ms = d->timer_at > now ? (long)(d->timer_at - now) : 0;
+	if (poll(fds, pg_fd >= 0 ? 3 : 2, (int)timeout_ms) <= 0)
+		return false;
+	if (fds[1].revents != 0) {
+		char drain[64];
+
+		while (read(dlv__stop_pipe[0], drain, sizeof drain) > 0) {
+		}
+	}
+	return pg_fd >= 0 && fds[2].revents != 0;
+}
+
+/* The retry schedule as a float8[] text, "{5,300,1800}". */
+static bool
+dlv__schedule_parse(struct dlv *d, const char *text)
+{
+	long seconds[CFG_SECONDS_LIST_MAX];
+	size_t len = 0;
+
+	if (!cfg_seconds_list_parse(text, seconds, CFG_SECONDS_LIST_MAX, &d->nschedule))
+		return false;
+	len += (size_t)snprintf(d->schedule, sizeof d->schedule, "{");
+	for (size_t i = 0; i < d->nschedule; i++)
+		len += (size_t)snprintf(d->schedule + len, sizeof d->schedule - len, "%s%ld", i ? "," : "", seconds[i]);
+	snprintf(d->schedule + len, sizeof d->schedule - len, "}");
+	return true;
 }
 
 int
 deliver_run(const struct cfg *cfg)
 {
-	struct dlv d = {.cfg = cfg};
+	struct dlv d = {.cfg = cfg, .work = true, .epfd = -1, .timer_at = -1};
 	struct sigaction sa = {.sa_handler = dlv__on_signal};
 	size_t nnets = 0;
-	bool work = true;
 	long long stop_deadline = 0;
 	unsigned long heard = 0; /* db_notifications when the last claim began */
 
-	if (!cfg_seconds_list_parse(cfg->deliver_retry_schedule, d.schedule, CFG_SECONDS_LIST_MAX, &d.nschedule) ||
+	if (!dlv__schedule_parse(&d, cfg->deliver_retry_schedule) ||
 	    !url_networks_parse(cfg->webhook_allow_networks, d.nets, URL_NETWORKS_MAX, &nnets)) {
 		log_error("deliver: deliver_retry_schedule or webhook_allow_networks cannot be read");
 		return 1;
@@ -615,85 +960,90 @@ deliver_run(const struct cfg *cfg)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (d.multi = curl_multi_init()) == NULL) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (d.multi = curl_multi_init()) == NULL ||
+	    (d.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_error("deliver: libcurl cannot start");
 		return 1;
 	}
+	curl_multi_setopt(d.multi, CURLMOPT_SOCKETFUNCTION, dlv__on_socket);
+	curl_multi_setopt(d.multi, CURLMOPT_SOCKETDATA, &d);
+	curl_multi_setopt(d.multi, CURLMOPT_TIMERFUNCTION, dlv__on_timer);
+	curl_multi_setopt(d.multi, CURLMOPT_TIMERDATA, &d);
 	d.db = db_open(cfg->database, true);
 	log_info("deliver: started (at most %ld in flight, %zu retries)", cfg->deliver_max_in_flight, d.nschedule);
-	while (!dlv__stop || d.njobs > 0) {
-		struct curl_waitfd fds[2] = {{.fd = dlv__stop_pipe[0], .events = CURL_WAIT_POLLIN},
-					     {.fd = -1, .events = CURL_WAIT_POLLIN}};
-		long timeout = DLV__IDLE_MS, curl_timeout = -1;
-		int running, left, numfds = 0;
-		CURLMsg *msg;
+	while (!dlv__stop || d.nruns > 0 || d.answers.len > 0) {
+		long timeout = DLV__IDLE_MS;
+		long long now = dlv__now_ms();
 
 		if (dlv__stop && stop_deadline == 0)
-			stop_deadline = dlv__now_ms() + cfg->deliver_timeout * 1000 + 1000;
-		if (stop_deadline != 0 && dlv__now_ms() > stop_deadline)
+			stop_deadline = now + cfg->deliver_timeout * 1000 + 1000;
+		if (stop_deadline != 0 && now > stop_deadline)
 			break;
 		if (!db_ensure(d.db)) {
 			long wait = db_retry_in_ms(d.db);
 
-			dlv__drop_orphans(&d);
-			curl_multi_poll(d.multi, NULL, 0, (int)(wait > 0 && wait < 1000 ? wait : 1000), NULL);
-			work = true;
+			dlv__session_check(&d);
+			d.answers.len = 0; /* their session is gone */
+			dlv__sleep(&d, -1, wait > 0 && wait < 1000 ? wait : 1000);
+			dlv__curl_drive(&d); /* what is in flight ends: dropped, its session is gone */
+			d.work = true;
 			continue;
 		}
-		dlv__drop_orphans(&d);
-		if (work && !dlv__stop) {
+		dlv__session_check(&d);
+		/* A turn: what ended is recorded (at once when a run ended or a claim follows, else once the oldest
+		 * answer waited DLV__RECORD_MS: a run's next event is sent before its answer is recorded, and the
+		 * database is not asked for each), then what is due claimed and started. */
+		if (d.answers.len > 0 &&
+		    (d.work || dlv__stop || d.release.n > 0 || now - d.answered_at >= DLV__RECORD_MS)) {
+			dlv__record(&d);
+			dlv__session_check(&d);
+		}
+		if (!dlv__stop && (d.work || d.release.n > 0 || d.skip.n > 0) && now >= d.claim_after) {
 			heard = db_notifications(d.db);
 			dlv__claim(&d);
+			dlv__session_check(&d);
+			/* when the next retry is due, if there is room for it */
+			d.due_at = (long)d.nruns < cfg->deliver_max_in_flight ? dlv__now_ms() + dlv__next_due_ms(&d)
+									      : dlv__now_ms() + DLV__IDLE_MS;
+			d.work = d.skip.n > 0; /* unlocked by the next claim, at once */
 		}
-		work = false;
-		curl_multi_perform(d.multi, &running);
-		while ((msg = curl_multi_info_read(d.multi, &left)) != NULL) {
-			struct dlv_job *job;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&job);
-			dlv__finish(&d, job, msg->data.result);
-			work = true; /* its subscription may have its next event */
-		}
-		if (work)
+		dlv__curl_drive(&d);
+		now = dlv__now_ms();
+		if ((d.work && now >= d.claim_after) || (dlv__stop && d.nruns == 0)) /* stopping: once recorded */
 			continue;
-		if (!dlv__stop && (long)d.njobs < cfg->deliver_max_in_flight)
-			timeout = dlv__next_due_ms(&d);
-		if (curl_multi_timeout(d.multi, &curl_timeout) == CURLM_OK && curl_timeout >= 0 &&
-		    curl_timeout < timeout)
-			timeout = curl_timeout;
+		if (d.work) /* a claim put off after a failed record */
+			timeout = (long)(d.claim_after - now);
+		if (!dlv__stop && d.due_at - now < timeout)
+			timeout = d.due_at > now ? (long)(d.due_at - now) : 0;
+		if (d.answers.len > 0 && d.answered_at + DLV__RECORD_MS - now < timeout)
+			timeout =
+				d.answered_at + DLV__RECORD_MS > now ? (long)(d.answered_at + DLV__RECORD_MS - now) : 0;
 		/* a notification the last statements read from the socket already would not wake the poll */
 		if (db_notifications(d.db) != heard) {
 			heard = db_notifications(d.db);
-			work = true;
+			d.work = true;
 			continue;
 		}
-		if (db_ready(d.db))
-			fds[1].fd = PQsocket(db_conn(d.db));
-		curl_multi_poll(d.multi, fds, fds[1].fd >= 0 ? 2 : 1, (int)timeout, &numfds);
-		if (fds[0].revents != 0) {
-			char drain[64];
-
-			while (read(dlv__stop_pipe[0], drain, sizeof drain) > 0) {
-			}
-		}
 		/* a notification (a change committed, a subscription made or resumed; reading the data version
-		 * drains what the server sent), or nothing at all: the time of a retry (or the idle tick) */
-		if (fds[1].revents != 0) {
+		 * drains what the server sent), or the time of a retry (or the idle tick) */
+		if (dlv__sleep(&d, db_ready(d.db) ? PQsocket(db_conn(d.db)) : -1, timeout)) {
 			db_data_version(d.db);
-			work = true;
-		} else if (numfds == 0) {
-			work = true;
+			d.work = true;
+		} else if (!dlv__stop && dlv__now_ms() >= d.due_at) {
+			d.work = true;
 		}
 	}
-	while (d.njobs > 0)
-		dlv__forget(&d, d.jobs[0]);
-	free(d.jobs);
+	while (d.nruns > 0)
+		dlv__forget(&d, d.runs[0]);
+	free(d.runs);
+	buf_free(&d.answers);
+	buf_free(&d.release.text);
+	buf_free(&d.skip.text);
 	close(dlv__stop_pipe[0]);
 	close(dlv__stop_pipe[1]);
 	curl_multi_cleanup(d.multi);
 	curl_global_cleanup();
+	close(d.epfd);
 	db_close(d.db);
 	log_info("deliver: stopped");
 	return 0;

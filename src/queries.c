@@ -14,6 +14,7 @@
 #define CHANGE_COLUMNS DB_SELECT_LIST(DB_CHANGE_COLUMNS)
 #define AUDIT_COLUMNS DB_SELECT_LIST(DB_AUDIT_COLUMNS)
 #define DELIVER_COLUMNS DB_SELECT_LIST(DB_DELIVER_COLUMNS)
+#define CLAIM_COLUMNS DB_SELECT_LIST(DB_CLAIM_COLUMNS)
 
 #define DEVICE_VARIANT_ROWS                                                          \
 	"SELECT " DEVICE_COLUMNS " FROM page p JOIN variant v ON v.device_id = p.id" \
@@ -313,64 +314,46 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * (a text[] literal of the ones this deliverer has in flight); the lock that makes one deliverer at a
 	 * time deliver a subscription; its next event, as the change feed gives it; moving an idle one to the
 	 * head; the record of an attempt; and how long until the next retry is due (seconds; -1: none). */
-	[DB_STMT_DELIVER_DUE] =
-		{"deliver_due",
-		 "SELECT s.id FROM subscription s, change_head h"
-		 " WHERE s.enabled AND s.id <> ALL (:ids::bigint[])"
-		 "   AND (s.after_seq < h.seq AND coalesce(s.next_attempt_at, '-infinity') <= now()"
-		 "        OR EXISTS (SELECT FROM delivery_request q WHERE q.subscription_id = s.id))" /* the furthest
-													 behind first:
-													 each delivery
-													 moves its
-													 subscription
-													 back in the
-													 queue */
-		 " ORDER BY coalesce(s.next_attempt_at, '-infinity'), s.after_seq, s.id LIMIT :limit::int"},
-	[DB_STMT_DELIVER_LOCK] = {"deliver_lock",
-				  "SELECT pg_try_advisory_lock(72015, (:id::bigint % 2147483647)::int)"},
-	[DB_STMT_DELIVER_UNLOCK] = {"deliver_unlock",
-				    "SELECT pg_advisory_unlock(72015, (:id::bigint % 2147483647)::int)"},
+	/* `romtrack deliver` in batches (sql/016_delivery_batches.sql): forget what was recorded or had nothing to
+	 * send and claim what is due; the next events (up to :limit each) of the claimed subscriptions, one row
+	 * per change with the subscriptions it goes to, in feed order; the answers of many deliveries. */
+	[DB_STMT_DELIVER_CLAIM] = {"deliver_claim",
+				   "SELECT " CLAIM_COLUMNS " FROM delivery_claim(:release::bigint[], :skip::bigint[],"
+				   " :ids::bigint[], :limit::int)"},
 	[DB_STMT_DELIVER_NEXT] =
 		{"deliver_next",
-		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS
-		 ", " DELIVER_COLUMNS /* LATERAL: an index scan of the feed from the subscription's position on, not the
-				       * whole feed (bench/deliver.py measured 101 ms a delivery with a plain join) */
-		 " FROM subscription s CROSS JOIN LATERAL (SELECT * FROM change c0"
-		 "   WHERE c0.subject = 'release' AND c0.seq > s.after_seq AND subscription_wants(s, c0)"
-		 "   ORDER BY c0.seq LIMIT 1) c"
-		 " LEFT JOIN release r ON r.id = c.release_id"
+		 /* LATERAL: an index scan of the feed from each subscription's position on, not the whole feed
+		  * (bench/deliver.py measured 101 ms a delivery with a plain join); the release's columns once per
+		  * change, not once per subscription */
+		 "WITH pairs AS (SELECT s.id AS subscription, n.seq FROM subscription s CROSS JOIN LATERAL"
+		 "   (SELECT c0.seq FROM change c0 WHERE c0.subject = 'release' AND c0.seq > s.after_seq"
+		 "     AND subscription_wants(s, c0) ORDER BY c0.seq LIMIT :limit::int) n"
+		 "   WHERE s.id = ANY (:ids::bigint[]) AND s.enabled"
+		 "     AND coalesce(s.next_attempt_at, '-infinity') <= now())"
+		 " SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS ", " DELIVER_COLUMNS
+		 " FROM (SELECT seq, array_agg(subscription ORDER BY subscription) AS subs FROM pairs GROUP BY seq) p"
+		 " JOIN change c ON c.seq = p.seq LEFT JOIN release r ON r.id = c.release_id"
 		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"
-		 " WHERE s.id = :id::bigint AND s.enabled AND coalesce(s.next_attempt_at, '-infinity') <= now()"},
-	[DB_STMT_DELIVER_SKIP] = {"deliver_skip", "SELECT subscription_skip(:id::bigint)"},
-	[DB_STMT_DELIVER_RECORD] =
-		{"deliver_record",
-		 "SELECT delivery_record(:id::bigint, :event_id::text, :after_seq::bigint, :event_type::text,"
-		 " :status::int, :duration_ms::int, :error::text, :delay::float8, :disable::text)"},
+		 " ORDER BY c.seq"},
+	[DB_STMT_DELIVER_RECORD] = {"deliver_record",
+				    "SELECT delivery_record_many(:delivered::jsonb, :failed::jsonb, :requested::jsonb,"
+				    " :schedule::float8[])"},
 	[DB_STMT_DELIVER_NEXT_DUE] =
 		{"deliver_next_due",
 		 "SELECT coalesce(greatest(extract(epoch FROM min(next_attempt_at) - now()), 0.25), -1)::float8"
 		 " FROM subscription s, change_head h WHERE s.enabled AND s.next_attempt_at IS NOT NULL"
 		 "   AND s.after_seq < h.seq AND s.id <> ALL (:ids::bigint[])"},
 	/* Deliveries asked for by hand (sql/015's delivery_request): the oldest of a subscription; its event, in
-	 * DB_STMT_DELIVER_NEXT's columns; where and how to send a ping (url, secret, previous secret); the record
-	 * of its one attempt. */
+	 * DB_STMT_DELIVER_NEXT's columns. */
 	[DB_STMT_DELIVER_REQUEST] = {"deliver_request",
 				     "SELECT q.id, q.seq FROM delivery_request q WHERE q.subscription_id = :id::bigint"
 				     " ORDER BY q.id LIMIT 1"},
 	[DB_STMT_DELIVER_EVENT] =
 		{"deliver_event",
 		 "SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS ", " DELIVER_COLUMNS
-		 " FROM subscription s JOIN change c ON c.seq = :after_seq::bigint AND c.subject = 'release'"
-		 " LEFT JOIN release r ON r.id = c.release_id"
-		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"
-		 " WHERE s.id = :id::bigint"},
-	[DB_STMT_DELIVER_PING] =
-		{"deliver_ping", "SELECT s.url, s.secret, CASE WHEN s.previous_until > now() THEN s.previous_secret END"
-				 " FROM subscription s WHERE s.id = :id::bigint"},
-	[DB_STMT_DELIVER_REQUEST_DONE] =
-		{"deliver_request_done",
-		 "SELECT delivery_request_done(:request::bigint, :event_id::text, :after_seq::bigint,"
-		 " :event_type::text, :status::int, :duration_ms::int, :error::text)"},
+		 " FROM (SELECT :after_seq::bigint AS seq, ARRAY[:id::bigint] AS subs) p"
+		 " JOIN change c ON c.seq = p.seq AND c.subject = 'release' LEFT JOIN release r ON r.id = c.release_id"
+		 " LEFT JOIN device d ON d.id = r.device_id LEFT JOIN variant v ON v.id = r.variant_id"},
 	/* The API's side: asking for a delivery by hand (:after_seq NULL: a ping), and the attempts of a
 	 * subscription the token sees, newest first, in keyset pages. */
 	[DB_STMT_SUBSCRIPTION_REQUEST] = {"subscription_request",

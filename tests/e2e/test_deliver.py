@@ -27,7 +27,8 @@ CONTRACT = Contract()
 SETTINGS = {
     "webhook_allow_networks": "127.0.0.0/8",
     "webhook_allow_http": 1,
-    "deliver_retry_schedule": "1,1,1",  # seconds: a failing receiver is given up on within a few seconds    "deliver_timeout": 10,
+    "deliver_retry_schedule": "1,1,1",  # seconds: a failing receiver is given up on within a few seconds
+    "deliver_timeout": 10,
     "deliver_connect_timeout": 2,
 }
 
@@ -35,10 +36,16 @@ SETTINGS = {
 class Deliverer:
     """`romtrack deliver` with the stack's configuration, its log in a file of its own."""
 
-    def __init__(self, stack, name):
+    def __init__(self, stack, name, settings=""):
+        """settings: configuration lines added to the stack's, for this deliverer only."""
         self.log = os.path.join(stack.tmpdir, "deliver-%s.log" % name)
         self.file = open(self.log, "w")
-        self.proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", stack.config, "deliver"], stdout=self.file,
+        config = stack.config
+        if settings:
+            config = os.path.join(stack.tmpdir, "deliver-%s.yaml" % name)
+            with open(stack.config) as f, open(config, "w") as out:
+                out.write(f.read() + "\n" + settings)
+        self.proc = subprocess.Popen([conftest.ROMTRACK_BIN, "-c", config, "deliver"], stdout=self.file,
                                      stderr=subprocess.STDOUT, env=conftest._child_env(), cwd=stack.tmpdir)
         deadline = time.monotonic() + 20
         while "deliver: started" not in self.text():
@@ -171,6 +178,73 @@ def test_a_failing_receiver_is_retried_and_later_events_wait(stack, token, recei
     assert rows[:4] == [("1", "500", "HTTP 500", "t"), ("2", "500", "HTTP 500", "t"), ("3", "200", None, "f"),
                         ("1", "200", None, "f")], rows
     receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def change_md5s_at_once(stack, codename, n):
+    """n changes of one release, one transaction each, committed one after the other by one statement (a
+    procedure's COMMIT): more than a deliverer reads for a subscription at one claim (64)."""
+    stack.psql("DO $$ DECLARE rid bigint := (SELECT r.id FROM release r JOIN device d ON d.id = r.device_id"
+               " WHERE d.codename = '%s' AND r.withdrawn_at IS NULL ORDER BY r.id LIMIT 1);"
+               " BEGIN FOR i IN 1..%d LOOP UPDATE release SET md5 = md5(random()::text) WHERE id = rid; COMMIT;"
+               " END LOOP; END $$" % (codename, n))
+
+
+def test_a_backlog_longer_than_a_run_arrives_in_order_each_attempt_recorded_once(stack, token, receiver,
+                                                                               deliverer):
+    sub = subscribe(stack, token, receiver.url + "/backlog")
+    change_md5s_at_once(stack, "gemini", 150)
+    expected = [int(r[0]) for r in stack.psql(
+        "SELECT seq FROM change WHERE subject = 'release' AND seq > %d ORDER BY seq" % sub["after"])]
+    assert len(expected) == 150
+    got = first_arrivals(stack, receiver, "/backlog", sub["id"], 150)
+    assert [json.loads(r["body"])["data"]["seq"] for r in got] == expected
+    rows = wait_rows(stack, "SELECT seq, attempt, status FROM delivery_attempt WHERE subscription_id = %d"
+                     " ORDER BY id" % sub["id"], 150)
+    assert rows == [(str(seq), "1", "200") for seq in expected], rows[:5]
+    assert stack.psql("SELECT after_seq, attempts FROM subscription WHERE id = %d" % sub["id"]) == \
+        [(str(expected[-1]), "0")]
+
+
+def test_a_failure_within_a_run_stops_it_and_is_retried_first(stack, token, receiver, deliverer):
+    """The third of five events fails once: the two before it are recorded delivered, it is retried after the
+    schedule's second, and the two after it wait behind it (their answers and its failure may be recorded in one
+    statement)."""
+    failed = []
+
+    def plan(n, r):
+        # the request is recorded before plan() is asked: the third webhook-id, on its first arrival, fails
+        ids = [x["headers"]["webhook-id"] for x in receiver.received("/midrun")]
+        if r["path"] == "/midrun" and not failed and len(set(ids)) == 3 and ids.count(r["headers"]["webhook-id"]) == 1:
+            failed.append(r)
+            return 500, {}, 0
+        return 200, {}, 0
+
+    receiver.plan = plan
+    sub = subscribe(stack, token, receiver.url + "/midrun")
+    change_md5s_at_once(stack, "cancro", 5)
+    expected = [int(r[0]) for r in stack.psql(
+        "SELECT seq FROM change WHERE subject = 'release' AND seq > %d ORDER BY seq" % sub["after"])]
+    assert len(expected) == 5
+    third = expected[2]
+    got = receiver.wait("/midrun", 6, timeout=30, what=deliverer.text)
+    seqs = [json.loads(r["body"])["data"]["seq"] for r in got]
+    assert len(failed) == 1 and json.loads(failed[0]["body"])["data"]["seq"] == third, seqs
+    assert seqs == expected[:3] + expected[2:], seqs
+    rows = wait_rows(stack, "SELECT seq, attempt, status FROM delivery_attempt WHERE subscription_id = %d"
+                     " ORDER BY id" % sub["id"], 6)
+    assert rows == [(str(expected[0]), "1", "200"), (str(expected[1]), "1", "200"), (str(third), "1", "500"),
+                    (str(third), "2", "200"), (str(expected[3]), "1", "200"), (str(expected[4]), "1", "200")], rows
+    receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def wait_rows(stack, sql, n, timeout=30):
+    """The rows of sql once there are n of them (the answers are recorded a little after they came)."""
+    deadline = time.monotonic() + timeout
+    rows = stack.psql(sql)
+    while len(rows) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+        rows = stack.psql(sql)
+    return rows
 
 
 def test_retry_after_and_giving_up_disables(stack, token, receiver, deliverer):
@@ -310,9 +384,11 @@ def test_ping_retry_by_hand_and_the_deliveries_list(stack, token, receiver, deli
 
 def test_two_deliverers_share_the_work_and_keep_each_order(stack, token, receiver):
     """Two deliverers at once, 8 subscriptions, 5 changes: every subscription gets every change once, in order,
-    and the logs show that both deliverers delivered (each subscription by one of them at a time)."""
+    and the logs show that both deliverers delivered (each subscription by one of them at a time). Each may have
+    4 subscriptions in flight: one claim of one deliverer cannot take all 8."""
     receiver.plan = lambda n, r: (200, {}, 0.05)  # slow enough that both are busy at the same time
-    first, second = Deliverer(stack, "one"), Deliverer(stack, "two")
+    first = Deliverer(stack, "one", "deliver_max_in_flight: 4\n")
+    second = Deliverer(stack, "two", "deliver_max_in_flight: 4\n")
     try:
         subs = [subscribe(stack, token, receiver.url + "/pair/%d" % i) for i in range(8)]
         change_md5s(stack, "cancro", 5)

@@ -165,6 +165,30 @@ def test_delete(stack, tokens):
     assert send(stack, "DELETE", path, tokens["alice"])[0] == 404
 
 
+@pytest.mark.parametrize("column, value, constraint", [
+    ("url", "'ftp://example.org/'", "subscription_url_check"),
+    ("codenames", "'{alioth,alioth}'", "subscription_codenames_check"),   # not distinct
+    ("codenames", "'{\"a b\"}'", "subscription_codenames_check"),         # not a codename
+    ("regions", "'{}'", "subscription_regions_check"),                   # empty: null means every one
+    ("events", "'{release.deleted}'", "subscription_events_check"),
+    ("secret", "'whsec_short'", "subscription_secret_check"),
+])
+def test_settings_written_by_hand_are_checked(stack, tokens, column, value, constraint):
+    """The settings' rules hold for a psql UPDATE as they did as CHECK constraints (sql/016 runs them in a
+    trigger when a setting is written, not when the delivery position moves)."""
+    status, _, doc = send(stack, "POST", "/api/subscriptions", tokens["alice"], {"url": RECEIVER})
+    with pytest.raises(RuntimeError, match='violates check constraint "%s"' % constraint):
+        stack.psql("UPDATE subscription SET %s = %s WHERE id = %d" % (column, value, doc["id"]))
+    # the position and the state are checked at each write, and the error names the rule, not the row (which
+    # holds the signing secret: test_secrets_are_in_no_log reads PostgreSQL's log after these)
+    stack.psql("UPDATE subscription SET after_seq = after_seq + 1, attempts = 2 WHERE id = %d" % doc["id"])
+    for sql, rule in (("attempts = -1", 'check constraint "subscription_attempts_check"'),
+                      ("enabled = false", 'check constraint "subscription_check1"'),
+                      ("secret = NULL", 'column "secret" of relation "subscription" violates not-null')):
+        with pytest.raises(RuntimeError, match=rule):
+            stack.psql("UPDATE subscription SET %s WHERE id = %d" % (sql, doc["id"]))
+
+
 @pytest.mark.parametrize("url, why", [
     ("https://[::1]/hook", "loopback"),                # the allow list opens 127.0.0.0/8, not ::1
     ("https://10.0.0.1/hook", "private"),
@@ -177,7 +201,8 @@ def test_delete(stack, tokens):
     ("https://224.0.0.1/", "multicast"),
     ("https://0.0.0.0/", "unspecified"),
     ("https://user:pw@127.0.0.1/", "user information"),
-    ("ftp://127.0.0.1/", "scheme"),    ("not a url", "absolute URL"),
+    ("ftp://127.0.0.1/", "scheme"),
+    ("not a url", "absolute URL"),
     ("HTTPS://93.184.215.14/", "lower case"),          # libcurl takes it; the stored URL is written one way
     ("https:/93.184.215.14/", "lower case"),
 ])
