@@ -50,6 +50,14 @@ const char *db_error(struct db *db);
  * dropped (its late answer is never read) and counts as a failed attempt. */
 enum rt_err db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res);
 
+/* A prepared statement sent without waiting for its answer, for a process that has other work meanwhile
+ * (`romtrack deliver`): db_send sends it (false when it could not: no connection, or it broke, then dropped);
+ * db_sent_result, called when the connection's socket is readable or at any time after, returns 0 while the
+ * answer is not all in, else 1 with *err (RT_OK and *res, which the caller PQclear()s, or the error). An answer
+ * that takes longer than the timeout drops the connection. Nothing else may use the connection in between. */
+bool db_send(struct db *db, enum db_stmt stmt, const struct db_args *args);
+int db_sent_result(struct db *db, enum rt_err *err, PGresult **res);
+
 /* Runs one statement of fixed SQL text with its parameters passed apart (the CLI's
  * migrate and import use it). On failure returns false with "what: server message"
  * in err. When out is not NULL it receives the result, which the caller PQclear()s. */

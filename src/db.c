@@ -37,6 +37,9 @@ struct db {
 	bool down;
 	int64_t down_since_ms, reported_ms;
 	unsigned failed_total, failed_since_report, refused_since_report;
+	/* The statement db_send sent, whose answer db_sent_result takes, and when it was sent. */
+	enum db_stmt sent_stmt;
+	int64_t sent_at;
 };
 
 static int db__timeout_ms = DB_TIMEOUT_DEFAULT_S * 1000;
@@ -647,6 +650,77 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 		db__lost(db);
 	}
 	return RT_ERR_DB_UNAVAILABLE;
+}
+
+bool
+db_send(struct db *db, enum db_stmt stmt, const struct db_args *args)
+{
+	const char *params[DB__MAX_ARGS];
+	bool waiting;
+
+	db__number_statements();
+	for (int i = 0; i < db__stmts[stmt].nargs; i++)
+		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
+	if (!db__ensure(db, &waiting))
+		return false;
+	db->timed_out = false;
+	db->sent_stmt = stmt;
+	db->sent_at = db__now_ms();
+	if (PQsendQueryPrepared(db->conn, db_stmts[stmt].name, db__stmts[stmt].nargs, params, NULL, NULL, 0) &&
+	    db__flush(db, db->sent_at + db__timeout_ms, db_stmts[stmt].name))
+		return true;
+	if (db->error[0] == '\0')
+		db__set_error(db, db_stmts[stmt].name, PQerrorMessage(db->conn));
+	db__lost(db);
+	return false;
+}
+
+int
+db_sent_result(struct db *db, enum rt_err *err, PGresult **res)
+{
+	const char *name = db_stmts[db->sent_stmt].name;
+	PGresult *last = NULL, *r;
+
+	*res = NULL;
+	*err = RT_ERR_DB_UNAVAILABLE;
+	if (!PQconsumeInput(db->conn)) {
+		db__set_error(db, name, PQerrorMessage(db->conn));
+		db__lost(db);
+		return 1;
+	}
+	if (PQisBusy(db->conn)) {
+		if (db__now_ms() - db->sent_at < db__timeout_ms)
+			return 0;
+		db__set_error(db, name, "no answer within the timeout");
+		db->timed_out = true;
+		db__lost(db);
+		db__drop(db); /* the statement may still be running: its answer must not be read as another's */
+		return 1;
+	}
+	/* the whole answer has been read: PQgetResult no longer blocks */
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		PQclear(last);
+		last = r;
+	}
+	db__take_notifications(db);
+	if (last == NULL) {
+		db__set_error(db, name, PQerrorMessage(db->conn));
+		db__lost(db);
+		return 1;
+	}
+	if (PQresultStatus(last) == PGRES_TUPLES_OK || PQresultStatus(last) == PGRES_COMMAND_OK) {
+		*err = RT_OK;
+		*res = last;
+		return 1;
+	}
+	*err = db_sqlstate_err(PQresultErrorField(last, PG_DIAG_SQLSTATE));
+	db__set_error(db, name, PQresultErrorMessage(last));
+	PQclear(last);
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		db__lost(db);
+	else if (*err == RT_ERR_INTERNAL)
+		log_error("%s", db->error);
+	return 1;
 }
 
 /*

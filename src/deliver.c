@@ -111,8 +111,14 @@ struct dlv {
 	long long due_at;      /* dlv__now_ms when the next retry is due (DLV__IDLE_MS at most after a claim) */
 	bool work;             /* a claim is wanted: a run ended, a change was heard of, a retry is due */
 	long long claim_after; /* dlv__now_ms before which no claim is made (after a failed record) */
-	int epfd;              /* the transfers' sockets (libcurl's socket callback keeps the set) */
-	long long timer_at;    /* dlv__now_ms when libcurl wants to act on its timeouts; -1: no such time */
+	/* The answers' statement while it runs (dlv__record sent it): the connection is busy until its answer is
+	 * in; the subscriptions whose runs ended with those answers; how many answers. */
+	bool recording;
+	struct dlv_ids recording_last;
+	size_t recorded;
+	bool run_ended;     /* an answer ended a run since the last record: its subscription waits to be unlocked */
+	int epfd;           /* the transfers' sockets (libcurl's socket callback keeps the set) */
+	long long timer_at; /* dlv__now_ms when libcurl wants to act on its timeouts; -1: no such time */
 };
 
 static volatile sig_atomic_t dlv__stop;
@@ -337,7 +343,7 @@ dlv__answer(struct dlv *d, const struct dlv_run *run, long status, long long ms,
 		d->answered_at = dlv__now_ms();
 	BUF_PUSH(&d->answers, a);
 	if (last)
-		d->work = true;
+		d->work = d->run_ended = true;
 }
 
 /* "v1,<sig>" for the secret, and " v1,<sig>" for the one before it while it is still valid. */
@@ -617,9 +623,10 @@ dlv__answer_json(const struct dlv_answer *a)
 	return o;
 }
 
-/* Records the answers of this session that came in since the last turn, in one statement; the subscriptions
- * whose runs ended are unlocked by the next claim. Answers a lost session had are dropped: the events are sent
- * again, with the same webhook-id. */
+/* Sends the answers of this session that came in since the last turn, in one statement that runs while the
+ * transfers go on (dlv__record_done takes its answer); the subscriptions whose runs ended are unlocked by the
+ * first claim after it committed. Answers a lost session had are dropped: the events are sent again, with the
+ * same webhook-id. */
 static void
 dlv__record(struct dlv *d)
 {
@@ -628,7 +635,6 @@ dlv__record(struct dlv *d)
 	/* delivered, failed, asked for by hand: delivery_record_many's three arguments */
 	json_t *lists[3] = {json_array(), json_array(), json_array()};
 	char *texts[3] = {NULL, NULL, NULL};
-	PGresult *res = NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct dlv_answer *a = &answers[i];
@@ -646,35 +652,77 @@ dlv__record(struct dlv *d)
 			abort();
 		json_decref(lists[i]);
 	}
-	if (kept > 0 && db_exec(d->db, DB_STMT_DELIVER_RECORD,
+	if (kept > 0 && db_send(d->db, DB_STMT_DELIVER_RECORD,
 				&(struct db_args){.delivered = texts[0],
 						  .failed = texts[1],
 						  .requested = texts[2],
-						  .schedule = d->schedule},
-				&res) == RT_OK)
-		PQclear(res);
-	else if (kept > 0) {
-		/* a second before the next claim: a statement that keeps failing does not send the same events in
-		 * a tight loop */
-		log_error("deliver: %zu answers could not be recorded: their events are sent again", kept);
-		d->claim_after = dlv__now_ms() + 1000;
+						  .schedule = d->schedule})) {
+		d->recording = true;
+		d->recorded = kept;
+		for (size_t i = 0; i < n; i++)
+			if (answers[i].session == d->session && answers[i].last)
+				dlv__ids_add(&d->recording_last, answers[i].sub_id);
+	} else if (kept > 0) {
+		log_error("deliver: %zu answers could not be sent to the database: their events are sent again", kept);
 	}
 	for (int i = 0; i < 3; i++)
 		free(texts[i]);
-	/* recorded or not, the subscriptions whose runs ended are free for the next claim */
-	for (size_t i = 0; i < n; i++)
-		if (answers[i].session == d->session && answers[i].last)
-			dlv__ids_add(&d->release, answers[i].sub_id);
 	d->answers.len = 0;
 }
 
-/* The subscriptions in flight as a bigint[] text ("{3,7}"). */
+/* Takes the answer of the statement dlv__record sent, when it is in: its runs' subscriptions, recorded or not,
+ * are free for the next claim. */
 static void
-dlv__in_flight(const struct dlv *d, struct buf *ids)
+dlv__record_done(struct dlv *d)
 {
+	PGresult *res = NULL;
+	enum rt_err err;
+
+	if (!d->recording || db_sent_result(d->db, &err, &res) == 0)
+		return;
+	d->recording = false;
+	if (err == RT_OK) {
+		PQclear(res);
+	} else {
+		/* a second before the next claim: a statement that keeps failing does not send the same events in
+		 * a tight loop */
+		log_error("deliver: %zu answers could not be recorded: their events are sent again", d->recorded);
+		d->claim_after = dlv__now_ms() + 1000;
+	}
+	/* the same session still holds the locks of the runs that ended (a lost one forgets them anyway) */
+	if (db_connections(d->db) == d->session && d->recording_last.n > 0) {
+		const char *ids = dlv__ids_array(&d->recording_last);
+
+		for (const char *p = ids; *p != '\0'; p++) /* "{3,7}": each id into release */
+			if (*p >= '0' && *p <= '9') {
+				char id[24];
+				size_t len = strspn(p, "0123456789");
+
+				snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), p);
+				dlv__ids_add(&d->release, id);
+				p += len - 1;
+			}
+	}
+	dlv__ids_clear(&d->recording_last);
+}
+
+/* The subscriptions this session holds and must not claim again, as a bigint[] text ("{3,7}"): those in flight,
+ * and those whose runs ended with answers not recorded yet (claimed again, they would be sent from their old
+ * position; and an advisory lock taken twice needs two unlocks). */
+static void
+dlv__in_flight(struct dlv *d, struct buf *ids)
+{
+	const struct dlv_answer *answers = BUF_ITEMS(&d->answers, struct dlv_answer);
+	const char *recording = dlv__ids_array(&d->recording_last);
+
 	buf_printf(ids, "{");
 	for (size_t i = 0; i < d->nruns; i++)
 		buf_printf(ids, "%s%s", i ? "," : "", d->runs[i]->sub_id);
+	for (size_t i = 0; i < BUF_COUNT(&d->answers, struct dlv_answer); i++)
+		if (answers[i].last && answers[i].session == d->session)
+			buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", answers[i].sub_id);
+	if (d->recording_last.n > 0)
+		buf_printf(ids, "%s%.*s", ids->len > 1 ? "," : "", (int)(strlen(recording) - 2), recording + 1);
 	buf_printf(ids, "}");
 }
 
@@ -831,6 +879,8 @@ dlv__session_check(struct dlv *d)
 	d->nruns = kept;
 	dlv__ids_clear(&d->release);
 	dlv__ids_clear(&d->skip);
+	dlv__ids_clear(&d->recording_last);
+	d->recording = false;
 	d->session = session;
 }
 
@@ -971,7 +1021,7 @@ deliver_run(const struct cfg *cfg)
 	curl_multi_setopt(d.multi, CURLMOPT_TIMERDATA, &d);
 	d.db = db_open(cfg->database, true);
 	log_info("deliver: started (at most %ld in flight, %zu retries)", cfg->deliver_max_in_flight, d.nschedule);
-	while (!dlv__stop || d.nruns > 0 || d.answers.len > 0) {
+	while (!dlv__stop || d.nruns > 0 || d.answers.len > 0 || d.recording) {
 		long timeout = DLV__IDLE_MS;
 		long long now = dlv__now_ms();
 
@@ -990,15 +1040,13 @@ deliver_run(const struct cfg *cfg)
 			continue;
 		}
 		dlv__session_check(&d);
-		/* A turn: what ended is recorded (at once when a run ended or a claim follows, else once the oldest
-		 * answer waited DLV__RECORD_MS: a run's next event is sent before its answer is recorded, and the
-		 * database is not asked for each), then what is due claimed and started. */
-		if (d.answers.len > 0 &&
-		    (d.work || dlv__stop || d.release.n > 0 || now - d.answered_at >= DLV__RECORD_MS)) {
-			dlv__record(&d);
-			dlv__session_check(&d);
-		}
-		if (!dlv__stop && (d.work || d.release.n > 0 || d.skip.n > 0) && now >= d.claim_after) {
+		dlv__record_done(&d);
+		dlv__session_check(&d);
+		/* A turn, while the connection is free: what is due is claimed and started, then what ended is sent to
+		 * be recorded (at once when a run ended, else once the oldest answer waited DLV__RECORD_MS: a run's
+		 * next event goes out before its answer is recorded), in a statement that runs while the transfers
+		 * go on. */
+		if (!d.recording && !dlv__stop && (d.work || d.release.n > 0 || d.skip.n > 0) && now >= d.claim_after) {
 			heard = db_notifications(d.db);
 			dlv__claim(&d);
 			dlv__session_check(&d);
@@ -1007,15 +1055,24 @@ deliver_run(const struct cfg *cfg)
 									      : dlv__now_ms() + DLV__IDLE_MS;
 			d.work = d.skip.n > 0; /* unlocked by the next claim, at once */
 		}
+		if (!d.recording && d.answers.len > 0 &&
+		    (d.run_ended || dlv__stop || now - d.answered_at >= DLV__RECORD_MS)) {
+			d.run_ended = false;
+			dlv__record(&d);
+			dlv__session_check(&d);
+		}
 		dlv__curl_drive(&d);
 		now = dlv__now_ms();
-		if ((d.work && now >= d.claim_after) || (dlv__stop && d.nruns == 0)) /* stopping: once recorded */
+		/* again at once: a claim is wanted, or answers wait, and the connection is free; stopping, once the
+		 * last answers are recorded */
+		if (!d.recording && ((d.work && now >= d.claim_after) || (d.run_ended && d.answers.len > 0) ||
+				     (dlv__stop && d.nruns == 0)))
 			continue;
-		if (d.work) /* a claim put off after a failed record */
+		if (d.work && !d.recording) /* a claim put off after a failed record */
 			timeout = (long)(d.claim_after - now);
 		if (!dlv__stop && d.due_at - now < timeout)
 			timeout = d.due_at > now ? (long)(d.due_at - now) : 0;
-		if (d.answers.len > 0 && d.answered_at + DLV__RECORD_MS - now < timeout)
+		if (!d.recording && d.answers.len > 0 && d.answered_at + DLV__RECORD_MS - now < timeout)
 			timeout =
 				d.answered_at + DLV__RECORD_MS > now ? (long)(d.answered_at + DLV__RECORD_MS - now) : 0;
 		/* a notification the last statements read from the socket already would not wake the poll */
@@ -1027,7 +1084,8 @@ deliver_run(const struct cfg *cfg)
 		/* a notification (a change committed, a subscription made or resumed; reading the data version
 		 * drains what the server sent), or the time of a retry (or the idle tick) */
 		if (dlv__sleep(&d, db_ready(d.db) ? PQsocket(db_conn(d.db)) : -1, timeout)) {
-			db_data_version(d.db);
+			if (!d.recording) /* else the answers' statement's answer: the next turn takes it */
+				db_data_version(d.db);
 			d.work = true;
 		} else if (!dlv__stop && dlv__now_ms() >= d.due_at) {
 			d.work = true;
@@ -1039,6 +1097,7 @@ deliver_run(const struct cfg *cfg)
 	buf_free(&d.answers);
 	buf_free(&d.release.text);
 	buf_free(&d.skip.text);
+	buf_free(&d.recording_last.text);
 	close(dlv__stop_pipe[0]);
 	close(dlv__stop_pipe[1]);
 	curl_multi_cleanup(d.multi);
