@@ -28,6 +28,8 @@ void db_set_timeout(long seconds);
  * Never returns NULL: a failed connection is retried by a later db_ensure (db_exec). */
 struct db *db_open(const char *conninfo, bool prepare);
 void db_close(struct db *db);
+/* Drops the connection (the next statement makes a new one): what the session held goes with it. */
+void db_disconnect(struct db *db);
 /* Whether the connection is up (connected, statements prepared). When it is not, makes one
  * bounded attempt, unless the backoff since the last failure has not yet passed: the n-th
  * failure in a row delays the next attempt by 50-100% of min(100 ms * 2^(n-1), DB_RETRY_MAX_MS);
@@ -51,7 +53,8 @@ const char *db_error(struct db *db);
 enum rt_err db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res);
 
 /* A prepared statement sent without waiting for its answer, for a process that has other work meanwhile
- * (`romtrack deliver`): db_send sends it (false when it could not: no connection, or it broke, then dropped);
+ * (`romtrack deliver`): db_send sends it on the connection there is (false when it could not: no connection, or
+ * it broke, then dropped; it never connects);
  * db_sent_result, called when the connection's socket is readable or at any time after, returns 0 while the
  * answer is not all in, else 1 with *err (RT_OK and *res, which the caller PQclear()s, or the error). An answer
  * that takes longer than the timeout drops the connection. Nothing else may use the connection in between. */

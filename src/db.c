@@ -471,6 +471,13 @@ db_open(const char *conninfo, bool prepare)
 }
 
 void
+db_disconnect(struct db *db)
+{
+	log_warn("dropping the database connection (%s)", db->error[0] ? db->error : "asked to");
+	db__drop(db);
+}
+
+void
 db_close(struct db *db)
 {
 	if (db == NULL)
@@ -656,12 +663,12 @@ bool
 db_send(struct db *db, enum db_stmt stmt, const struct db_args *args)
 {
 	const char *params[DB__MAX_ARGS];
-	bool waiting;
 
 	db__number_statements();
 	for (int i = 0; i < db__stmts[stmt].nargs; i++)
 		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
-	if (!db__ensure(db, &waiting))
+	/* never on a new connection: what the caller holds (advisory locks) belongs to the one it has */
+	if (!db_ready(db))
 		return false;
 	db->timed_out = false;
 	db->sent_stmt = stmt;

@@ -570,7 +570,9 @@ dlv__finish(struct dlv *d, struct dlv_run *run, CURLcode rc)
 		snprintf(error, sizeof error, "%s", run->refused);
 	else if (!answered)
 		snprintf(error, sizeof error, "%s", run->curl_error[0] ? run->curl_error : curl_easy_strerror(rc));
-	more = error[0] == '\0' && run->next + 1 < run->nevents && !dlv__stop;
+	/* a run goes on only while its session, and so its lock, lasts: else another deliverer may be sending */
+	more = error[0] == '\0' && run->next + 1 < run->nevents && !dlv__stop && db_ready(d->db) &&
+	       db_connections(d->db) == run->session;
 	dlv__answer(d, run, status, ms, (status == 429 || status == 503) ? run->retry_after : -1, error, !more);
 	if (error[0] == '\0')
 		log_info("deliver: %s to subscription %s%s: %ld in %lld ms", run->event_id, run->sub_id,
@@ -602,6 +604,46 @@ static json_t *
 dlv__json_integer_or_null(const char *text)
 {
 	return text[0] != '\0' ? json_integer(strtoll(text, NULL, 10)) : json_null();
+}
+
+/* The connection is gone: every run stops (its transfer is abandoned), and what the session held is forgotten. */
+static void
+dlv__drop_all(struct dlv *d)
+{
+	while (d->nruns > 0)
+		dlv__forget(d, d->runs[0]);
+	d->answers.len = 0;
+	dlv__ids_clear(&d->release);
+	dlv__ids_clear(&d->skip);
+	dlv__ids_clear(&d->recording_last);
+	d->recording = false;
+}
+
+/* The database connection was replaced: the subscriptions' locks went with the old one, and another deliverer
+ * may be sending their events now. What is in flight is dropped (sent again later: at least once), and so is
+ * what was to be unlocked. */
+static void
+dlv__session_check(struct dlv *d)
+{
+	unsigned long session = db_connections(d->db);
+	size_t kept = 0;
+
+	if (session == d->session)
+		return;
+	for (size_t i = 0; i < d->nruns; i++) {
+		struct dlv_run *run = d->runs[i];
+
+		if (run->session == session)
+			d->runs[kept++] = run;
+		else
+			dlv__run_free(run);
+	}
+	d->nruns = kept;
+	dlv__ids_clear(&d->release);
+	dlv__ids_clear(&d->skip);
+	dlv__ids_clear(&d->recording_last);
+	d->recording = false;
+	d->session = session;
 }
 
 /* One answer as delivery_record_many reads it. */
@@ -636,6 +678,7 @@ dlv__record(struct dlv *d)
 	json_t *lists[3] = {json_array(), json_array(), json_array()};
 	char *texts[3] = {NULL, NULL, NULL};
 
+	dlv__session_check(d); /* the answers go on the session that holds their locks, or nowhere */
 	for (size_t i = 0; i < n; i++) {
 		const struct dlv_answer *a = &answers[i];
 
@@ -791,8 +834,17 @@ dlv__claim(struct dlv *d)
 					.limit = limit},
 		      &res);
 	buf_free(&in_flight);
-	if (err != RT_OK)
-		return; /* kept for the next turn (a lost session forgets them: dlv__session_check) */
+	if (err != RT_OK) {
+		/* Advisory locks are not rolled back with a failed statement: it may have taken some that nothing
+		 * here knows of. The session goes, and its locks with it; a second before the next claim. */
+		if (db_ready(d->db))
+			db_disconnect(d->db);
+		d->claim_after = dlv__now_ms() + 1000;
+		return;
+	}
+	/* db_exec may have reconnected and run the claim on a new session: its rows are that session's, and
+	 * what the old one had is forgotten (dlv__session_check) before the runs are stamped */
+	dlv__session_check(d);
 	dlv__ids_clear(&d->release);
 	dlv__ids_clear(&d->skip);
 	claimed = calloc((size_t)PQntuples(res) + 1, sizeof *claimed);
@@ -855,33 +907,6 @@ dlv__next_due_ms(struct dlv *d)
 		PQclear(res);
 	}
 	return ms;
-}
-
-/* The database connection was replaced: the subscriptions' locks went with the old one, and another deliverer
- * may be sending their events now. What is in flight is dropped (sent again later: at least once), and so is
- * what was to be unlocked. */
-static void
-dlv__session_check(struct dlv *d)
-{
-	unsigned long session = db_connections(d->db);
-	size_t kept = 0;
-
-	if (session == d->session)
-		return;
-	for (size_t i = 0; i < d->nruns; i++) {
-		struct dlv_run *run = d->runs[i];
-
-		if (run->session == session)
-			d->runs[kept++] = run;
-		else
-			dlv__run_free(run);
-	}
-	d->nruns = kept;
-	dlv__ids_clear(&d->release);
-	dlv__ids_clear(&d->skip);
-	dlv__ids_clear(&d->recording_last);
-	d->recording = false;
-	d->session = session;
 }
 
 /* libcurl's socket callback (its multi_socket interface): the sockets of the transfers are kept in an epoll set,
@@ -1032,10 +1057,10 @@ deliver_run(const struct cfg *cfg)
 		if (!db_ensure(d.db)) {
 			long wait = db_retry_in_ms(d.db);
 
-			dlv__session_check(&d);
-			d.answers.len = 0; /* their session is gone */
+			/* the connection is gone, and the locks with it: another deliverer may take the
+			 * subscriptions now, so what is in flight stops here (sent again later: at least once) */
+			dlv__drop_all(&d);
 			dlv__sleep(&d, -1, wait > 0 && wait < 1000 ? wait : 1000);
-			dlv__curl_drive(&d); /* what is in flight ends: dropped, its session is gone */
 			d.work = true;
 			continue;
 		}
@@ -1053,7 +1078,8 @@ deliver_run(const struct cfg *cfg)
 			/* when the next retry is due, if there is room for it */
 			d.due_at = (long)d.nruns < cfg->deliver_max_in_flight ? dlv__now_ms() + dlv__next_due_ms(&d)
 									      : dlv__now_ms() + DLV__IDLE_MS;
-			d.work = d.skip.n > 0; /* unlocked by the next claim, at once */
+			d.work = d.skip.n > 0;  /* unlocked by the next claim, at once */
+			dlv__session_check(&d); /* next_due may have reconnected */
 		}
 		if (!d.recording && d.answers.len > 0 &&
 		    (d.run_ended || dlv__stop || now - d.answered_at >= DLV__RECORD_MS)) {
@@ -1065,13 +1091,21 @@ deliver_run(const struct cfg *cfg)
 		now = dlv__now_ms();
 		/* again at once: a claim is wanted, or answers wait, and the connection is free; stopping, once the
 		 * last answers are recorded */
-		if (!d.recording && ((d.work && now >= d.claim_after) || (d.run_ended && d.answers.len > 0) ||
-				     (dlv__stop && d.nruns == 0)))
+		if (!d.recording && ((d.work && !dlv__stop && now >= d.claim_after) ||
+				     (d.run_ended && d.answers.len > 0) || (dlv__stop && d.nruns == 0)))
 			continue;
-		if (d.work && !d.recording) /* a claim put off after a failed record */
-			timeout = (long)(d.claim_after - now);
-		if (!dlv__stop && d.due_at - now < timeout)
-			timeout = d.due_at > now ? (long)(d.due_at - now) : 0;
+		/* the next claim: when it is wanted or a retry is due, not before claim_after (a failure), and not
+		 * while the answers' statement runs (its answer wakes the loop) */
+		if (!dlv__stop && !d.recording) {
+			long long claim_at = d.work ? now : d.due_at;
+
+			if (claim_at < d.claim_after)
+				claim_at = d.claim_after;
+			if (claim_at - now < timeout)
+				timeout = claim_at > now ? (long)(claim_at - now) : 0;
+		}
+		if (d.recording && timeout > 1000) /* its timeout, and the stop's deadline, are looked at each second */
+			timeout = 1000;
 		if (!d.recording && d.answers.len > 0 && d.answered_at + DLV__RECORD_MS - now < timeout)
 			timeout =
 				d.answered_at + DLV__RECORD_MS > now ? (long)(d.answered_at + DLV__RECORD_MS - now) : 0;
