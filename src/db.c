@@ -605,6 +605,15 @@ db__lost(struct db *db)
 	return false;
 }
 
+/* The statement's parameters, in the order of its numbered arguments, taken from args by name. */
+static void
+db__params(enum db_stmt stmt, const struct db_args *args, const char **params)
+{
+	db__number_statements();
+	for (int i = 0; i < db__stmts[stmt].nargs; i++)
+		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
+}
+
 enum rt_err
 db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res)
 {
@@ -612,12 +621,7 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 	const char *params[DB__MAX_ARGS];
 	static const struct db_args no_args; /* args == NULL: every argument is SQL NULL, never args + offset */
 
-	if (args == NULL)
-		args = &no_args;
-	db__number_statements();
-	for (int i = 0; i < db__stmts[stmt].nargs; i++)
-		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
-
+	db__params(stmt, args != NULL ? args : &no_args, params);
 	*res = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		PGresult *r = NULL;
@@ -664,9 +668,7 @@ db_send(struct db *db, enum db_stmt stmt, const struct db_args *args)
 {
 	const char *params[DB__MAX_ARGS];
 
-	db__number_statements();
-	for (int i = 0; i < db__stmts[stmt].nargs; i++)
-		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
+	db__params(stmt, args, params);
 	/* never on a new connection: what the caller holds (advisory locks) belongs to the one it has */
 	if (!db_ready(db))
 		return false;

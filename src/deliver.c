@@ -85,11 +85,10 @@ struct dlv_answer {
 	bool last;        /* its run ended with it: the subscription is unlocked once it is recorded */
 };
 
-/* The ids of subscriptions, as the text of a bigint[] ("{3,7}") once closed. */
+/* The ids of subscriptions: "3,7", and that list as a bigint[] text ("{3,7}") once dlv__ids_array wrote it. */
 struct dlv_ids {
-	struct buf text;
+	struct buf list, array;
 	size_t n;
-	bool closed; /* text ends with the closing brace */
 };
 
 struct dlv {
@@ -294,31 +293,40 @@ dlv__run_add_event(struct dlv_run *run, struct dlv_event *ev)
 static void
 dlv__ids_add(struct dlv_ids *ids, const char *id)
 {
-	if (ids->closed) { /* the brace dlv__ids_array put at the end */
-		ids->text.len--;
-		ids->closed = false;
-	}
-	buf_printf(&ids->text, "%s%s", ids->n++ ? "," : "{", id);
+	buf_printf(&ids->list, "%s%s", ids->n++ ? "," : "", id);
 }
 
-/* The bigint[] text of ids ("{}" when empty); valid until the next dlv__ids_add or _clear. */
+/* Adds the ids of from to ids. */
+static void
+dlv__ids_add_all(struct dlv_ids *ids, const struct dlv_ids *from)
+{
+	if (from->n == 0)
+		return;
+	buf_printf(&ids->list, "%s%s", ids->n > 0 ? "," : "", from->list.data);
+	ids->n += from->n;
+}
+
+/* The bigint[] text of ids ("{}" when empty); valid until the next call for the same ids. */
 static const char *
 dlv__ids_array(struct dlv_ids *ids)
 {
-	if (ids->n == 0)
-		return "{}";
-	if (!ids->closed)
-		buf_puts(&ids->text, "}");
-	ids->closed = true;
-	return ids->text.data;
+	ids->array.len = 0;
+	buf_printf(&ids->array, "{%s}", ids->n > 0 ? ids->list.data : "");
+	return ids->array.data;
 }
 
 static void
 dlv__ids_clear(struct dlv_ids *ids)
 {
-	ids->text.len = 0;
+	ids->list.len = 0;
 	ids->n = 0;
-	ids->closed = false;
+}
+
+static void
+dlv__ids_free(struct dlv_ids *ids)
+{
+	buf_free(&ids->list);
+	buf_free(&ids->array);
 }
 
 /* How the delivery of the run's current event ended, to be recorded in the next turn; last: the run ends. */
@@ -733,19 +741,8 @@ dlv__record_done(struct dlv *d)
 		d->claim_after = dlv__now_ms() + 1000;
 	}
 	/* the same session still holds the locks of the runs that ended (a lost one forgets them anyway) */
-	if (db_connections(d->db) == d->session && d->recording_last.n > 0) {
-		const char *ids = dlv__ids_array(&d->recording_last);
-
-		for (const char *p = ids; *p != '\0'; p++) /* "{3,7}": each id into release */
-			if (*p >= '0' && *p <= '9') {
-				char id[24];
-				size_t len = strspn(p, "0123456789");
-
-				snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), p);
-				dlv__ids_add(&d->release, id);
-				p += len - 1;
-			}
-	}
+	if (db_connections(d->db) == d->session)
+		dlv__ids_add_all(&d->release, &d->recording_last);
 	dlv__ids_clear(&d->recording_last);
 }
 
@@ -753,10 +750,9 @@ dlv__record_done(struct dlv *d)
  * and those whose runs ended with answers not recorded yet (claimed again, they would be sent from their old
  * position; and an advisory lock taken twice needs two unlocks). */
 static void
-dlv__in_flight(struct dlv *d, struct buf *ids)
+dlv__in_flight(const struct dlv *d, struct buf *ids)
 {
 	const struct dlv_answer *answers = BUF_ITEMS(&d->answers, struct dlv_answer);
-	const char *recording = dlv__ids_array(&d->recording_last);
 
 	buf_printf(ids, "{");
 	for (size_t i = 0; i < d->nruns; i++)
@@ -765,7 +761,7 @@ dlv__in_flight(struct dlv *d, struct buf *ids)
 		if (answers[i].last && answers[i].session == d->session)
 			buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", answers[i].sub_id);
 	if (d->recording_last.n > 0)
-		buf_printf(ids, "%s%.*s", ids->len > 1 ? "," : "", (int)(strlen(recording) - 2), recording + 1);
+		buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", d->recording_last.list.data);
 	buf_printf(ids, "}");
 }
 
@@ -861,7 +857,7 @@ dlv__claim(struct dlv *d)
 	PQclear(res);
 	if (n == 0) {
 		free(claimed);
-		buf_free(&heads.text);
+		dlv__ids_free(&heads);
 		return;
 	}
 	qsort(claimed, n, sizeof *claimed, dlv__run_cmp);
@@ -883,7 +879,7 @@ dlv__claim(struct dlv *d)
 		dlv__run_start(d, claimed[i]);
 	}
 	free(claimed);
-	buf_free(&heads.text);
+	dlv__ids_free(&heads);
 }
 
 /* Milliseconds until the next retry of a subscription not in flight is due (DLV__IDLE_MS at most). One that
@@ -1129,9 +1125,9 @@ deliver_run(const struct cfg *cfg)
 		dlv__forget(&d, d.runs[0]);
 	free(d.runs);
 	buf_free(&d.answers);
-	buf_free(&d.release.text);
-	buf_free(&d.skip.text);
-	buf_free(&d.recording_last.text);
+	dlv__ids_free(&d.release);
+	dlv__ids_free(&d.skip);
+	dlv__ids_free(&d.recording_last);
 	close(dlv__stop_pipe[0]);
 	close(dlv__stop_pipe[1]);
 	curl_multi_cleanup(d.multi);
