@@ -1,6 +1,6 @@
 /* Standard Webhooks v1 signing secrets and signatures (issue 12): a secret is "whsec_" and the standard base64 of
  * its key; a signature is "v1," and the standard base64 of HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>").
- * libsodium does the random bytes, the HMAC and the base64. */
+ * libsodium does the random bytes and the base64, OpenSSL's libcrypto (libcurl's TLS library already) the HMAC. */
 #ifndef WEBHOOK_SIGN_H
 #define WEBHOOK_SIGN_H
 
