@@ -3,7 +3,7 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config libfcgi-dev libpq-dev libjansson-dev libyaml-dev libxml2-dev libsodium-dev libcurl4-openssl-dev \
+      build-essential cmake pkg-config libfcgi-dev libpq-dev libjansson-dev libyaml-dev libxml2-dev libsodium-dev libcurl4-openssl-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -14,7 +14,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
 FROM debian:12
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libfcgi0ldbl libpq5 libjansson4 libyaml-0-2 libxml2 libsodium23 libcurl4 ca-certificates \
+      libfcgi0ldbl libpq5 libjansson4 libyaml-0-2 libxml2 libsodium23 libcurl4 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin romtrack
 COPY --from=build /src/build/romtrack /usr/local/bin/romtrack

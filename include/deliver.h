@@ -9,10 +9,11 @@
  * PostgreSQL: a deliverer killed at any moment loses nothing, and the next one sends again what was not
  * acknowledged, with the same webhook-id.
  *
- * In turns of at most three statements (sql/016_delivery_batches.sql): the answers that came in are recorded,
- * due subscriptions claimed, their next events read; each claimed subscription's events are sent one after the
- * other (a run). HTTP with libcurl's multi-socket interface, up to deliver_max_in_flight subscriptions at once,
- * one delivery in flight each; connect and total timeouts; no
+ * In batches (sql/016_delivery_batches.sql), each statement for many subscriptions, sent while the transfers go
+ * on: the answers that came in are recorded, due subscriptions claimed, the next events of those that wait for
+ * some read; each claimed subscription's events are sent one after the other (a run), which goes on with the
+ * events that came since. HTTP with libcurl's multi-socket interface, up to deliver_max_in_flight subscriptions
+ * at once, one delivery in flight each; connect and total timeouts; no
  * redirect followed, no proxy; at most DELIVER_ANSWER_MAX bytes of an answer read; each connection's address
  * checked by url_guard (loopback, private, link-local... refused unless webhook_allow_networks opens it). Woken by
  * LISTEN when a change commits or a subscription is made or resumed, and by the next retry's time; no polling

@@ -69,7 +69,7 @@ enum db_stmt {
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
 	X(token) X(secret) X(body) X(grace)                                                              \
-	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip)
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */

@@ -1,9 +1,13 @@
 /* `romtrack deliver` (include/deliver.h): claims due subscriptions, sends each one's head event with libcurl's
  * multi interface, records every attempt, and sleeps on the database socket and the transfers until something
- * is due. The database sees batches (sql/016_delivery_batches.sql): each turn of the loop records the answers
- * that came in since the last one in one statement, then claims what is due and reads the next events of all
- * claimed subscriptions in two more, however many deliveries that is. A claimed subscription's events are sent
- * one after the other (the next once the one before got its 2xx) while its lock is held: a run. */
+ * is due. The database sees batches (sql/016_delivery_batches.sql): one statement records the answers that
+ * came in meanwhile, one claims what is due, one reads the next events of every subscription that waits for
+ * some, however many deliveries that is. The statements run one at a time on the connection while the
+ * transfers go on (the loop never waits for the database). A claimed subscription's events are sent one after
+ * the other (the next once the one before got its 2xx) while its lock is held: a run. A run that sent all it
+ * had goes on with the events that came since, read from where it is (its answers need not be recorded
+ * first); it ends at a failure, or when there is nothing more, and its subscription is unlocked once its
+ * answers are recorded. */
 #include "deliver.h"
 
 #include <arpa/inet.h>
@@ -38,6 +42,10 @@
 #define DLV__RETRY_AFTER_MAX 86400 /* seconds of a Retry-After honoured at most */
 #define DLV__RUN_MAX 64            /* events of a subscription read at a claim, sent one after the other */
 #define DLV__RECORD_MS 50          /* the longest an answer waits to be recorded while runs go on */
+/* The reads of next events a run goes on for before it ends (at most DLV__RUN_MAX events each): its
+ * subscription is then claimed again, so that a delivery asked for by hand does not wait behind a long backlog,
+ * and another deliverer may take it. */
+#define DLV__READS_MAX 16
 
 struct dlv;
 
@@ -62,6 +70,11 @@ struct dlv_run {
 	int attempts;                  /* failed attempts of the head event before this run (for the log) */
 	struct dlv_event *events[DLV__RUN_MAX];
 	size_t nevents, next; /* next: the one being sent */
+	/* Waiting for events (just claimed, or all sent): read by the next DB_STMT_DELIVER_NEXT (reading: the
+	 * one that runs now) after the event it delivered last (after; "": the subscription's own position). */
+	bool hungry, reading;
+	char after[24];
+	unsigned reads; /* of events, that gave some */
 	/* the transfer of events[next] */
 	char event_id[64];
 	CURL *easy;
@@ -82,7 +95,6 @@ struct dlv_answer {
 	long long ms;
 	long retry_after; /* seconds, -1: none */
 	char error[400];  /* "": a 2xx */
-	bool last;        /* its run ended with it: the subscription is unlocked once it is recorded */
 };
 
 /* The ids of subscriptions: "3,7", and that list as a bigint[] text ("{3,7}") once dlv__ids_array wrote it. */
@@ -90,6 +102,9 @@ struct dlv_ids {
 	struct buf list, array;
 	size_t n;
 };
+
+/* The statement the connection runs (one at a time, while the transfers go on). */
+enum dlv_stmt { DLV_STMT_NONE, DLV_STMT_RECORD, DLV_STMT_CLAIM, DLV_STMT_NEXT, DLV_STMT_NEXT_DUE };
 
 struct dlv {
 	const struct cfg *cfg;
@@ -103,19 +118,21 @@ struct dlv {
 	size_t nruns;
 	struct buf answers; /* struct dlv_answer: ended, not recorded yet */
 	/* Subscriptions this session holds with nothing in flight, unlocked by the next claim: their runs' answers
-	 * recorded; nothing to send (moved to the head when nothing there is wanted). */
-	struct dlv_ids release, skip;
+	 * recorded; nothing to send (moved to the head when nothing there is wanted). Ending: their runs ended,
+	 * answers waiting to be recorded (dlv__ending_fold). */
+	struct dlv_ids release, skip, ending;
 	unsigned long session; /* db_connections when release and skip were gathered */
 	long long answered_at; /* dlv__now_ms of the oldest answer not recorded */
 	long long due_at;      /* dlv__now_ms when the next retry is due (DLV__IDLE_MS at most after a claim) */
 	bool work;             /* a claim is wanted: a run ended, a change was heard of, a retry is due */
-	long long claim_after; /* dlv__now_ms before which no claim is made (after a failed record) */
-	/* The answers' statement while it runs (dlv__record sent it): the connection is busy until its answer is
-	 * in; the subscriptions whose runs ended with those answers; how many answers. */
-	bool recording;
+	long long claim_after; /* dlv__now_ms before which no claim is made (after a failed statement) */
+	bool due_stale;        /* due_at is to be read again (DB_STMT_DELIVER_NEXT_DUE), after a claim */
+	/* The statement the connection runs, and the one before (the next is chosen in turn, dlv__choose). While
+	 * the answers' statement runs: the subscriptions unlocked once it committed; how many answers. */
+	enum dlv_stmt running, ran;
 	struct dlv_ids recording_last;
 	size_t recorded;
-	bool run_ended;     /* an answer ended a run since the last record: its subscription waits to be unlocked */
+	bool run_ended;     /* a run ended since the last record: its subscription waits to be unlocked */
 	int epfd;           /* the transfers' sockets (libcurl's socket callback keeps the set) */
 	long long timer_at; /* dlv__now_ms when libcurl wants to act on its timeouts; -1: no such time */
 };
@@ -329,17 +346,12 @@ dlv__ids_free(struct dlv_ids *ids)
 	buf_free(&ids->array);
 }
 
-/* How the delivery of the run's current event ended, to be recorded in the next turn; last: the run ends. */
+/* How the delivery of the run's current event ended, to be recorded with the others. */
 static void
-dlv__answer(struct dlv *d, const struct dlv_run *run, long status, long long ms, long retry_after, const char *error,
-	    bool last)
+dlv__answer(struct dlv *d, const struct dlv_run *run, long status, long long ms, long retry_after, const char *error)
 {
 	const struct dlv_event *ev = run->events[run->next];
-	struct dlv_answer a = {.session = run->session,
-			       .status = status,
-			       .ms = ms,
-			       .retry_after = retry_after,
-			       .last = last};
+	struct dlv_answer a = {.session = run->session, .status = status, .ms = ms, .retry_after = retry_after};
 
 	snprintf(a.sub_id, sizeof a.sub_id, "%s", run->sub_id);
 	snprintf(a.request, sizeof a.request, "%s", run->request);
@@ -350,8 +362,6 @@ dlv__answer(struct dlv *d, const struct dlv_run *run, long status, long long ms,
 	if (d->answers.len == 0)
 		d->answered_at = dlv__now_ms();
 	BUF_PUSH(&d->answers, a);
-	if (last)
-		d->work = d->run_ended = true;
 }
 
 /* "v1,<sig>" for the secret, and " v1,<sig>" for the one before it while it is still valid. */
@@ -433,7 +443,7 @@ dlv__send(struct dlv *d, struct dlv_run *run)
 	run->refused[0] = run->curl_error[0] = '\0';
 	if (!dlv__signature(run->secret, run->previous, run->event_id, now, ev->body, ev->len, sig, sizeof sig)) {
 		log_error("deliver: subscription %s has no valid secret", run->sub_id);
-		dlv__answer(d, run, 0, 0, -1, "the subscription has no valid secret", true);
+		dlv__answer(d, run, 0, 0, -1, "the subscription has no valid secret");
 		return false;
 	}
 	run->headers = curl_slist_append(run->headers, "Content-Type: application/json");
@@ -456,7 +466,7 @@ dlv__send(struct dlv *d, struct dlv_run *run)
 	curl_easy_setopt(run->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ev->len);
 	run->started_ms = dlv__now_ms();
 	if (curl_multi_add_handle(d->multi, run->easy) != CURLM_OK) {
-		dlv__answer(d, run, 0, 0, -1, "libcurl could not start the transfer", true);
+		dlv__answer(d, run, 0, 0, -1, "libcurl could not start the transfer");
 		return false;
 	}
 	return true;
@@ -487,14 +497,10 @@ dlv__easy_new(struct dlv *d, struct dlv_run *run)
 	curl_easy_setopt(run->easy, CURLOPT_PRIVATE, run);
 }
 
-/* Starts a run with events: it is in flight until its last answer. A run without any is freed. */
+/* The run is this session's until it ends (dlv__run_end) or the session goes. */
 static void
-dlv__run_start(struct dlv *d, struct dlv_run *run)
+dlv__runs_add(struct dlv *d, struct dlv_run *run)
 {
-	if (run->nevents == 0 || !dlv__send(d, run)) {
-		dlv__run_free(run);
-		return;
-	}
 	d->runs = realloc(d->runs, (d->nruns + 1) * sizeof *d->runs);
 	if (d->runs == NULL)
 		abort();
@@ -510,6 +516,37 @@ dlv__forget(struct dlv *d, struct dlv_run *run)
 			break;
 		}
 	dlv__run_free(run);
+}
+
+/* The run stops: its subscription is unlocked once its answers are recorded (a claim may take it again then). */
+static void
+dlv__run_end(struct dlv *d, struct dlv_run *run)
+{
+	if (run->session == d->session)
+		dlv__ids_add(&d->ending, run->sub_id);
+	d->work = d->run_ended = true; /* room for a claim; its answers are recorded at once */
+	dlv__forget(d, run);
+}
+
+/* Starts the transfer of the run's first event; a run that cannot send it (answered as failed) ends. */
+static void
+dlv__run_start(struct dlv *d, struct dlv_run *run)
+{
+	run->next = 0;
+	if (!dlv__send(d, run))
+		dlv__run_end(d, run);
+}
+
+/* All the run's events are delivered: it waits for the next ones, after the last it sent. */
+static void
+dlv__run_hungry(struct dlv_run *run)
+{
+	snprintf(run->after, sizeof run->after, "%s", run->events[run->nevents - 1]->seq);
+	for (size_t i = 0; i < run->nevents; i++)
+		dlv__event_put(run->events[i]);
+	run->nevents = run->next = 0;
+	run->attempts = 0;
+	run->hungry = true;
 }
 
 /* Starts the delivery asked for by hand that the claimed subscription of run has waiting, if any: true when
@@ -548,16 +585,19 @@ dlv__start_request(struct dlv *d, struct dlv_run *run)
 		/* nothing could be sent: the request is recorded as failed, not tried forever */
 		dlv__run_add_event(run, dlv__event_new(seq, ping ? "ping" : "", ""));
 		snprintf(run->event_id, sizeof run->event_id, "%s", "");
-		dlv__answer(d, run, 0, 0, -1, "could not be sent", true);
-		dlv__run_free(run);
+		dlv__answer(d, run, 0, 0, -1, "could not be sent");
+		dlv__runs_add(d, run);
+		dlv__run_end(d, run);
 		return true;
 	}
+	dlv__runs_add(d, run);
 	dlv__run_start(d, run);
 	return true;
 }
 
-/* A transfer ended: how is kept for the next turn's record (sql/016's delivery_record decides what follows a
- * failure: the next try, or giving up); after a 2xx the run's next event is sent at once. */
+/* A transfer ended: how is kept for the next record (sql/016's delivery_record decides what follows a failure:
+ * the next try, or giving up); after a 2xx the run's next event is sent at once, or, when it was the last the
+ * run had, the run waits for more (a delivery asked for by hand is a run of its own: it ends). */
 static void
 dlv__finish(struct dlv *d, struct dlv_run *run, CURLcode rc)
 {
@@ -579,9 +619,8 @@ dlv__finish(struct dlv *d, struct dlv_run *run, CURLcode rc)
 	else if (!answered)
 		snprintf(error, sizeof error, "%s", run->curl_error[0] ? run->curl_error : curl_easy_strerror(rc));
 	/* a run goes on only while its session, and so its lock, lasts: else another deliverer may be sending */
-	more = error[0] == '\0' && run->next + 1 < run->nevents && !dlv__stop && db_ready(d->db) &&
-	       db_connections(d->db) == run->session;
-	dlv__answer(d, run, status, ms, (status == 429 || status == 503) ? run->retry_after : -1, error, !more);
+	more = error[0] == '\0' && !dlv__stop && db_ready(d->db) && db_connections(d->db) == run->session;
+	dlv__answer(d, run, status, ms, (status == 429 || status == 503) ? run->retry_after : -1, error);
 	if (error[0] == '\0')
 		log_info("deliver: %s to subscription %s%s: %ld in %lld ms", run->event_id, run->sub_id,
 			 run->request[0] ? " (asked for by hand)" : "", status, ms);
@@ -590,12 +629,15 @@ dlv__finish(struct dlv *d, struct dlv_run *run, CURLcode rc)
 			 run->request[0] ? "asked for by hand, attempt " : "attempt ",
 			 run->request[0] || run->next > 0 ? 1 : run->attempts + 1, error);
 	dlv__transfer_end(run);
-	if (more) {
+	if (more && run->next + 1 < run->nevents) {
 		run->next++;
 		if (dlv__send(d, run))
 			return;
+	} else if (more && run->request[0] == '\0' && run->reads < DLV__READS_MAX) {
+		dlv__run_hungry(run);
+		return;
 	}
-	dlv__forget(d, run);
+	dlv__run_end(d, run);
 }
 
 /* A JSON string member; text that is not UTF-8 (it should not happen: the errors are libcurl's and romtrack's
@@ -623,13 +665,14 @@ dlv__drop_all(struct dlv *d)
 	d->answers.len = 0;
 	dlv__ids_clear(&d->release);
 	dlv__ids_clear(&d->skip);
+	dlv__ids_clear(&d->ending);
 	dlv__ids_clear(&d->recording_last);
-	d->recording = false;
+	d->running = DLV_STMT_NONE;
 }
 
 /* The database connection was replaced: the subscriptions' locks went with the old one, and another deliverer
  * may be sending their events now. What is in flight is dropped (sent again later: at least once), and so is
- * what was to be unlocked. */
+ * what was to be unlocked, and the statement that ran on it. */
 static void
 dlv__session_check(struct dlv *d)
 {
@@ -649,9 +692,23 @@ dlv__session_check(struct dlv *d)
 	d->nruns = kept;
 	dlv__ids_clear(&d->release);
 	dlv__ids_clear(&d->skip);
+	dlv__ids_clear(&d->ending);
 	dlv__ids_clear(&d->recording_last);
-	d->recording = false;
+	d->running = DLV_STMT_NONE;
 	d->session = session;
+}
+
+/* A statement failed. Advisory locks are not rolled back with a failed statement (a claim may have taken some
+ * that nothing here knows of), and the runs went on past answers that are not recorded: the session goes, with
+ * its locks, and what it had is sent again (with the same webhook-ids); a second before the next claim, so
+ * that a statement that keeps failing does not send the same events in a tight loop. */
+static void
+dlv__stmt_failed(struct dlv *d)
+{
+	if (db_ready(d->db))
+		db_disconnect(d->db);
+	dlv__drop_all(d);
+	d->claim_after = dlv__now_ms() + 1000;
 }
 
 /* One answer as delivery_record_many reads it. */
@@ -673,12 +730,11 @@ dlv__answer_json(const struct dlv_answer *a)
 	return o;
 }
 
-/* Sends the answers of this session that came in since the last turn, in one statement that runs while the
- * transfers go on (dlv__record_done takes its answer); the subscriptions whose runs ended are unlocked by the
- * first claim after it committed. Answers a lost session had are dropped: the events are sent again, with the
- * same webhook-id. */
+/* Sends the answers of this session that came in since the last record, in one statement. The runs that
+ * ended before it are unlocked once it committed. Answers a lost session had are dropped: the events are
+ * sent again, with the same webhook-id. */
 static void
-dlv__record(struct dlv *d)
+dlv__record_send(struct dlv *d)
 {
 	struct dlv_answer *answers = BUF_ITEMS(&d->answers, struct dlv_answer);
 	size_t n = BUF_COUNT(&d->answers, struct dlv_answer), kept = 0;
@@ -686,7 +742,6 @@ dlv__record(struct dlv *d)
 	json_t *lists[3] = {json_array(), json_array(), json_array()};
 	char *texts[3] = {NULL, NULL, NULL};
 
-	dlv__session_check(d); /* the answers go on the session that holds their locks, or nowhere */
 	for (size_t i = 0; i < n; i++) {
 		const struct dlv_answer *a = &answers[i];
 
@@ -708,58 +763,57 @@ dlv__record(struct dlv *d)
 						  .failed = texts[1],
 						  .requested = texts[2],
 						  .schedule = d->schedule})) {
-		d->recording = true;
+		d->running = DLV_STMT_RECORD;
 		d->recorded = kept;
-		for (size_t i = 0; i < n; i++)
-			if (answers[i].session == d->session && answers[i].last)
-				dlv__ids_add(&d->recording_last, answers[i].sub_id);
+		/* every answer of the runs that ended is in this statement or in one before it */
+		dlv__ids_add_all(&d->recording_last, &d->ending);
+		dlv__ids_clear(&d->ending);
 	} else if (kept > 0) {
 		log_error("deliver: %zu answers could not be sent to the database: their events are sent again", kept);
 	}
 	for (int i = 0; i < 3; i++)
 		free(texts[i]);
 	d->answers.len = 0;
+	d->run_ended = false;
 }
 
-/* Takes the answer of the statement dlv__record sent, when it is in: its runs' subscriptions, recorded or not,
- * are free for the next claim. */
 static void
-dlv__record_done(struct dlv *d)
+dlv__record_done(struct dlv *d, enum rt_err err)
 {
-	PGresult *res = NULL;
-	enum rt_err err;
-
-	if (!d->recording || db_sent_result(d->db, &err, &res) == 0)
-		return;
-	d->recording = false;
-	if (err == RT_OK) {
-		PQclear(res);
-	} else {
-		/* a second before the next claim: a statement that keeps failing does not send the same events in
-		 * a tight loop */
+	if (err != RT_OK) {
 		log_error("deliver: %zu answers could not be recorded: their events are sent again", d->recorded);
-		d->claim_after = dlv__now_ms() + 1000;
+		dlv__stmt_failed(d);
+		return;
 	}
-	/* the same session still holds the locks of the runs that ended (a lost one forgets them anyway) */
-	if (db_connections(d->db) == d->session)
-		dlv__ids_add_all(&d->release, &d->recording_last);
+	dlv__ids_add_all(&d->release, &d->recording_last);
 	dlv__ids_clear(&d->recording_last);
 }
 
-/* The subscriptions this session holds and must not claim again, as a bigint[] text ("{3,7}"): those in flight,
- * and those whose runs ended with answers not recorded yet (claimed again, they would be sent from their old
- * position; and an advisory lock taken twice needs two unlocks). */
+/* Runs that ended are unlocked once their answers are recorded: by the next claim when no answer waits (after
+ * the answers' statement that runs now, if one does); else dlv__record_send takes them with the answers. */
+static void
+dlv__ending_fold(struct dlv *d)
+{
+	if (d->answers.len > 0)
+		return;
+	d->run_ended = false;
+	if (d->ending.n == 0)
+		return;
+	dlv__ids_add_all(d->running == DLV_STMT_RECORD ? &d->recording_last : &d->release, &d->ending);
+	dlv__ids_clear(&d->ending);
+}
+
+/* The subscriptions this session holds and must not claim again, as a bigint[] text ("{3,7}"): those of its
+ * runs, and those whose runs ended with answers not recorded yet (claimed again, they would be sent from their
+ * old position; and an advisory lock taken twice needs two unlocks). */
 static void
 dlv__in_flight(const struct dlv *d, struct buf *ids)
 {
-	const struct dlv_answer *answers = BUF_ITEMS(&d->answers, struct dlv_answer);
-
 	buf_printf(ids, "{");
 	for (size_t i = 0; i < d->nruns; i++)
 		buf_printf(ids, "%s%s", i ? "," : "", d->runs[i]->sub_id);
-	for (size_t i = 0; i < BUF_COUNT(&d->answers, struct dlv_answer); i++)
-		if (answers[i].last && answers[i].session == d->session)
-			buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", answers[i].sub_id);
+	if (d->ending.n > 0)
+		buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", d->ending.list.data);
 	if (d->recording_last.n > 0)
 		buf_printf(ids, "%s%s", ids->len > 1 ? "," : "", d->recording_last.list.data);
 	buf_printf(ids, "}");
@@ -773,10 +827,10 @@ dlv__run_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Gives each claimed run (sorted by id) the events of a row of DB_STMT_DELIVER_NEXT that its subscription
+/* Gives each run being read (sorted by id) the events of a row of DB_STMT_DELIVER_NEXT that its subscription
  * wants: the row's subscriptions, "{3,7}". */
 static void
-dlv__distribute(struct dlv_run **claimed, size_t n, struct dlv_event *ev, const char *subs)
+dlv__distribute(struct dlv_run **reading, size_t n, struct dlv_event *ev, const char *subs)
 {
 	const char *p = subs;
 
@@ -793,11 +847,11 @@ dlv__distribute(struct dlv_run **claimed, size_t n, struct dlv_event *ev, const 
 		for (size_t lo = 0, hi = n; lo < hi;) {
 			size_t mid = lo + (hi - lo) / 2;
 
-			if (claimed[mid]->sub == id) {
-				dlv__run_add_event(claimed[mid], ev);
+			if (reading[mid]->sub == id) {
+				dlv__run_add_event(reading[mid], ev);
 				break;
 			}
-			if (claimed[mid]->sub < id)
+			if (reading[mid]->sub < id)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -805,104 +859,259 @@ dlv__distribute(struct dlv_run **claimed, size_t n, struct dlv_event *ev, const 
 	}
 }
 
-/* Unlocks what was recorded or had nothing to send, claims what is due (up to deliver_max_in_flight runs) and
- * starts the runs: one statement for the claim and one for the next events of all claimed subscriptions (a
- * delivery asked for by hand is looked up on its own: they are rare). */
+/* Unlocks what was recorded or had nothing to send, and claims what is due, up to deliver_max_in_flight runs
+ * (dlv__claim_done takes the answer). */
 static void
-dlv__claim(struct dlv *d)
+dlv__claim_send(struct dlv *d)
 {
 	struct buf in_flight = {0};
-	struct dlv_ids heads = {0};
-	struct dlv_run **claimed;
-	PGresult *res = NULL, *next = NULL;
 	long room = d->cfg->deliver_max_in_flight - (long)d->nruns;
-	char limit[24], per[24];
-	enum rt_err err;
-	size_t n = 0;
-	bool read;
+	char limit[24];
 
 	dlv__in_flight(d, &in_flight);
 	snprintf(limit, sizeof limit, "%ld", room > 0 ? room : 0);
-	err = db_exec(d->db, DB_STMT_DELIVER_CLAIM,
-		      &(struct db_args){.release = dlv__ids_array(&d->release),
-					.skip = dlv__ids_array(&d->skip),
-					.ids = in_flight.data,
-					.limit = limit},
-		      &res);
+	if (db_send(d->db, DB_STMT_DELIVER_CLAIM,
+		    &(struct db_args){.release = dlv__ids_array(&d->release),
+				      .skip = dlv__ids_array(&d->skip),
+				      .ids = in_flight.data,
+				      .limit = limit}))
+		d->running = DLV_STMT_CLAIM;
 	buf_free(&in_flight);
-	if (err != RT_OK) {
-		/* Advisory locks are not rolled back with a failed statement: it may have taken some that nothing
-		 * here knows of. The session goes, and its locks with it; a second before the next claim. */
-		if (db_ready(d->db))
-			db_disconnect(d->db);
-		d->claim_after = dlv__now_ms() + 1000;
-		return;
-	}
-	/* db_exec may have reconnected and run the claim on a new session: its rows are that session's, and
-	 * what the old one had is forgotten (dlv__session_check) before the runs are stamped */
-	dlv__session_check(d);
+	/* unlocked by the claim; or, when it fails, with the session (dropped then) */
 	dlv__ids_clear(&d->release);
 	dlv__ids_clear(&d->skip);
-	claimed = calloc((size_t)PQntuples(res) + 1, sizeof *claimed);
-	if (claimed == NULL)
-		abort();
+	d->work = false;
+	d->due_at = dlv__now_ms() + DLV__IDLE_MS; /* until DB_STMT_DELIVER_NEXT_DUE says */
+}
+
+/* The claimed subscriptions become runs that wait for their events (a delivery asked for by hand is looked up
+ * on its own, at once: they are rare). */
+static void
+dlv__claim_done(struct dlv *d, enum rt_err err, const PGresult *res)
+{
+	if (err != RT_OK) {
+		dlv__stmt_failed(d);
+		return;
+	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct dlv_run *run = dlv__run_new(d, res, i);
 
 		if (strcmp(PQgetvalue(res, i, CLMCOL_REQUESTED), "t") == 0 && dlv__start_request(d, run))
 			continue;
-		claimed[n++] = run;
-		dlv__ids_add(&heads, run->sub_id);
+		run->hungry = true;
+		dlv__runs_add(d, run);
 	}
-	PQclear(res);
-	if (n == 0) {
-		free(claimed);
-		dlv__ids_free(&heads);
-		return;
-	}
-	qsort(claimed, n, sizeof *claimed, dlv__run_cmp);
-	snprintf(per, sizeof per, "%d", DLV__RUN_MAX);
-	read = db_exec(d->db, DB_STMT_DELIVER_NEXT, &(struct db_args){.ids = dlv__ids_array(&heads), .limit = per},
-		       &next) == RT_OK;
-	for (int i = 0; read && i < PQntuples(next); i++) {
-		struct dlv_event *ev = dlv__event_of_row(next, i);
-
-		ev->refs++; /* held while it is handed out */
-		dlv__distribute(claimed, n, ev, PQgetvalue(next, i, DLVCOL_SUBSCRIPTIONS));
-		dlv__event_put(ev);
-	}
-	PQclear(next);
-	for (size_t i = 0; i < n; i++) {
-		/* nothing to send: nothing it wants (or no longer due); or the statement failed: only given back */
-		if (claimed[i]->nevents == 0)
-			dlv__ids_add(read ? &d->skip : &d->release, claimed[i]->sub_id);
-		dlv__run_start(d, claimed[i]);
-	}
-	free(claimed);
-	dlv__ids_free(&heads);
+	d->due_stale = true;
 }
 
-/* Milliseconds until the next retry of a subscription not in flight is due (DLV__IDLE_MS at most). One that
- * is due already (since the claim, or held by another deliverer) is looked at again in a quarter second. */
-static long
-dlv__next_due_ms(struct dlv *d)
+/* Reads the next events of every run that waits for some (dlv__next_done hands them out). */
+static void
+dlv__next_send(struct dlv *d)
 {
-	PGresult *res = NULL;
+	struct buf ids = {0}, positions = {0};
+	char per[24];
+
+	buf_printf(&ids, "{");
+	buf_printf(&positions, "{");
+	for (size_t i = 0; i < d->nruns; i++) {
+		struct dlv_run *run = d->runs[i];
+
+		if (!run->hungry || run->reading)
+			continue;
+		run->reading = true;
+		buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", run->sub_id);
+		buf_printf(&positions, "%s%s", positions.len > 1 ? "," : "", run->after[0] ? run->after : "NULL");
+	}
+	buf_printf(&ids, "}");
+	buf_printf(&positions, "}");
+	snprintf(per, sizeof per, "%d", DLV__RUN_MAX);
+	if (db_send(d->db, DB_STMT_DELIVER_NEXT,
+		    &(struct db_args){.ids = ids.data, .positions = positions.data, .limit = per}))
+		d->running = DLV_STMT_NEXT;
+	buf_free(&ids);
+	buf_free(&positions);
+}
+
+/* The runs that were read start sending. One with nothing to send ends: just claimed, it is moved to the head
+ * when nothing up to it is wanted (the next claim's skip); having sent events, it caught up. */
+static void
+dlv__next_done(struct dlv *d, enum rt_err err, const PGresult *res)
+{
+	struct dlv_run **reading;
+	size_t n = 0;
+
+	if (err != RT_OK) {
+		dlv__stmt_failed(d);
+		return;
+	}
+	reading = calloc(d->nruns + 1, sizeof *reading);
+	if (reading == NULL)
+		abort();
+	for (size_t i = 0; i < d->nruns; i++)
+		if (d->runs[i]->reading)
+			reading[n++] = d->runs[i];
+	qsort(reading, n, sizeof *reading, dlv__run_cmp);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct dlv_event *ev = dlv__event_of_row(res, i);
+
+		ev->refs++; /* held while it is handed out */
+		dlv__distribute(reading, n, ev, PQgetvalue(res, i, DLVCOL_SUBSCRIPTIONS));
+		dlv__event_put(ev);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct dlv_run *run = reading[i];
+
+		run->reading = run->hungry = false;
+		if (run->nevents > 0 && !dlv__stop) {
+			run->reads++;
+			dlv__run_start(d, run);
+		} else if (run->nevents == 0 && run->after[0] == '\0') {
+			dlv__ids_add(&d->skip, run->sub_id);
+			dlv__forget(d, run);
+		} else {
+			dlv__run_end(d, run);
+		}
+	}
+	free(reading);
+}
+
+/* When the next retry of a subscription not in flight is due (DLV__IDLE_MS at most, dlv__next_due_done). */
+static void
+dlv__next_due_send(struct dlv *d)
+{
 	struct buf ids = {0};
-	long ms = DLV__IDLE_MS;
-	enum rt_err err;
 
 	dlv__in_flight(d, &ids);
-	err = db_exec(d->db, DB_STMT_DELIVER_NEXT_DUE, &(struct db_args){.ids = ids.data}, &res);
+	if (db_send(d->db, DB_STMT_DELIVER_NEXT_DUE, &(struct db_args){.ids = ids.data}))
+		d->running = DLV_STMT_NEXT_DUE;
 	buf_free(&ids);
+	d->due_stale = false;
+}
+
+/* One that is due already (since the claim, or held by another deliverer) is looked at again in a quarter
+ * second; with no room for it, the next claim comes when a run ends. */
+static void
+dlv__next_due_done(struct dlv *d, enum rt_err err, const PGresult *res)
+{
+	long ms = DLV__IDLE_MS;
+
 	if (err == RT_OK) {
 		double s = strtod(PQgetvalue(res, 0, 0), NULL);
 
 		if (s >= 0 && s * 1000 < ms)
 			ms = (long)(s * 1000) + 1;
-		PQclear(res);
 	}
-	return ms;
+	if ((long)d->nruns >= d->cfg->deliver_max_in_flight)
+		ms = DLV__IDLE_MS;
+	d->due_at = dlv__now_ms() + ms;
+}
+
+/* Takes the answer of the statement the connection runs, when it is in. */
+static void
+dlv__stmt_take(struct dlv *d)
+{
+	enum dlv_stmt stmt = d->running;
+	PGresult *res = NULL;
+	enum rt_err err;
+
+	if (stmt == DLV_STMT_NONE || db_sent_result(d->db, &err, &res) == 0)
+		return;
+	d->running = DLV_STMT_NONE;
+	if (stmt == DLV_STMT_RECORD)
+		dlv__record_done(d, err);
+	else if (stmt == DLV_STMT_CLAIM)
+		dlv__claim_done(d, err, res);
+	else if (stmt == DLV_STMT_NEXT)
+		dlv__next_done(d, err, res);
+	else
+		dlv__next_due_done(d, err, res);
+	PQclear(res);
+}
+
+/* When stmt is wanted, -1: never. The next events as soon as a run waits for some; the answers at once when a
+ * run ended or when stopping, else DLV__RECORD_MS after the oldest (a run's next event goes out before its
+ * answer is recorded); a claim when one is wanted (a run ended, a change was heard of, something to unlock)
+ * or a retry is due, not before claim_after; after a claim, when the next retry is due. */
+static long long
+dlv__wanted_at(const struct dlv *d, enum dlv_stmt stmt, long long now)
+{
+	long long at;
+
+	switch (stmt) {
+	case DLV_STMT_NEXT:
+		for (size_t i = 0; i < d->nruns; i++)
+			if (d->runs[i]->hungry && !d->runs[i]->reading)
+				return now;
+		return -1;
+	case DLV_STMT_RECORD:
+		if (d->answers.len == 0)
+			return -1;
+		return d->run_ended || dlv__stop ? now : d->answered_at + DLV__RECORD_MS;
+	case DLV_STMT_CLAIM:
+		if (dlv__stop)
+			return -1;
+		at = d->work || d->release.n > 0 || d->skip.n > 0 ? now : d->due_at;
+		return at > d->claim_after ? at : d->claim_after;
+	case DLV_STMT_NEXT_DUE: return d->due_stale && !dlv__stop ? now : -1;
+	case DLV_STMT_NONE: break;
+	}
+	return -1;
+}
+
+/* The statement to send now, taking turns (after the one that ran last, the next one that is wanted), or
+ * DLV_STMT_NONE; *next_at: when the first of the others is wanted (-1: none is). */
+static enum dlv_stmt
+dlv__choose(const struct dlv *d, long long now, long long *next_at)
+{
+	static const enum dlv_stmt order[] = {DLV_STMT_NEXT, DLV_STMT_RECORD, DLV_STMT_CLAIM, DLV_STMT_NEXT_DUE};
+	const size_t n = sizeof order / sizeof order[0];
+	enum dlv_stmt chosen = DLV_STMT_NONE;
+	size_t first = 0;
+
+	*next_at = -1;
+	for (size_t i = 0; i < n; i++)
+		if (order[i] == d->ran)
+			first = i + 1;
+	for (size_t k = 0; k < n; k++) {
+		enum dlv_stmt stmt = order[(first + k) % n];
+		long long at = dlv__wanted_at(d, stmt, now);
+
+		if (at < 0)
+			continue;
+		if (at <= now && chosen == DLV_STMT_NONE)
+			chosen = stmt;
+		else if (*next_at < 0 || at < *next_at)
+			*next_at = at;
+	}
+	return chosen;
+}
+
+static void
+dlv__stmt_send(struct dlv *d, enum dlv_stmt stmt)
+{
+	d->ran = stmt;
+	if (stmt == DLV_STMT_RECORD)
+		dlv__record_send(d);
+	else if (stmt == DLV_STMT_CLAIM)
+		dlv__claim_send(d);
+	else if (stmt == DLV_STMT_NEXT)
+		dlv__next_send(d);
+	else if (stmt == DLV_STMT_NEXT_DUE)
+		dlv__next_due_send(d);
+}
+
+/* Stopping: the runs that wait for events end (those being read end when their answer is in). */
+static void
+dlv__end_hungry(struct dlv *d)
+{
+	for (size_t i = 0; i < d->nruns;) {
+		struct dlv_run *run = d->runs[i];
+
+		if (run->hungry && !run->reading)
+			dlv__run_end(d, run); /* the last run takes its place */
+		else
+			i++;
+	}
 }
 
 /* libcurl's socket callback (its multi_socket interface): the sockets of the transfers are kept in an epoll set,
@@ -1015,7 +1224,7 @@ deliver_run(const struct cfg *cfg)
 	struct sigaction sa = {.sa_handler = dlv__on_signal};
 	size_t nnets = 0;
 	long long stop_deadline = 0;
-	unsigned long heard = 0; /* db_notifications when the last claim began */
+	unsigned long heard = 0; /* db_notifications when last looked at */
 
 	if (!dlv__schedule_parse(&d, cfg->deliver_retry_schedule) ||
 	    !url_networks_parse(cfg->webhook_allow_networks, d.nets, URL_NETWORKS_MAX, &nnets)) {
@@ -1042,9 +1251,10 @@ deliver_run(const struct cfg *cfg)
 	curl_multi_setopt(d.multi, CURLMOPT_TIMERDATA, &d);
 	d.db = db_open(cfg->database, true);
 	log_info("deliver: started (at most %ld in flight, %zu retries)", cfg->deliver_max_in_flight, d.nschedule);
-	while (!dlv__stop || d.nruns > 0 || d.answers.len > 0 || d.recording) {
+	while (!dlv__stop || d.nruns > 0 || d.answers.len > 0 || d.running != DLV_STMT_NONE) {
 		long timeout = DLV__IDLE_MS;
-		long long now = dlv__now_ms();
+		long long now = dlv__now_ms(), next_at;
+		enum dlv_stmt stmt;
 
 		if (dlv__stop && stop_deadline == 0)
 			stop_deadline = now + cfg->deliver_timeout * 1000 + 1000;
@@ -1061,65 +1271,39 @@ deliver_run(const struct cfg *cfg)
 			continue;
 		}
 		dlv__session_check(&d);
-		dlv__record_done(&d);
-		dlv__session_check(&d);
-		/* A turn, while the connection is free: what is due is claimed and started, then what ended is sent to
-		 * be recorded (at once when a run ended, else once the oldest answer waited DLV__RECORD_MS: a run's
-		 * next event goes out before its answer is recorded), in a statement that runs while the transfers
-		 * go on. */
-		if (!d.recording && !dlv__stop && (d.work || d.release.n > 0 || d.skip.n > 0) && now >= d.claim_after) {
-			heard = db_notifications(d.db);
-			dlv__claim(&d);
-			dlv__session_check(&d);
-			/* when the next retry is due, if there is room for it */
-			d.due_at = (long)d.nruns < cfg->deliver_max_in_flight ? dlv__now_ms() + dlv__next_due_ms(&d)
-									      : dlv__now_ms() + DLV__IDLE_MS;
-			d.work = d.skip.n > 0;  /* unlocked by the next claim, at once */
-			dlv__session_check(&d); /* next_due may have reconnected */
-		}
-		if (!d.recording && d.answers.len > 0 &&
-		    (d.run_ended || dlv__stop || now - d.answered_at >= DLV__RECORD_MS)) {
-			d.run_ended = false;
-			dlv__record(&d);
-			dlv__session_check(&d);
-		}
-		dlv__curl_drive(&d);
-		now = dlv__now_ms();
-		/* again at once: a claim is wanted, or answers wait, and the connection is free; stopping, once the
-		 * last answers are recorded */
-		if (!d.recording && ((d.work && !dlv__stop && now >= d.claim_after) ||
-				     (d.run_ended && d.answers.len > 0) || (dlv__stop && d.nruns == 0)))
-			continue;
-		/* the next claim: when it is wanted or a retry is due, not before claim_after (a failure), and not
-		 * while the answers' statement runs (its answer wakes the loop) */
-		if (!dlv__stop && !d.recording) {
-			long long claim_at = d.work ? now : d.due_at;
-
-			if (claim_at < d.claim_after)
-				claim_at = d.claim_after;
-			if (claim_at - now < timeout)
-				timeout = claim_at > now ? (long)(claim_at - now) : 0;
-		}
-		if (d.recording && timeout > 1000) /* its timeout, and the stop's deadline, are looked at each second */
-			timeout = 1000;
-		if (!d.recording && d.answers.len > 0 && d.answered_at + DLV__RECORD_MS - now < timeout)
-			timeout =
-				d.answered_at + DLV__RECORD_MS > now ? (long)(d.answered_at + DLV__RECORD_MS - now) : 0;
-		/* a notification the last statements read from the socket already would not wake the poll */
+		dlv__stmt_take(&d);
+		dlv__session_check(&d); /* a delivery asked for by hand is looked up at once: it may reconnect */
+		/* a change committed, a subscription made or resumed (the statements read the notifications too) */
 		if (db_notifications(d.db) != heard) {
 			heard = db_notifications(d.db);
 			d.work = true;
+		}
+		if (dlv__stop)
+			dlv__end_hungry(&d);
+		dlv__ending_fold(&d);
+		if (d.running == DLV_STMT_NONE && (stmt = dlv__choose(&d, now, &next_at)) != DLV_STMT_NONE)
+			dlv__stmt_send(&d, stmt);
+		dlv__curl_drive(&d);
+		now = dlv__now_ms();
+		if (d.running == DLV_STMT_NONE) {
+			dlv__ending_fold(&d);
+			/* again at once when the transfers made a statement due, or when stopping is done */
+			if (dlv__choose(&d, now, &next_at) != DLV_STMT_NONE ||
+			    (dlv__stop && d.nruns == 0 && d.answers.len == 0))
+				continue;
+			if (next_at >= 0 && next_at - now < timeout)
+				timeout = next_at > now ? (long)(next_at - now) : 0;
+		} else if (timeout > 1000) {
+			timeout =
+				1000; /* the statement's timeout, and the stop's deadline, are looked at each second */
+		}
+		if (db_notifications(d.db) != heard)
 			continue;
-		}
-		/* a notification (a change committed, a subscription made or resumed; reading the data version
-		 * drains what the server sent), or the time of a retry (or the idle tick) */
-		if (dlv__sleep(&d, db_ready(d.db) ? PQsocket(db_conn(d.db)) : -1, timeout)) {
-			if (!d.recording) /* else the answers' statement's answer: the next turn takes it */
-				db_data_version(d.db);
-			d.work = true;
-		} else if (!dlv__stop && dlv__now_ms() >= d.due_at) {
-			d.work = true;
-		}
+		/* a transfer's socket, the statement's answer, a notification (reading the data version drains what
+		 * the server sent), the time something is due, or the idle tick */
+		if (dlv__sleep(&d, db_ready(d.db) ? PQsocket(db_conn(d.db)) : -1, timeout) &&
+		    d.running == DLV_STMT_NONE)
+			db_data_version(d.db);
 	}
 	while (d.nruns > 0)
 		dlv__forget(&d, d.runs[0]);
@@ -1127,6 +1311,7 @@ deliver_run(const struct cfg *cfg)
 	buf_free(&d.answers);
 	dlv__ids_free(&d.release);
 	dlv__ids_free(&d.skip);
+	dlv__ids_free(&d.ending);
 	dlv__ids_free(&d.recording_last);
 	close(dlv__stop_pipe[0]);
 	close(dlv__stop_pipe[1]);

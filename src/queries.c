@@ -325,11 +325,15 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		 /* LATERAL: an index scan of the feed from each subscription's position on, not the whole feed
 		  * (bench/deliver.py measured 101 ms a delivery with a plain join); the release's columns once per
 		  * change, not once per subscription */
-		 "WITH pairs AS (SELECT s.id AS subscription, n.seq FROM subscription s CROSS JOIN LATERAL"
-		 "   (SELECT c0.seq FROM change c0 WHERE c0.subject = 'release' AND c0.seq > s.after_seq"
+		 /* :positions: where each of :ids goes on from, the last event the deliverer sent it (its
+		  * answer may not be recorded yet); NULL: the subscription's own position */
+		 "WITH pairs AS (SELECT s.id AS subscription, n.seq"
+		 "   FROM unnest(:ids::bigint[], :positions::bigint[]) AS w (id, after)"
+		 "   JOIN subscription s ON s.id = w.id CROSS JOIN LATERAL"
+		 "   (SELECT c0.seq FROM change c0 WHERE c0.subject = 'release'"
+		 "     AND c0.seq > greatest(w.after, s.after_seq)"
 		 "     AND subscription_wants(s, c0) ORDER BY c0.seq LIMIT :limit::int) n"
-		 "   WHERE s.id = ANY (:ids::bigint[]) AND s.enabled"
-		 "     AND coalesce(s.next_attempt_at, '-infinity') <= now())"
+		 "   WHERE s.enabled AND coalesce(s.next_attempt_at, '-infinity') <= now())"
 		 " SELECT " RELEASE_COLUMNS ", " CHANGE_COLUMNS ", " DELIVER_COLUMNS
 		 " FROM (SELECT seq, array_agg(subscription ORDER BY subscription) AS subs FROM pairs GROUP BY seq) p"
 		 " JOIN change c ON c.seq = p.seq LEFT JOIN release r ON r.id = c.release_id"

@@ -312,6 +312,73 @@ def test_a_killed_deliverer_loses_nothing(stack, token, receiver):
     receiver.plan = lambda n, r: (200, {}, 0)
 
 
+def test_answers_that_cannot_be_recorded_are_sent_again_with_their_ids(stack, token, receiver):
+    """The answers' statement fails (a constraint added by hand refuses this subscription's attempts): the
+    deliverer drops its session, since its runs went on past answers that are not recorded, and sends the events
+    again, with the same webhook-ids, until the record succeeds. Nothing is lost, nothing is recorded twice."""
+    d = Deliverer(stack, "unrecorded")
+    try:
+        sub = subscribe(stack, token, receiver.url + "/unrecorded")
+        stack.psql("ALTER TABLE delivery_attempt ADD CONSTRAINT e2e_refused CHECK (subscription_id <> %d)"
+                   % sub["id"])
+        try:
+            change_md5s(stack, "gemini", 2)
+            expected = [int(r[0]) for r in stack.psql(
+                "SELECT seq FROM change WHERE subject = 'release' AND seq > %d ORDER BY seq" % sub["after"])]
+            assert len(expected) == 2
+            deadline = time.monotonic() + 30
+            while len(receiver.received("/unrecorded")) < 4:  # both events, then both again
+                assert time.monotonic() < deadline, (receiver.received("/unrecorded"), d.text())
+                time.sleep(0.05)
+            assert "could not be recorded: their events are sent again" in d.text()
+            assert stack.psql("SELECT after_seq FROM subscription WHERE id = %d" % sub["id"]) == \
+                [(str(sub["after"]),)]
+        finally:
+            stack.psql("ALTER TABLE delivery_attempt DROP CONSTRAINT e2e_refused")
+        rows = wait_rows(stack, "SELECT seq, attempt, status FROM delivery_attempt WHERE subscription_id = %d"
+                         " ORDER BY id" % sub["id"], 2)
+        assert rows == [(str(seq), "1", "200") for seq in expected], rows
+        assert wait_rows(stack, "SELECT after_seq FROM subscription WHERE id = %d AND after_seq = %d"
+                         % (sub["id"], expected[-1]), 1) == [(str(expected[-1]),)]
+        got = receiver.received("/unrecorded")
+        ids = ["msg_%d_%d" % (sub["id"], seq) for seq in expected]
+        # every arrival is one of the two events, in order each time round, and each arrived more than once
+        assert {r["headers"]["webhook-id"] for r in got} == set(ids)
+        seqs = [json.loads(r["body"])["data"]["seq"] for r in got]
+        assert all(seqs.count(seq) >= 2 for seq in expected), seqs
+        assert all(a != expected[1] or b == expected[0] for a, b in zip(seqs, seqs[1:])), seqs
+    finally:
+        assert d.stop() == 0, d.text()
+
+
+def test_deleting_a_subscription_deletes_its_attempts_and_stops_its_delivery(stack, token, receiver):
+    """A subscription deleted with its run in flight: the run's answers are not recorded for it (no attempt of
+    a subscription that is gone), its attempts go with it, and nothing more is sent to it."""
+    receiver.plan = lambda n, r: (200, {}, 1.5) if r["path"] == "/deleted" and len(
+        receiver.received("/deleted")) == 3 else (200, {}, 0)
+    auth = {"Authorization": "Bearer " + token}
+    d = Deliverer(stack, "deleting")
+    try:
+        sub = subscribe(stack, token, receiver.url + "/deleted")
+        change_md5s(stack, "cancro", 2)
+        receiver.wait("/deleted", 2)
+        wait_rows(stack, "SELECT id FROM delivery_attempt WHERE subscription_id = %d" % sub["id"], 2)
+        change_md5s(stack, "cancro", 1)  # its answer is held 1.5 s: the subscription goes meanwhile
+        receiver.wait("/deleted", 3)
+        status, _, _, _ = stack.get("/api/subscriptions/%d" % sub["id"], auth, method="DELETE")
+        assert status == 204
+        assert stack.psql("SELECT count(*) FROM delivery_attempt WHERE subscription_id = %d" % sub["id"]) == [("0",)]
+        time.sleep(2.5)  # the held answer came, and was recorded, for nothing
+        change_md5s(stack, "cancro", 1)
+        time.sleep(1.5)
+        assert len(receiver.received("/deleted")) == 3
+        assert stack.psql("SELECT count(*) FROM delivery_attempt WHERE subscription_id = %d" % sub["id"]) == [("0",)]
+        assert "ERROR" not in d.text(), d.text()
+    finally:
+        assert d.stop() == 0, d.text()
+        receiver.plan = lambda n, r: (200, {}, 0)
+
+
 def test_the_address_is_checked_again_at_each_connection(stack, token, receiver, deliverer):
     # a URL whose address is not allowed, written past the API's check (as DNS answering otherwise later would)
     port = receiver.server.server_address[1]
