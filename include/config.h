@@ -31,6 +31,7 @@ struct cfg {
 	long poll_interval;     /* seconds the change feed tells pollers to wait (X-Poll-Interval) */
 	long max_body_kb;       /* the largest request body, in kB (nginx's client_max_body_size too) */
 	char *webhook_allow_networks; /* networks subscriptions may reach although special-purpose, "a,b" */
+	char *metrics_allow_networks; /* networks whose clients may read /metrics, "a,b" */
 	long webhook_allow_http;      /* 1: http:// subscription URLs allowed */
 	long deliver;                 /* 1: serve runs `romtrack deliver` as a child */
 	char *deliver_retry_schedule; /* seconds before each retry, "5,300,..." (cfg_seconds_list_parse) */

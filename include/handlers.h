@@ -38,6 +38,8 @@ void h_regions(struct handler_ctx *ctx);
 void h_branches(struct handler_ctx *ctx);
 void h_feed(struct handler_ctx *ctx);
 void h_openapi(struct handler_ctx *ctx);
+/* GET /metrics (h_metrics.c), for the clients of metrics_allow_networks (h_metrics_configure, below). */
+void h_metrics(struct handler_ctx *ctx);
 /* The change feed (h_changes.c): GET /api/changes?after=SEQ, public. */
 void h_changes(struct handler_ctx *ctx);
 /* The audit trail, GET /api/audit (scope audit:read): keyset pages newest first (keyset 1, the
@@ -68,6 +70,7 @@ void h_variant_put(struct handler_ctx *ctx);
 /* Webhook subscriptions (h_subscriptions.c); configure takes the URL policy (webhook_allow_*). */
 struct cfg;
 void h_subscriptions_configure(const struct cfg *cfg);
+void h_metrics_configure(const struct cfg *cfg);
 void h_subscription_create(struct handler_ctx *ctx);
 void h_subscriptions(struct handler_ctx *ctx);
 void h_subscription_get(struct handler_ctx *ctx);

@@ -7,6 +7,7 @@
 
 enum db_stmt {
 	DB_STMT_PING,
+	DB_STMT_METRICS_STATE,
 	DB_STMT_DEVICE_LIST,
 	DB_STMT_DEVICE_GET,
 	DB_STMT_DEVICE_EXISTS,
@@ -69,7 +70,7 @@ enum db_stmt {
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
 	X(token) X(secret) X(body) X(grace)                                                              \
-	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions)
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions) X(stamps)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */
@@ -191,7 +192,8 @@ enum { CHGCOL__BEFORE = RELCOL__MAX - 1, DB_CHANGE_COLUMNS(DB_COL__ENUM, DB_COL_
 	NEXT(CLMCOL_URL, "url")                         \
 	NEXT(CLMCOL_SECRET, "secret")                   \
 	NEXT(CLMCOL_PREVIOUS_SECRET, "previous_secret") \
-	NEXT(CLMCOL_ATTEMPTS, "attempts")
+	NEXT(CLMCOL_ATTEMPTS, "attempts")               \
+	NEXT(CLMCOL_SETTINGS_AT, "settings_at")
 enum { DB_CLAIM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CLMCOL__MAX };
 
 /* An event to deliver (DB_STMT_DELIVER_NEXT, _EVENT): a change feed row, its event type and time, and the

@@ -95,6 +95,8 @@ const char *route_allow(const struct route *r);
 /* The table, for listings (romtrack routes) and tests: route_count() rows in order. */
 size_t route_count(void);
 const struct route *route_at(size_t i);
+/* The row's place in the table (route_at(route_index(r)) == r); route_count() for NULL. */
+size_t route_index(const struct route *r);
 /* The route of a pattern, e.g. "/api/devices/{codename}" (its first row); NULL when none has it. */
 const struct route *route_find(const char *pattern);
 /* The row of a pattern that takes the method ("POST"); NULL when none does. */

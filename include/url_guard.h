@@ -43,6 +43,9 @@ bool url_net_parse(const char *text, struct url_net *out);
 bool url_networks_parse(const char *text, struct url_net *out, size_t max, size_t *n);
 #define URL_NETWORKS_MAX 64
 
+/* Whether an address, as text (nginx's $remote_addr), is in one of nets[0..n); false when it is no address. */
+bool url_networks_contain(const struct url_net *nets, size_t n, const char *address);
+
 /* The special-purpose class of an address ("loopback", "private", "link-local", "cgnat", "multicast",
  * "unspecified", "reserved", ...), or NULL for an ordinary public address. IPv4-mapped, IPv4-compatible, NAT64
  * (64:ff9b::/96) and 6to4 (2002::/16) addresses are judged by the IPv4 address they carry. */

@@ -23,8 +23,8 @@ void webhook_secret_new(char out[WEBHOOK_SECRET_MAX]);
 bool webhook_secret_parse(const char *secret, unsigned char key[WEBHOOK_KEY_MAX], size_t *key_len);
 
 /* The signature of one delivery: msg_id is webhook-id, timestamp webhook-timestamp (seconds), body the exact
- * bytes sent. */
-void webhook_sign(const unsigned char *key, size_t key_len, const char *msg_id, long long timestamp, const char *body,
+ * bytes sent. False when OpenSSL cannot compute an HMAC (out untouched). */
+bool webhook_sign(const unsigned char *key, size_t key_len, const char *msg_id, long long timestamp, const char *body,
 		  size_t body_len, char out[WEBHOOK_SIGNATURE_MAX]);
 
 #endif

@@ -5,9 +5,11 @@
 -- update that changes no setting.
 
 -- delivery_attempt: one index, (subscription_id, id), the one the API reads (GET .../deliveries); the
--- attempts of a subscription go with it through a trigger instead of the foreign key. Every writer of attempts
--- (delivery_record, delivery_record_many, delivery_request_done) writes them for a subscription it holds locked
--- FOR UPDATE, so none can name a subscription that is gone.
+-- attempts of a subscription go with it through a trigger instead of the foreign key. No writer of attempts can
+-- name a subscription that is gone: delivery_record and delivery_record_many lock the subscription FOR UPDATE
+-- first (a DELETE waits for them, and its trigger's statement then sees what they wrote); delivery_request_done
+-- deletes its delivery_request row first, the row a subscription's DELETE cascades to (one of them waits for the
+-- other). A TRUNCATE of subscription, or session_replication_role = replica, would leave attempts behind.
 ALTER TABLE delivery_attempt
     DROP CONSTRAINT delivery_attempt_subscription_id_fkey,
     DROP CONSTRAINT delivery_attempt_pkey,
@@ -25,7 +27,8 @@ CREATE TRIGGER subscription_attempts_delete AFTER DELETE ON subscription
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION subscription_attempts_delete();
 
 -- The rules (sql/016's subscription_rules) run on an UPDATE only when it can break one: a setting or a state
--- column written, or a position or failure count out of range. Moving a subscription on (after_seq, attempts,
+-- column written, or a position or failure count out of range. A column added to subscription later must be
+-- added to this WHEN clause, or its rules are not checked on an UPDATE. Moving a subscription on (after_seq, attempts,
 -- next_attempt_at: what delivery does at each answer) then costs no call of the trigger's function.
 DROP TRIGGER subscription_rules ON subscription;
 CREATE TRIGGER subscription_rules BEFORE INSERT ON subscription

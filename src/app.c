@@ -2,11 +2,13 @@
 #include "app.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "body.h"
 #include "handlers.h"
 #include "http_semantics.h"
+#include "metrics.h"
 #include "params.h"
 #include "resp_cache.h"
 #include "router.h"
@@ -172,8 +174,12 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		if (app__host_in_feeds && (route->flags & ROUTE_ABSOLUTE_LINKS))
 			cache_key = arena_printf(req->arena, "%s %s", cache_key, http_request_base_url(req));
 	}
-	if (cache_key != NULL && app__cached(db, cache_key, res))
+	if (cache_key != NULL && app__cached(db, cache_key, res)) {
+		metrics_cache_hit();
 		return route;
+	}
+	if (cache_key != NULL && resp_cache_enabled())
+		metrics_cache_miss();
 	route->handler(&ctx);
 	if (safe && !(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);
@@ -183,11 +189,47 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	return route;
 }
 
+/* Whether the negotiated type names the body's (whose label may carry parameters: "text/plain; version=0.0.4"). */
+static bool
+app__same_type(const char *negotiated, const char *label)
+{
+	size_t n = strcspn(label, ";");
+
+	while (n > 0 && label[n - 1] == ' ')
+		n--;
+	return strlen(negotiated) == n && strncmp(negotiated, label, n) == 0;
+}
+
+static double
+app__seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A write through the API (a route with a scope, by a method that changes something), for its metric. */
+static void
+app__count_write(const struct route *route, const char *method, int status)
+{
+	if (route == NULL || route->scope == NULL || strcmp(route->scope, "audit:read") == 0 ||
+	    strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0)
+		return;
+	if (strcmp(route->pattern, "/api/imports") == 0)
+		metrics_write(METRICS_WRITE_IMPORT, status);
+	else if (strncmp(route->pattern, "/api/subscriptions", strlen("/api/subscriptions")) == 0)
+		metrics_write(METRICS_WRITE_SUBSCRIPTION, status);
+	else
+		metrics_write(METRICS_WRITE_RELEASE, status);
+}
+
 void
 app_handle(struct db *db, struct http_request *req, struct http_response *res)
 {
 	const struct route *route;
 	const char *content_type = NULL;
+	double started = app__seconds();
 	int max_age;
 
 	memset(res, 0, sizeof *res);
@@ -195,7 +237,7 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 	/* one body under each of its labels: the label the client asked for, and, as another
 	 * representation, an entity tag of its own (RFC 9110, 8.8.3) */
 	if (res->status == 200 && content_type != NULL && res->content_type != NULL &&
-	    strcmp(content_type, res->content_type) != 0) {
+	    !app__same_type(content_type, res->content_type)) {
 		const char *tagged;
 
 		http_set_etag(req, res);
@@ -208,6 +250,9 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
 	max_age = route == NULL ? 0 : route->max_age < app__max_age ? route->max_age : app__max_age;
 	http_finish(req, res, max_age);
+	metrics_request(route_index(route), res->status, app__seconds() - started);
+	app__count_write(route, req->method, res->status);
+	metrics_cache_size(resp_cache_count(), resp_cache_bytes());
 }
 
 void
@@ -217,6 +262,7 @@ app_init(const struct cfg *cfg)
 	h_feeds_configure(cfg->public_url, cfg->release_page_url);
 	h_changes_configure(cfg->poll_interval);
 	h_subscriptions_configure(cfg);
+	h_metrics_configure(cfg);
 	app__max_age = (int)cfg->cache_max_age;
 	app__host_in_feeds = cfg->public_url[0] == '\0';
 	app__max_body = (size_t)cfg->max_body_kb * 1024;

@@ -118,6 +118,10 @@ static const struct cfg__key {
 	 "Networks a subscription's URL may reach although they are romtrack's own (loopback, private, "
 	 "link-local...), comma-separated, e.g. \"127.0.0.0/8,::1\" for a receiver on loopback in tests. "
 	 "Empty: none."},
+	{"metrics_allow_networks", CFG__NETWORKS, offsetof(struct cfg, metrics_allow_networks), 0, 0, "127.0.0.0/8,::1",
+	 true, CFG__RELOAD,
+	 "Networks whose clients may read GET /metrics (Prometheus' text format; the address nginx saw), "
+	 "comma-separated; any other gets 403. Empty: nobody."},
 	{"webhook_allow_http", CFG__INT, offsetof(struct cfg, webhook_allow_http), 0, 1, "0", false, CFG__RELOAD,
 	 "1 lets a subscription's URL be http:// (tests); 0: https:// only."},
 	{"deliver", CFG__INT, offsetof(struct cfg, deliver), 0, 1, "0", false, CFG__RELOAD,
@@ -456,6 +460,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->public_url);
 	free(cfg->release_page_url);
 	free(cfg->webhook_allow_networks);
+	free(cfg->metrics_allow_networks);
 	free(cfg->deliver_retry_schedule);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define DB__BACKOFF_FIRST_MS 100
 #define DB__REPORT_INTERVAL_MS 10000 /* a failing database is logged once per interval */
@@ -136,6 +137,7 @@ db__failed(struct db *db)
 	if (delay > DB_RETRY_MAX_MS)
 		delay = DB_RETRY_MAX_MS;
 	db->failures++;
+	metrics_db_error(NULL); /* a connection attempt that failed */
 	/* "equal jitter": between half the delay and all of it */
 	db->next_attempt_ms = now + delay / 2 + (int64_t)(db__random() % (uint32_t)(delay / 2 + 1));
 	db->failed_total++;
@@ -426,7 +428,8 @@ db__ensure(struct db *db, bool *waiting)
 		return false;
 	}
 	db->ready = true;
-	db->connections++;
+	if (db->connections++ > 0)
+		metrics_db_reconnect();
 	db__succeeded(db);
 	return true;
 }
@@ -597,9 +600,10 @@ static bool
 db__lost(struct db *db)
 {
 	if (db->timed_out) {
-		db__failed(db);
+		db__failed(db); /* counted there */
 		return true;
 	}
+	metrics_db_error(NULL); /* no SQLSTATE: the connection broke */
 	log_warn("connection lost (%s), reconnecting", db->error);
 	db__drop(db);
 	return false;
@@ -636,6 +640,7 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 			return RT_ERR_DB_UNAVAILABLE;
 		}
 		db->timed_out = false;
+		metrics_db_round_trip();
 		if (PQsendQueryPrepared(db->conn, name, db__stmts[stmt].nargs, params, NULL, NULL, 0))
 			r = db__finish_command(db, name);
 		else
@@ -651,6 +656,7 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 			return RT_OK;
 		}
 		err = db_sqlstate_err(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+		metrics_db_error(PQresultErrorField(r, PG_DIAG_SQLSTATE));
 		db__set_error(db, name, PQresultErrorMessage(r));
 		PQclear(r);
 		if (PQstatus(db->conn) == CONNECTION_OK) {
@@ -673,6 +679,7 @@ db_send(struct db *db, enum db_stmt stmt, const struct db_args *args)
 	if (!db_ready(db))
 		return false;
 	db->timed_out = false;
+	metrics_db_round_trip();
 	db->sent_stmt = stmt;
 	db->sent_at = db__now_ms();
 	if (PQsendQueryPrepared(db->conn, db_stmts[stmt].name, db__stmts[stmt].nargs, params, NULL, NULL, 0) &&
@@ -723,6 +730,7 @@ db_sent_result(struct db *db, enum rt_err *err, PGresult **res)
 		return 1;
 	}
 	*err = db_sqlstate_err(PQresultErrorField(last, PG_DIAG_SQLSTATE));
+	metrics_db_error(PQresultErrorField(last, PG_DIAG_SQLSTATE));
 	db__set_error(db, name, PQresultErrorMessage(last));
 	PQclear(last);
 	if (PQstatus(db->conn) != CONNECTION_OK)
@@ -748,6 +756,7 @@ db__sync(struct db *db)
 	bool synced;
 
 	db->timed_out = false;
+	metrics_db_round_trip();
 	if (!PQenterPipelineMode(db->conn) || !PQpipelineSync(db->conn)) {
 		db__set_error(db, "sync", PQerrorMessage(db->conn));
 		return false;

@@ -34,6 +34,7 @@
 #include "handlers.h"
 #include "json_writer.h"
 #include "log.h"
+#include "metrics.h"
 #include "queries.h"
 #include "url_guard.h"
 #include "webhook_sign.h"
@@ -54,6 +55,7 @@ struct dlv;
 struct dlv_event {
 	int refs;
 	char seq[24], type[32]; /* seq "0" for a ping */
+	double at;              /* when the change committed, seconds since the epoch; -1: a ping */
 	size_t len;
 	char body[];
 };
@@ -74,7 +76,9 @@ struct dlv_run {
 	 * one that runs now) after the event it delivered last (after; "": the subscription's own position). */
 	bool hungry, reading;
 	char after[24];
-	unsigned reads; /* of events, that gave some */
+	char settings_at[48]; /* when its URL and secrets were written (the claim's): a read after a change gives none
+			       */
+	unsigned reads;       /* of events, that gave some */
 	/* the transfer of events[next] */
 	char event_id[64];
 	CURL *easy;
@@ -228,6 +232,7 @@ dlv__event_new(const char *seq, const char *type, const char *body)
 	if (ev == NULL)
 		abort();
 	ev->refs = 0;
+	ev->at = -1;
 	snprintf(ev->seq, sizeof ev->seq, "%s", seq);
 	snprintf(ev->type, sizeof ev->type, "%s", type);
 	ev->len = len;
@@ -293,6 +298,7 @@ dlv__run_new(struct dlv *d, const PGresult *claimed, int row)
 	if (!PQgetisnull(claimed, row, CLMCOL_PREVIOUS_SECRET))
 		run->previous = strdup(PQgetvalue(claimed, row, CLMCOL_PREVIOUS_SECRET));
 	run->attempts = atoi(PQgetvalue(claimed, row, CLMCOL_ATTEMPTS));
+	snprintf(run->settings_at, sizeof run->settings_at, "%s", PQgetvalue(claimed, row, CLMCOL_SETTINGS_AT));
 	if (run->url == NULL || run->secret == NULL)
 		abort();
 	return run;
@@ -373,16 +379,17 @@ dlv__signature(const char *secret, const char *previous, const char *event_id, l
 	size_t key_len;
 	char sig[WEBHOOK_SIGNATURE_MAX];
 
+	bool ok;
+
 	if (!webhook_secret_parse(secret, key, &key_len))
 		return false;
-	webhook_sign(key, key_len, event_id, ts, body, len, sig);
-	snprintf(out, outlen, "%s", sig);
-	if (previous != NULL && webhook_secret_parse(previous, key, &key_len)) {
-		webhook_sign(key, key_len, event_id, ts, body, len, sig);
+	ok = webhook_sign(key, key_len, event_id, ts, body, len, sig);
+	snprintf(out, outlen, "%s", ok ? sig : "");
+	if (ok && previous != NULL && webhook_secret_parse(previous, key, &key_len) &&
+	    webhook_sign(key, key_len, event_id, ts, body, len, sig))
 		snprintf(out + strlen(out), outlen - strlen(out), " %s", sig);
-	}
 	sodium_memzero(key, sizeof key);
-	return true;
+	return ok;
 }
 
 /* A ping's payload: {"type": "ping", "timestamp": now, "data": {"subscription": id}}. */
@@ -398,6 +405,21 @@ dlv__ping_text(const char *sub_id)
 	snprintf(text, sizeof text, "{\"type\":\"ping\",\"timestamp\":\"%s\",\"data\":{\"subscription\":%s}}", at,
 		 sub_id);
 	return strdup(text);
+}
+
+/* "2026-12-03T10:22:33.718123Z" (DLVCOL_EVENT_AT) in seconds since the epoch; -1 when it is not that. */
+static double
+dlv__epoch(const char *text)
+{
+	struct tm tm = {0};
+	double seconds = 0;
+
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &seconds) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm) + seconds;
 }
 
 /* The event of a row of DB_STMT_DELIVER_NEXT or _EVENT as a Standard Webhooks payload. */
@@ -418,6 +440,7 @@ dlv__event_of_row(const PGresult *res, int row)
 	jw_object_end(w);
 	ev = dlv__event_new(PQgetvalue(res, row, CHGCOL_SEQ), PQgetvalue(res, row, DLVCOL_EVENT_TYPE),
 			    jw_text(w, NULL));
+	ev->at = dlv__epoch(PQgetvalue(res, row, DLVCOL_EVENT_AT));
 	arena_free(a);
 	return ev;
 }
@@ -442,8 +465,9 @@ dlv__send(struct dlv *d, struct dlv_run *run)
 	run->retry_after = -1;
 	run->refused[0] = run->curl_error[0] = '\0';
 	if (!dlv__signature(run->secret, run->previous, run->event_id, now, ev->body, ev->len, sig, sizeof sig)) {
-		log_error("deliver: subscription %s has no valid secret", run->sub_id);
-		dlv__answer(d, run, 0, 0, -1, "the subscription has no valid secret");
+		log_error("deliver: subscription %s: no signature (its secret is not valid, or OpenSSL has no HMAC)",
+			  run->sub_id);
+		dlv__answer(d, run, 0, 0, -1, "the delivery could not be signed");
 		return false;
 	}
 	run->headers = curl_slist_append(run->headers, "Content-Type: application/json");
@@ -595,6 +619,16 @@ dlv__start_request(struct dlv *d, struct dlv_run *run)
 	return true;
 }
 
+/* The delivery's metric: its outcome, and after a 2xx how long after its change's commit it came. */
+static void
+dlv__count(const struct dlv_event *ev, bool delivered)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	metrics_delivery(delivered, ev->at >= 0 ? (double)now.tv_sec + (double)now.tv_nsec / 1e9 - ev->at : -1);
+}
+
 /* A transfer ended: how is kept for the next record (sql/016's delivery_record decides what follows a failure:
  * the next try, or giving up); after a 2xx the run's next event is sent at once, or, when it was the last the
  * run had, the run waits for more (a delivery asked for by hand is a run of its own: it ends). */
@@ -621,6 +655,7 @@ dlv__finish(struct dlv *d, struct dlv_run *run, CURLcode rc)
 	/* a run goes on only while its session, and so its lock, lasts: else another deliverer may be sending */
 	more = error[0] == '\0' && !dlv__stop && db_ready(d->db) && db_connections(d->db) == run->session;
 	dlv__answer(d, run, status, ms, (status == 429 || status == 503) ? run->retry_after : -1, error);
+	dlv__count(run->events[run->next], error[0] == '\0');
 	if (error[0] == '\0')
 		log_info("deliver: %s to subscription %s%s: %ld in %lld ms", run->event_id, run->sub_id,
 			 run->request[0] ? " (asked for by hand)" : "", status, ms);
@@ -668,6 +703,8 @@ dlv__drop_all(struct dlv *d)
 	dlv__ids_clear(&d->ending);
 	dlv__ids_clear(&d->recording_last);
 	d->running = DLV_STMT_NONE;
+	d->run_ended = d->due_stale = false;
+	d->work = true; /* what was dropped is claimed again (not before claim_after) */
 }
 
 /* The database connection was replaced: the subscriptions' locks went with the old one, and another deliverer
@@ -696,6 +733,7 @@ dlv__session_check(struct dlv *d)
 	dlv__ids_clear(&d->recording_last);
 	d->running = DLV_STMT_NONE;
 	d->session = session;
+	d->work = true; /* what was dropped is claimed again, and what was heard while away is lost */
 }
 
 /* A statement failed. Advisory locks are not rolled back with a failed statement (a claim may have taken some
@@ -874,14 +912,15 @@ dlv__claim_send(struct dlv *d)
 		    &(struct db_args){.release = dlv__ids_array(&d->release),
 				      .skip = dlv__ids_array(&d->skip),
 				      .ids = in_flight.data,
-				      .limit = limit}))
+				      .limit = limit})) {
 		d->running = DLV_STMT_CLAIM;
+		d->work = false;
+		d->due_at = dlv__now_ms() + DLV__IDLE_MS; /* until DB_STMT_DELIVER_NEXT_DUE says */
+	}
 	buf_free(&in_flight);
-	/* unlocked by the claim; or, when it fails, with the session (dropped then) */
+	/* unlocked by the claim; or, when it could not be sent, with the session (dropped then) */
 	dlv__ids_clear(&d->release);
 	dlv__ids_clear(&d->skip);
-	d->work = false;
-	d->due_at = dlv__now_ms() + DLV__IDLE_MS; /* until DB_STMT_DELIVER_NEXT_DUE says */
 }
 
 /* The claimed subscriptions become runs that wait for their events (a delivery asked for by hand is looked up
@@ -896,7 +935,8 @@ dlv__claim_done(struct dlv *d, enum rt_err err, const PGresult *res)
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct dlv_run *run = dlv__run_new(d, res, i);
 
-		if (strcmp(PQgetvalue(res, i, CLMCOL_REQUESTED), "t") == 0 && dlv__start_request(d, run))
+		/* not while stopping: it would start a transfer the stop's deadline may cut off */
+		if (strcmp(PQgetvalue(res, i, CLMCOL_REQUESTED), "t") == 0 && !dlv__stop && dlv__start_request(d, run))
 			continue;
 		run->hungry = true;
 		dlv__runs_add(d, run);
@@ -908,11 +948,12 @@ dlv__claim_done(struct dlv *d, enum rt_err err, const PGresult *res)
 static void
 dlv__next_send(struct dlv *d)
 {
-	struct buf ids = {0}, positions = {0};
+	struct buf ids = {0}, positions = {0}, stamps = {0};
 	char per[24];
 
 	buf_printf(&ids, "{");
 	buf_printf(&positions, "{");
+	buf_printf(&stamps, "{");
 	for (size_t i = 0; i < d->nruns; i++) {
 		struct dlv_run *run = d->runs[i];
 
@@ -921,15 +962,21 @@ dlv__next_send(struct dlv *d)
 		run->reading = true;
 		buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", run->sub_id);
 		buf_printf(&positions, "%s%s", positions.len > 1 ? "," : "", run->after[0] ? run->after : "NULL");
+		buf_printf(&stamps, "%s\"%s\"", stamps.len > 1 ? "," : "", run->settings_at);
 	}
 	buf_printf(&ids, "}");
 	buf_printf(&positions, "}");
+	buf_printf(&stamps, "}");
 	snprintf(per, sizeof per, "%d", DLV__RUN_MAX);
 	if (db_send(d->db, DB_STMT_DELIVER_NEXT,
-		    &(struct db_args){.ids = ids.data, .positions = positions.data, .limit = per}))
+		    &(struct db_args){.ids = ids.data,
+				      .positions = positions.data,
+				      .stamps = stamps.data,
+				      .limit = per}))
 		d->running = DLV_STMT_NEXT;
 	buf_free(&ids);
 	buf_free(&positions);
+	buf_free(&stamps);
 }
 
 /* The runs that were read start sending. One with nothing to send ends: just claimed, it is moved to the head
@@ -988,8 +1035,7 @@ dlv__next_due_send(struct dlv *d)
 	d->due_stale = false;
 }
 
-/* One that is due already (since the claim, or held by another deliverer) is looked at again in a quarter
- * second; with no room for it, the next claim comes when a run ends. */
+/* With no room, the next claim comes when a run ends; when the statement failed, in a second. */
 static void
 dlv__next_due_done(struct dlv *d, enum rt_err err, const PGresult *res)
 {
@@ -1000,6 +1046,8 @@ dlv__next_due_done(struct dlv *d, enum rt_err err, const PGresult *res)
 
 		if (s >= 0 && s * 1000 < ms)
 			ms = (long)(s * 1000) + 1;
+	} else {
+		ms = 1000;
 	}
 	if ((long)d->nruns >= d->cfg->deliver_max_in_flight)
 		ms = DLV__IDLE_MS;

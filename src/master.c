@@ -25,6 +25,7 @@
 #include "deliver.h"
 #include "fcgi_adapter.h"
 #include "log.h"
+#include "metrics.h"
 #include "worker.h"
 
 #define MASTER__MAX_WORKERS 512 /* two generations of 256 during a reload */
@@ -267,6 +268,7 @@ master__spawn(struct master *m, const struct cfg *cfg, unsigned generation, int 
 	if (pid == 0) {
 		close(m->ready_rd);
 		close(m->reload_sigfd);
+		metrics_attach(metrics_worker_slot(index, generation));
 		exit(worker_run(cfg, m->listen_fd, index, m->ready_wr, wait_for_database));
 	}
 	w = &m->workers[m->count++];
@@ -298,6 +300,7 @@ master__spawn_deliver(struct master *m)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL); /* the master's are blocked; deliver_run takes its own */
 		signal(SIGHUP, SIG_IGN);               /* a reload is the master's: it replaces this process */
+		metrics_attach(METRICS_SLOT_DELIVER);
 		log_set_role("deliver");
 		exit(deliver_run(&m->cfg));
 	}
@@ -372,6 +375,7 @@ master__kill_overdue(struct master *m)
 			log_warn("worker %d (pid %ld) did not stop in %lds; killing it", m->workers[i].index,
 				 (long)m->workers[i].pid, m->cfg.shutdown_timeout);
 			kill(m->workers[i].pid, SIGKILL);
+			metrics_restart(METRICS_RESTART_KILLED);
 			m->workers[i].kill_at = now + 3600;
 		}
 	}
@@ -434,6 +438,7 @@ master__reap(struct master *m)
 				continue;
 			if (!w->stopping && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RECYCLE) {
 				log_info("worker %d (pid %ld) recycled itself; replacing it", w->index, (long)pid);
+				metrics_restart(METRICS_RESTART_RECYCLED);
 			} else if (!w->stopping && !w->ready && w->generation == m->reload_generation) {
 				/* not replaced: the reload is abandoned (master__start_generation) */
 				log_warn("new worker %d (pid %ld) %s before it was ready", w->index, (long)pid,
@@ -442,6 +447,7 @@ master__reap(struct master *m)
 			} else if (!w->stopping) {
 				log_warn("worker %d (pid %ld) %s; restarting it", w->index, (long)pid,
 					 master__how_it_ended(status, how, sizeof how));
+				metrics_restart(METRICS_RESTART_CRASHED);
 				/* One that dies before it is ready would otherwise be forked in a tight
 				 * loop; one that died in a request is replaced at once. */
 				if (!w->ready) {
@@ -613,6 +619,7 @@ master__reload(struct master *m, const char *config_path)
 	/* the deliverer of the old configuration leaves; master__spawn_deliver starts one with the new */
 	master__stop_deliver(m);
 	log_info("configuration reloaded: %ld workers, generation %u", m->nworkers, m->generation);
+	metrics_reload();
 }
 
 static void
@@ -663,6 +670,9 @@ master_run(const char *config_path, struct cfg *cfg)
 	m.ready_rd = ready_pipe[0];
 	m.ready_wr = ready_pipe[1];
 	master__init_cursor_key(&m);
+	/* before the first fork: every child counts into the same mapping */
+	if (!metrics_init())
+		log_warn("cannot map the metrics' shared memory: /metrics counts nothing");
 
 	m.generation = m.last_generation = 1;
 	m.nworkers = master__wanted(&m.cfg);

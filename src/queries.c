@@ -52,6 +52,13 @@ const char db_release_columns[] = RELEASE_COLUMNS;
 
 const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	[DB_STMT_PING] = {"ping", "SELECT 1"},
+	/* GET /metrics: the change feed's head, the changes after the enabled subscriptions' positions (summed),
+	 * the subscriptions enabled and disabled */
+	[DB_STMT_METRICS_STATE] =
+		{"metrics_state",
+		 "SELECT h.seq, coalesce(sum(greatest(h.seq - s.after_seq, 0)) FILTER (WHERE s.enabled), 0),"
+		 " count(s.id) FILTER (WHERE s.enabled), count(s.id) FILTER (WHERE NOT s.enabled)"
+		 " FROM change_head h LEFT JOIN subscription s ON true GROUP BY h.seq"},
 
 	/* devices matching q (or all), from the one after after_codename */
 	[DB_STMT_DEVICE_LIST] =
@@ -326,10 +333,11 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		  * (bench/deliver.py measured 101 ms a delivery with a plain join); the release's columns once per
 		  * change, not once per subscription */
 		 /* :positions: where each of :ids goes on from, the last event the deliverer sent it (its
-		  * answer may not be recorded yet); NULL: the subscription's own position */
+		  * answer may not be recorded yet); NULL: the subscription's own position. :stamps: when the
+		  * settings the deliverer has were written (sql/018): none for a subscription changed since */
 		 "WITH pairs AS (SELECT s.id AS subscription, n.seq"
-		 "   FROM unnest(:ids::bigint[], :positions::bigint[]) AS w (id, after)"
-		 "   JOIN subscription s ON s.id = w.id CROSS JOIN LATERAL"
+		 "   FROM unnest(:ids::bigint[], :positions::bigint[], :stamps::timestamptz[]) AS w (id, after, stamp)"
+		 "   JOIN subscription s ON s.id = w.id AND s.updated_at = w.stamp CROSS JOIN LATERAL"
 		 "   (SELECT c0.seq FROM change c0 WHERE c0.subject = 'release'"
 		 "     AND c0.seq > greatest(w.after, s.after_seq)"
 		 "     AND subscription_wants(s, c0) ORDER BY c0.seq LIMIT :limit::int) n"
@@ -344,8 +352,13 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 				    " :schedule::float8[])"},
 	[DB_STMT_DELIVER_NEXT_DUE] =
 		{"deliver_next_due",
-		 "SELECT coalesce(greatest(extract(epoch FROM min(next_attempt_at) - now()), 0.25), -1)::float8"
-		 " FROM subscription s, change_head h WHERE s.enabled AND s.next_attempt_at IS NOT NULL"
+		 /* seconds until a subscription behind the head and not this deliverer's is due: 1 when one is
+		  * due already (another deliverer holds it, or there was no room: looked at again in a second,
+		  * in case that deliverer is gone), else its next retry's time (0.25 at least); -1: none */
+		 "SELECT CASE WHEN bool_or(coalesce(s.next_attempt_at, '-infinity') <= now()) THEN 1"
+		 " WHEN min(s.next_attempt_at) IS NULL THEN -1"
+		 " ELSE greatest(extract(epoch FROM min(s.next_attempt_at) - now()), 0.25) END::float8"
+		 " FROM subscription s, change_head h WHERE s.enabled"
 		 "   AND s.after_seq < h.seq AND s.id <> ALL (:ids::bigint[])"},
 	/* Deliveries asked for by hand (sql/015's delivery_request): the oldest of a subscription; its event, in
 	 * DB_STMT_DELIVER_NEXT's columns. */

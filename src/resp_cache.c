@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "siphash.h"
 
 #define RC__MIN_BUCKETS 256
@@ -179,6 +180,7 @@ rc__balance(void)
 		struct rc__entry *e = rc__segments[RC__PROBATION].oldest;
 
 		rc__evict(e != NULL ? e : rc__segments[RC__PROTECTED].oldest);
+		metrics_cache_evictions(1);
 	}
 }
 

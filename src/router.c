@@ -29,6 +29,8 @@ static const char *const route__merge_patch_body[] = {"application/merge-patch+j
 /* what romtrack import reads: an XFU download page, an XFU YAML export, releases as JSON */
 static const char *const route__import_body[] = {"text/markdown", "text/html", "application/yaml", "application/json",
 						 NULL};
+/* Prometheus' text exposition format 0.0.4 (the handler labels it with its version) */
+static const struct http_media route__metrics = {(const char *const[]){"text/plain", NULL}, NULL};
 #define JSON_BODY route__json_body
 #define JSON (&route__json)
 #define ATOM (&route__atom)
@@ -232,6 +234,11 @@ static const struct route route__table[] = {
 	 .media = JSON,
 	 .scope = "subscriptions:write"},
 	{.pattern = "/api/openapi.yaml", .handler = h_openapi, .methods = ROUTE__READ, .media = YAML, .max_age = 60},
+	{.pattern = "/metrics",
+	 .handler = h_metrics,
+	 .methods = ROUTE_GET | ROUTE_HEAD,
+	 .media = &route__metrics,
+	 .flags = ROUTE_LIVE},
 };
 
 #define ROUTE__COUNT (sizeof route__table / sizeof route__table[0])
@@ -465,6 +472,12 @@ const struct route *
 route_at(size_t i)
 {
 	return i < ROUTE__COUNT ? &route__table[i] : NULL;
+}
+
+size_t
+route_index(const struct route *r)
+{
+	return r != NULL ? (size_t)(r - route__table) : ROUTE__COUNT;
 }
 
 const struct route *

@@ -28,6 +28,7 @@ static const struct {
 	[RT_ERR_PRECONDITION_FAILED] = {"precondition-failed", "Precondition Failed", 412},
 	[RT_ERR_CONFLICT] = {"conflict", "Conflict", 409},
 	[RT_ERR_SUBSCRIPTION_NOT_FOUND] = {"subscription-not-found", "Subscription Not Found", 404},
+	[RT_ERR_FORBIDDEN] = {"forbidden", "Forbidden", 403},
 };
 
 const char *

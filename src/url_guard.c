@@ -143,6 +143,19 @@ url__in_net(const unsigned char addr[16], const struct url_net *net)
 	return (addr[whole] & mask) == (net->addr[whole] & mask);
 }
 
+bool
+url_networks_contain(const struct url_net *nets, size_t n, const char *address)
+{
+	struct url_net a;
+
+	if (address == NULL || strchr(address, '/') != NULL || !url_net_parse(address, &a))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (url__in_net(a.addr, &nets[i]))
+			return true;
+	return false;
+}
+
 /* sa as 16 bytes, IPv4 as IPv4-mapped IPv6; false for another family. */
 static bool
 url__as_v6(const struct sockaddr *sa, unsigned char out[16])

@@ -331,4 +331,5 @@ def test_routes_and_openapi_agree(stack):
     assert r.returncode == 0
     served = set(line.strip() for line in r.stdout.splitlines() if line.strip())
     assert served == CONTRACT.routes()
-    assert all(re.match(r"^(GET|OPTIONS|POST|PUT|PATCH|DELETE) /api/", line) for line in served)
+    # every route is under /api/, but Prometheus' /metrics (its default metrics_path)
+    assert all(re.match(r"^(GET|OPTIONS|POST|PUT|PATCH|DELETE) (/api/|/metrics$)", line) for line in served)

@@ -116,3 +116,37 @@ def test_postgres_restarted_in_the_middle_of_a_delivery_loses_nothing(stack, tok
         "SELECT after_seq FROM subscription WHERE id = %d" % sub["id"]) == [(str(expected[-1]),)], timeout=30)
     assert got
     receiver.plan = lambda n, r: (200, {}, 0)
+
+
+def metric(stack, line_start):
+    """The value of the /metrics line that starts with line_start (its name and labels)."""
+    status, _, body, _ = stack.get("/metrics")
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    raise AssertionError("no %s in /metrics" % line_start)
+
+
+def test_the_deliverer_counts_into_metrics(stack, token, receiver):
+    """The deliverer `romtrack serve` runs counts into its slot of /metrics (killed and replaced above, it goes on
+    in the same one): every delivery the receiver answered 200 is one delivered, with its delay; the queue drains
+    to 0 once every enabled subscription has every change."""
+    def stable(n):
+        """n once the receiver's count stays for a second (nothing in flight)."""
+        time.sleep(1)
+        return len(receiver.requests) == n
+
+    wait_for("the receiver idle", lambda: stable(len(receiver.requests)))
+    delivered = 'romtrack_webhook_deliveries_total{outcome="delivered"}'
+    delays = "romtrack_webhook_delivery_delay_seconds_count"
+    received, counted, timed = len(receiver.requests), metric(stack, delivered), metric(stack, delays)
+    subscribe(stack, token, receiver.url + "/metrics")
+    change(stack, 3)
+    receiver.wait("/metrics", 3)
+    wait_for("the receiver idle", lambda: stable(len(receiver.requests)))
+    sent = len(receiver.requests) - received
+    assert sent >= 3
+    wait_for("every delivery counted", lambda: metric(stack, delivered) - counted == sent)
+    assert metric(stack, delays) - timed == sent
+    wait_for("the queue drained", lambda: metric(stack, "romtrack_webhook_queue_depth") == 0)

@@ -49,6 +49,7 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 	snprintf(out + strlen(out), len - strlen(out), "\nmax_body_kb=%ld", c->max_body_kb);
 	snprintf(out + strlen(out), len - strlen(out), "\nwebhook_allow_networks=%s\nwebhook_allow_http=%ld",
 		 c->webhook_allow_networks, c->webhook_allow_http);
+	snprintf(out + strlen(out), len - strlen(out), "\nmetrics_allow_networks=%s", c->metrics_allow_networks);
 	snprintf(out + strlen(out), len - strlen(out),
 		 "\ndeliver=%ld\ndeliver_retry_schedule=%s\ndeliver_connect_timeout=%ld\ndeliver_timeout=%ld"
 		 "\ndeliver_max_in_flight=%ld",
@@ -81,6 +82,7 @@ check_restart_keys(const struct cfg *running)
 	fresh.public_url = strdup("https://roms.example.org");
 	fresh.release_page_url = strdup(running->release_page_url);
 	fresh.webhook_allow_networks = strdup(running->webhook_allow_networks);
+	fresh.metrics_allow_networks = strdup(running->metrics_allow_networks);
 	fresh.deliver_retry_schedule = strdup(running->deliver_retry_schedule);
 	fresh.socket_mode = 0600;
 	fresh.backlog = 7;

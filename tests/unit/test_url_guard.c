@@ -153,6 +153,27 @@ test_networks_parse(void)
 	CHECK(url_networks_parse("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8", NULL, 0, NULL)); /* only checked */
 }
 
+/* Whether a client's address (text, as nginx's $remote_addr) is in a list: /metrics' check. */
+static void
+test_networks_contain(void)
+{
+	struct url_net nets[3];
+	size_t n = 0;
+
+	CHECK(url_networks_parse("127.0.0.1/32, ::1, 10.1.0.0/16", nets, 3, &n) && n == 3);
+	CHECK(url_networks_contain(nets, n, "127.0.0.1"));
+	CHECK(!url_networks_contain(nets, n, "127.0.0.2"));
+	CHECK(url_networks_contain(nets, n, "::1"));
+	CHECK(url_networks_contain(nets, n, "::ffff:127.0.0.1")); /* the same address, IPv4-mapped */
+	CHECK(url_networks_contain(nets, n, "10.1.255.254"));
+	CHECK(!url_networks_contain(nets, n, "10.2.0.1"));
+	CHECK(!url_networks_contain(nets, n, "10.1.0.0/16")); /* a network is no client */
+	CHECK(!url_networks_contain(nets, n, "localhost"));
+	CHECK(!url_networks_contain(nets, n, ""));
+	CHECK(!url_networks_contain(nets, n, NULL));
+	CHECK(!url_networks_contain(nets, 0, "127.0.0.1")); /* an empty list lets nobody in */
+}
+
 static enum url_verdict
 check(const struct url_policy *policy, const char *url, char *detail, size_t len)
 {
@@ -262,6 +283,7 @@ main(int argc, char **argv)
 	test_address_classes();
 	test_net_parse();
 	test_networks_parse();
+	test_networks_contain();
 	test_refused_forms();
 	test_allowed();
 	CHECK_DONE();

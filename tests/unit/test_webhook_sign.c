@@ -20,12 +20,13 @@ test_specification_vector(void)
 
 	CHECK(webhook_secret_parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, &key_len));
 	CHECK_INT(key_len, 24);
-	webhook_sign(key, key_len, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, payload, strlen(payload), sig);
+	CHECK(webhook_sign(key, key_len, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, payload, strlen(payload), sig));
 	CHECK_STR(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 	/* without the prefix, as the specification's libraries accept it */
 	CHECK(webhook_secret_parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, &key_len) && key_len == 24);
 	/* one byte of the body more: another signature */
-	webhook_sign(key, key_len, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, payload, strlen(payload) - 1, sig);
+	CHECK(webhook_sign(key, key_len, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, payload, strlen(payload) - 1,
+			   sig));
 	CHECK(strcmp(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=") != 0);
 }
 
