@@ -32,6 +32,7 @@ struct cfg {
 	long max_body_kb;       /* the largest request body, in kB (nginx's client_max_body_size too) */
 	char *webhook_allow_networks; /* networks subscriptions may reach although special-purpose, "a,b" */
 	char *metrics_allow_networks; /* networks whose clients may read /metrics, "a,b" */
+	enum log_access access_log;   /* a line per request: off, logfmt, json */
 	long webhook_allow_http;      /* 1: http:// subscription URLs allowed */
 	long deliver;                 /* 1: serve runs `romtrack deliver` as a child */
 	char *deliver_retry_schedule; /* seconds before each retry, "5,300,..." (cfg_seconds_list_parse) */

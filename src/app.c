@@ -1,11 +1,14 @@
 /* Request dispatch: URI checks, route lookup, method check, body, authorization, parameter validation, handler. */
 #include "app.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
 #include "body.h"
+#include "buf.h"
 #include "handlers.h"
 #include "http_semantics.h"
 #include "metrics.h"
@@ -17,6 +20,14 @@
 static int app__max_age = 60;              /* cache_max_age: a route's own max age is a ceiling */
 static bool app__host_in_feeds;            /* no public_url: feeds name the Host of each request */
 static size_t app__max_body = 1024 * 1024; /* max_body_kb, in bytes */
+static enum log_access app__access_log = LOG_ACCESS_LOGFMT;
+
+/* What the access log says of a request besides its response: whether the response cache could answer it
+ * ("hit", "miss"; NULL: not cacheable), and the token's name when it had to send one. */
+struct app__outcome {
+	const char *cache;
+	const char *token;
+};
 
 /*
  * Where a route's scope (route->scope) is checked, for reads and writes alike, after the method
@@ -108,7 +119,8 @@ app__path_text(const struct http_request *req)
 /* Routes, checks and answers the request; the caller adds the common headers. Returns the
  * route (NULL when none matched). *content_type: the negotiated media type, once known. */
 static const struct route *
-app__dispatch(struct db *db, struct http_request *req, struct http_response *res, const char **content_type)
+app__dispatch(struct db *db, struct http_request *req, struct http_response *res, const char **content_type,
+	      struct app__outcome *outcome)
 {
 	struct route_match match;
 	struct params params;
@@ -152,6 +164,8 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	 * authorization), the scope, then what the request asks for and sends */
 	if (!body_read(route, req, res, app__max_body) || !app__authorized(&ctx, route))
 		return route;
+	if (ctx.actor != NULL)
+		outcome->token = ctx.actor + strlen("token:");
 	*content_type = http_negotiate(req->accept, route->media);
 	if (*content_type == NULL) {
 		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE, app__not_acceptable(req->arena, route), NULL);
@@ -176,10 +190,13 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 	}
 	if (cache_key != NULL && app__cached(db, cache_key, res)) {
 		metrics_cache_hit();
+		outcome->cache = "hit";
 		return route;
 	}
-	if (cache_key != NULL && resp_cache_enabled())
+	if (cache_key != NULL && resp_cache_enabled()) {
 		metrics_cache_miss();
+		outcome->cache = "miss";
+	}
 	route->handler(&ctx);
 	if (safe && !(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);
@@ -209,6 +226,84 @@ app__seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A logfmt value: as it is when it needs no quotes, else in quotes with " and \ escaped (the path is still
+ * percent-encoded, a token's name and a route's pattern have no blank: quotes are for what should not happen). */
+static void
+app__logfmt(struct buf *b, const char *key, const char *value)
+{
+	bool plain = value[0] != '\0' && strcspn(value, " \"=\\") == strlen(value);
+
+	buf_printf(b, " %s=", key);
+	if (plain) {
+		buf_puts(b, value);
+		return;
+	}
+	buf_puts(b, "\"");
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(b, "\\%c", *p);
+		else if ((unsigned char)*p >= 0x20)
+			buf_printf(b, "%c", *p);
+	}
+	buf_puts(b, "\"");
+}
+
+/* The time of an access log line: "2026-12-03T16:00:00.123Z". */
+static void
+app__stamp(char *stamp, size_t len)
+{
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(stamp, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + strlen(stamp), len - strlen(stamp), ".%03ldZ", now.tv_nsec / 1000000);
+}
+
+/* The access log's line of a request (access_log): never the query (a client may put anything in it), never a
+ * header's value but the request id. "-" (logfmt) or "" (json) for what a request has not: an id, a route, a
+ * cache, a token. */
+static void
+app__access(const struct http_request *req, const struct http_response *res, const struct route *route,
+	    const struct app__outcome *outcome, double seconds)
+{
+	const char *path = req->path != NULL ? req->path : "", *id = req->request_id;
+	const char *pattern = route != NULL ? route->pattern : NULL;
+	char stamp[40];
+
+	if (app__access_log == LOG_ACCESS_OFF)
+		return;
+	app__stamp(stamp, sizeof stamp);
+	if (app__access_log == LOG_ACCESS_JSON) {
+		json_t *o = json_pack("{ss ss ss ss ss si sf ss sI ss}", "time", stamp, "request_id", id ? id : "",
+				      "method", req->method, "path", path, "route", pattern ? pattern : "", "status",
+				      res->status, "duration_ms", seconds * 1000, "cache",
+				      outcome->cache ? outcome->cache : "", "bytes", (json_int_t)res->body_len, "token",
+				      outcome->token ? outcome->token : "");
+		char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+		if (text != NULL)
+			log_line(text);
+		free(text);
+		json_decref(o);
+	} else {
+		struct buf b = {0};
+
+		buf_printf(&b, "time=%s", stamp);
+		app__logfmt(&b, "request_id", id ? id : "-");
+		app__logfmt(&b, "method", req->method);
+		app__logfmt(&b, "path", path);
+		app__logfmt(&b, "route", pattern ? pattern : "-");
+		buf_printf(&b, " status=%d duration_ms=%.3f", res->status, seconds * 1000);
+		app__logfmt(&b, "cache", outcome->cache ? outcome->cache : "-");
+		buf_printf(&b, " bytes=%zu", res->body_len);
+		app__logfmt(&b, "token", outcome->token ? outcome->token : "-");
+		log_line(b.data);
+		buf_free(&b);
+	}
+}
+
 /* A write through the API (a route with a scope, by a method that changes something), for its metric. */
 static void
 app__count_write(const struct route *route, const char *method, int status)
@@ -229,11 +324,12 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 {
 	const struct route *route;
 	const char *content_type = NULL;
-	double started = app__seconds();
+	struct app__outcome outcome = {0};
+	double started = app__seconds(), seconds;
 	int max_age;
 
 	memset(res, 0, sizeof *res);
-	route = app__dispatch(db, req, res, &content_type);
+	route = app__dispatch(db, req, res, &content_type, &outcome);
 	/* one body under each of its labels: the label the client asked for, and, as another
 	 * representation, an entity tag of its own (RFC 9110, 8.8.3) */
 	if (res->status == 200 && content_type != NULL && res->content_type != NULL &&
@@ -250,7 +346,9 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
 	max_age = route == NULL ? 0 : route->max_age < app__max_age ? route->max_age : app__max_age;
 	http_finish(req, res, max_age);
-	metrics_request(route_index(route), res->status, app__seconds() - started);
+	seconds = app__seconds() - started;
+	app__access(req, res, route, &outcome, seconds);
+	metrics_request(route_index(route), res->status, seconds);
 	app__count_write(route, req->method, res->status);
 	metrics_cache_size(resp_cache_count(), resp_cache_bytes());
 }
@@ -266,6 +364,7 @@ app_init(const struct cfg *cfg)
 	app__max_age = (int)cfg->cache_max_age;
 	app__host_in_feeds = cfg->public_url[0] == '\0';
 	app__max_body = (size_t)cfg->max_body_kb * 1024;
+	app__access_log = cfg->access_log;
 	db_set_timeout(cfg->database_timeout);
 	resp_cache_init((size_t)cfg->response_cache_mb * 1024 * 1024);
 }

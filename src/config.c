@@ -23,6 +23,7 @@ enum cfg__type {
 	CFG__INT,
 	CFG__MODE,
 	CFG__LOG_LEVEL,
+	CFG__ACCESS_LOG,
 	CFG__URL,
 	CFG__URL_TEMPLATE,
 	CFG__NETWORKS,
@@ -74,6 +75,10 @@ static const struct cfg__key {
 	 "The folder of the migration files (NNN_name.sql) that `romtrack migrate` applies."},
 	{"openapi", CFG__PATH, offsetof(struct cfg, openapi), 1, 0, "../openapi.yaml", false, CFG__RELOAD,
 	 "The OpenAPI document /api/openapi.yaml serves, read when a worker starts."},
+	{"access_log", CFG__ACCESS_LOG, offsetof(struct cfg, access_log), 0, 0, "logfmt", false, CFG__RELOAD,
+	 "A line per request in the log: logfmt (time=... request_id=... route=... status=...), json (one "
+	 "object a line) or off. Time, request id, method, path (never the query), route, status, duration, "
+	 "response cache hit or miss, bytes, and the token's name for a request with one; never a secret."},
 	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false, CFG__RELOAD,
 	 "What is logged: error, warn, info or debug (debug logs every request)."},
 	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30", false, CFG__RELOAD,
@@ -353,6 +358,14 @@ cfg__set(struct cfg *cfg, const struct cfg__key *key, const char *value, const c
 		}
 		*(enum log_level *)field = log_level_parse(value);
 		return true;
+	case CFG__ACCESS_LOG:
+		if (log_access_parse(value) == LOG_ACCESS__MAX) {
+			cfg__error(err, errlen, file, mark, "%s must be one of off, logfmt, json, not \"%s\"",
+				   key->name, value);
+			return false;
+		}
+		*(enum log_access *)field = log_access_parse(value);
+		return true;
 	}
 	return false;
 }
@@ -481,6 +494,7 @@ cfg__same(const struct cfg *a, const struct cfg *b, const struct cfg__key *key)
 	case CFG__INT: return *(const long *)x == *(const long *)y;
 	case CFG__MODE: return *(const unsigned *)x == *(const unsigned *)y;
 	case CFG__LOG_LEVEL: return *(const enum log_level *)x == *(const enum log_level *)y;
+	case CFG__ACCESS_LOG: return *(const enum log_access *)x == *(const enum log_access *)y;
 	}
 	return false;
 }
@@ -506,6 +520,7 @@ cfg__copy(struct cfg *dst, const struct cfg *src, const struct cfg__key *key)
 	case CFG__INT: *(long *)x = *(const long *)y; return;
 	case CFG__MODE: *(unsigned *)x = *(const unsigned *)y; return;
 	case CFG__LOG_LEVEL: *(enum log_level *)x = *(const enum log_level *)y; return;
+	case CFG__ACCESS_LOG: *(enum log_access *)x = *(const enum log_access *)y; return;
 	}
 }
 
@@ -525,6 +540,7 @@ cfg__format(const struct cfg *cfg, const struct cfg__key *key, char *buf, size_t
 	case CFG__INT: snprintf(buf, len, "%ld", *(const long *)field); break;
 	case CFG__MODE: snprintf(buf, len, "\"%04o\"", *(const unsigned *)field); break;
 	case CFG__LOG_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
+	case CFG__ACCESS_LOG: snprintf(buf, len, "%s", log_access_name(*(const enum log_access *)field)); break;
 	}
 	return buf;
 }
@@ -590,6 +606,7 @@ cfg__describe_type(const struct cfg__key *key, char *buf, size_t len)
 		snprintf(buf, len, "An octal permission in quotes, at most \"%04lo\"", (unsigned long)key->max);
 		return;
 	case CFG__LOG_LEVEL: snprintf(buf, len, "One of error, warn, info, debug"); return;
+	case CFG__ACCESS_LOG: snprintf(buf, len, "One of off, logfmt, json"); return;
 	case CFG__URL: snprintf(buf, len, "An absolute http(s) URL without query or fragment, or empty"); return;
 	case CFG__URL_TEMPLATE:
 		snprintf(buf, len,

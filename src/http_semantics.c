@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "siphash.h"
 
@@ -239,6 +241,34 @@ http_set_etag(const struct http_request *req, struct http_response *res)
 		res->etag = http_etag(req->arena, res->body ? res->body : "", res->body_len);
 }
 
+/* The request's id (the client's X-Request-Id when well-formed, else nginx's $request_id) comes back as
+ * X-Request-Id, and a problem names it as its instance (RFC 9457), so that a client's report finds the log lines
+ * and the audit entries of that request. */
+static void
+http__request_id(const struct http_request *req, struct http_response *res)
+{
+	json_t *problem;
+
+	if (req->request_id == NULL)
+		return;
+	http_add_header(res, "X-Request-Id", req->request_id);
+	if (res->status < 400 || res->content_type == NULL ||
+	    strcmp(res->content_type, "application/problem+json") != 0 || res->body == NULL ||
+	    (problem = json_loadb(res->body, res->body_len, 0, NULL)) == NULL)
+		return;
+	if (json_is_object(problem) && json_object_get(problem, "instance") == NULL) {
+		json_object_set_new(problem, "instance", json_sprintf("urn:romtrack:request:%s", req->request_id));
+		char *text = json_dumps(problem, JSON_COMPACT);
+
+		if (text != NULL) {
+			res->body = arena_strdup(req->arena, text);
+			res->body_len = strlen(res->body);
+			free(text);
+		}
+	}
+	json_decref(problem);
+}
+
 /* A response that lost a header is a bug of romtrack's: never sent silently incomplete. */
 static void
 http__header_overflow(const struct http_request *req, struct http_response *res)
@@ -247,6 +277,7 @@ http__header_overflow(const struct http_request *req, struct http_response *res)
 		  HTTP_MAX_HEADERS);
 	memset(res, 0, sizeof *res);
 	http_problem(res, req->arena, RT_ERR_INTERNAL, "the response had more headers than romtrack can send", NULL);
+	http__request_id(req, res);
 	http_add_header(res, "Access-Control-Allow-Origin", "*");
 	http_add_header(res, "Cache-Control", "no-store");
 }
@@ -254,6 +285,7 @@ http__header_overflow(const struct http_request *req, struct http_response *res)
 void
 http_finish(const struct http_request *req, struct http_response *res, int max_age)
 {
+	http__request_id(req, res);
 	http_add_header(res, "Access-Control-Allow-Origin", "*");
 	http_add_header(res, "Access-Control-Expose-Headers", HTTP_CORS_EXPOSE_HEADERS);
 	http_add_header(res, "Vary", "Accept");

@@ -9,6 +9,7 @@
 
 static enum log_level log__level = LOG_INFO;
 static char log__role[32] = "main";
+static char log__request[160]; /* " request=<id>", or "" */
 
 static const char *const log__names[LOG__MAX] = {
 	[LOG_ERROR] = "error",
@@ -45,6 +46,42 @@ log_level_name(enum log_level level)
 }
 
 void
+log_set_request(const char *id)
+{
+	if (id == NULL)
+		log__request[0] = '\0';
+	else
+		snprintf(log__request, sizeof log__request, " request=%s", id);
+}
+
+static const char *const log__access_names[LOG_ACCESS__MAX] = {
+	[LOG_ACCESS_OFF] = "off",
+	[LOG_ACCESS_LOGFMT] = "logfmt",
+	[LOG_ACCESS_JSON] = "json",
+};
+
+enum log_access
+log_access_parse(const char *name)
+{
+	for (int i = 0; i < LOG_ACCESS__MAX; i++)
+		if (strcmp(name, log__access_names[i]) == 0)
+			return (enum log_access)i;
+	return LOG_ACCESS__MAX;
+}
+
+const char *
+log_access_name(enum log_access format)
+{
+	return (unsigned)format < LOG_ACCESS__MAX ? log__access_names[format] : "?";
+}
+
+void
+log_line(const char *text)
+{
+	fprintf(stderr, "%s\n", text);
+}
+
+void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	char line[2048], stamp[32];
@@ -64,6 +101,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (n > 0 && (size_t)n < sizeof line)
 		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
+	if (log__request[0] != '\0' && strlen(line) + strlen(log__request) < sizeof line)
+		strcat(line, log__request);
 	/* One write per line so that lines from several workers do not interleave. */
 	fprintf(stderr, "%s\n", line);
 }

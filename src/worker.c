@@ -181,9 +181,11 @@ worker_run(const struct cfg *cfg, int listen_fd, int index, int ready_fd, bool w
 			continue;
 		case FCGI_ACCEPTED: break;
 		}
+		log_set_request(req.request_id); /* every line about this request names it */
 		app_handle(db, &req, &res);
 		fcgi_respond(conn, &req, &res);
 		log_debug("%s %s %d", req.method, req.uri, res.status);
+		log_set_request(NULL);
 		arena_reset(arena);
 		served++;
 		if (ready_fd >= 0 && worker__db_ready(db))

@@ -373,7 +373,7 @@ class Stack:
         """The pids of the workers that logged the ``count`` request lines (log_level debug: "GET /uri 200")
         written to the log after byte offset ``since``; waits until that many are there (a worker logs a request
         right after answering it)."""
-        pattern = re.compile(r" romtrack\[(\d+)\] worker \d+ debug: [A-Z]+ /\S* \d{3}$")
+        pattern = re.compile(r" romtrack\[(\d+)\] worker \d+ debug: [A-Z]+ /\S* \d{3}(?: request=\S+)?$")
         deadline = time.monotonic() + timeout
         while True:
             with open(self.log_path, "rb") as f:

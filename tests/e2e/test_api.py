@@ -1,6 +1,7 @@
 """The HTTP API end to end: nginx -> romtrack serve -> PostgreSQL, over the bundled sample of real XFU data."""
 
 import re
+import time
 import urllib.parse
 
 import pytest
@@ -333,3 +334,24 @@ def test_routes_and_openapi_agree(stack):
     assert served == CONTRACT.routes()
     # every route is under /api/, but Prometheus' /metrics (its default metrics_path)
     assert all(re.match(r"^(GET|OPTIONS|POST|PUT|PATCH|DELETE) (/api/|/metrics$)", line) for line in served)
+
+
+def test_the_access_log_has_a_logfmt_line_per_request(stack):
+    """access_log's default: one logfmt line per request, key=value pairs (a value in quotes when it needs them),
+    with the request's id, route and outcome; never its query."""
+    rid = "logfmt-line-1"
+    status, _, body, _ = stack.get("/api/devices/cancro/releases?limit=2", {"X-Request-Id": rid})
+    assert status == 200
+    pair = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|\S+)')
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [dict(pair.findall(line)) for line in stack.full_log().splitlines()
+                 if line.startswith("time=") and " request_id=%s " % rid in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    [fields] = lines
+    assert fields["method"] == "GET" and fields["path"] == "/api/devices/cancro/releases"
+    assert fields["route"] == "/api/devices/{codename}/releases" and fields["status"] == "200"
+    assert fields["cache"] in ("hit", "miss") and fields["token"] == "-" and int(fields["bytes"]) == len(body)
+    assert float(fields["duration_ms"]) >= 0 and "limit=2" not in str(fields)
