@@ -33,6 +33,8 @@ struct cfg {
 	char *webhook_allow_networks; /* networks subscriptions may reach although special-purpose, "a,b" */
 	char *metrics_allow_networks; /* networks whose clients may read /metrics, "a,b" */
 	enum log_access access_log;   /* a line per request: off, logfmt, json */
+	long write_limit_per_minute;  /* writes a token may make a minute; 0: no limit */
+	long write_burst;             /* writes a token may make at once */
 	long webhook_allow_http;      /* 1: http:// subscription URLs allowed */
 	long deliver;                 /* 1: serve runs `romtrack deliver` as a child */
 	char *deliver_retry_schedule; /* seconds before each retry, "5,300,..." (cfg_seconds_list_parse) */

@@ -27,6 +27,7 @@ enum db_stmt {
 	DB_STMT_DATA_VERSION,
 	DB_STMT_TOKEN_BY_HASH,
 	DB_STMT_TOKEN_USED,
+	DB_STMT_TOKEN_WRITE_TAKE,
 	DB_STMT_CHANGES,
 	DB_STMT_AUDIT,
 	DB_STMT_WITHDRAWN_FILENAMES,
@@ -70,7 +71,7 @@ enum db_stmt {
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
 	X(token) X(secret) X(body) X(grace)                                                              \
-	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions) X(stamps)
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions) X(stamps) X(per_minute) X(burst)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */

@@ -26,6 +26,7 @@ enum rt_err {
 	RT_ERR_CONFLICT,               /* 409: the state of the resource forbids it (restore a live release) */
 	RT_ERR_SUBSCRIPTION_NOT_FOUND, /* 404: no subscription of the token's with that id */
 	RT_ERR_FORBIDDEN,              /* 403: not for this client (/metrics outside metrics_allow_networks) */
+	RT_ERR_TOO_MANY_REQUESTS,      /* 429: the token used up its writes (write_limit_per_minute) */
 	RT_ERR__MAX
 };
 

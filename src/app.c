@@ -21,6 +21,7 @@ static int app__max_age = 60;              /* cache_max_age: a route's own max a
 static bool app__host_in_feeds;            /* no public_url: feeds name the Host of each request */
 static size_t app__max_body = 1024 * 1024; /* max_body_kb, in bytes */
 static enum log_access app__access_log = LOG_ACCESS_LOGFMT;
+static long app__write_limit = 120, app__write_burst = 60; /* write_limit_per_minute, write_burst */
 
 /* What the access log says of a request besides its response: whether the response cache could answer it
  * ("hit", "miss"; NULL: not cacheable), and the token's name when it had to send one. */
@@ -51,6 +52,65 @@ app__authorized(struct handler_ctx *ctx, const struct route *route)
 	}
 	ctx->actor = arena_printf(ctx->arena, "token:%s", name);
 	return true;
+}
+
+static bool
+app__is_write(const struct route *route, const char *method)
+{
+	return route->scope != NULL && strcmp(route->scope, "audit:read") != 0 && strcmp(method, "GET") != 0 &&
+	       strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
+/*
+ * A write takes one from its token's bucket (sql/019, shared by every worker and host): refused with 429 and
+ * Retry-After once it is empty. Every write's answer says where the token stands, in the fields of
+ * draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy ("writes";q=<a minute>;w=60) and RateLimit
+ * ("writes";r=<left>;t=<seconds until the next>). When the bucket cannot be read the write goes on: its own
+ * statements meet the same database.
+ */
+static bool
+app__write_allowed(struct handler_ctx *ctx, const char *token)
+{
+	char per_minute[24], burst[24];
+	PGresult *res = NULL;
+	bool allowed;
+	long long reset;
+
+	if (app__write_limit <= 0)
+		return true;
+	snprintf(per_minute, sizeof per_minute, "%ld", app__write_limit);
+	snprintf(burst, sizeof burst, "%ld", app__write_burst);
+	if (db_exec(ctx->db, DB_STMT_TOKEN_WRITE_TAKE,
+		    &(struct db_args){.token = token, .per_minute = per_minute, .burst = burst}, &res) != RT_OK ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return true;
+	}
+	allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	reset = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	ctx->rate_limit = arena_printf(ctx->arena, "\"writes\";r=%s;t=%lld", PQgetvalue(res, 0, 1), reset);
+	PQclear(res);
+	if (!allowed) {
+		h_problem(ctx, RT_ERR_TOO_MANY_REQUESTS,
+			  arena_printf(ctx->arena,
+				       "the token has used up its writes (%ld a minute, %ld at once): the next is "
+				       "allowed in %lld s",
+				       app__write_limit, app__write_burst, reset),
+			  NULL);
+		http_add_header(ctx->res, "Retry-After", arena_printf(ctx->arena, "%lld", reset > 0 ? reset : 1));
+	}
+	return allowed;
+}
+
+/* The rate limit fields of a write's answer, whatever it is (app__write_allowed set them). */
+static void
+app__rate_headers(struct handler_ctx *ctx)
+{
+	if (ctx->rate_limit == NULL)
+		return;
+	http_add_header(ctx->res, "RateLimit-Policy",
+			arena_printf(ctx->arena, "\"writes\";q=%ld;w=60", app__write_limit));
+	http_add_header(ctx->res, "RateLimit", ctx->rate_limit);
 }
 
 /* A CORS preflight: which methods and headers a cross-origin page may use. */
@@ -166,6 +226,10 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		return route;
 	if (ctx.actor != NULL)
 		outcome->token = ctx.actor + strlen("token:");
+	if (outcome->token != NULL && app__is_write(route, req->method) && !app__write_allowed(&ctx, outcome->token)) {
+		app__rate_headers(&ctx);
+		return route;
+	}
 	*content_type = http_negotiate(req->accept, route->media);
 	if (*content_type == NULL) {
 		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE, app__not_acceptable(req->arena, route), NULL);
@@ -198,6 +262,7 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		outcome->cache = "miss";
 	}
 	route->handler(&ctx);
+	app__rate_headers(&ctx);
 	if (safe && !(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);
 	if (cache_key != NULL && res->status == 200)
@@ -308,8 +373,7 @@ app__access(const struct http_request *req, const struct http_response *res, con
 static void
 app__count_write(const struct route *route, const char *method, int status)
 {
-	if (route == NULL || route->scope == NULL || strcmp(route->scope, "audit:read") == 0 ||
-	    strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0)
+	if (route == NULL || !app__is_write(route, method))
 		return;
 	if (strcmp(route->pattern, "/api/imports") == 0)
 		metrics_write(METRICS_WRITE_IMPORT, status);
@@ -365,6 +429,8 @@ app_init(const struct cfg *cfg)
 	app__host_in_feeds = cfg->public_url[0] == '\0';
 	app__max_body = (size_t)cfg->max_body_kb * 1024;
 	app__access_log = cfg->access_log;
+	app__write_limit = cfg->write_limit_per_minute;
+	app__write_burst = cfg->write_burst;
 	db_set_timeout(cfg->database_timeout);
 	resp_cache_init((size_t)cfg->response_cache_mb * 1024 * 1024);
 }

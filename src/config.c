@@ -75,12 +75,12 @@ static const struct cfg__key {
 	 "The folder of the migration files (NNN_name.sql) that `romtrack migrate` applies."},
 	{"openapi", CFG__PATH, offsetof(struct cfg, openapi), 1, 0, "../openapi.yaml", false, CFG__RELOAD,
 	 "The OpenAPI document /api/openapi.yaml serves, read when a worker starts."},
+	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false, CFG__RELOAD,
+	 "What is logged: error, warn, info or debug (debug logs every request)."},
 	{"access_log", CFG__ACCESS_LOG, offsetof(struct cfg, access_log), 0, 0, "logfmt", false, CFG__RELOAD,
 	 "A line per request in the log: logfmt (time=... request_id=... route=... status=...), json (one "
 	 "object a line) or off. Time, request id, method, path (never the query), route, status, duration, "
 	 "response cache hit or miss, bytes, and the token's name for a request with one; never a secret."},
-	{"log_level", CFG__LOG_LEVEL, offsetof(struct cfg, log_level), 0, 0, "info", false, CFG__RELOAD,
-	 "What is logged: error, warn, info or debug (debug logs every request)."},
 	{"shutdown_timeout", CFG__INT, offsetof(struct cfg, shutdown_timeout), 1, 3600, "30", false, CFG__RELOAD,
 	 "Seconds a worker may take to finish its request when stopping, and a reload's new workers to get "
 	 "ready (connected to the database); a reload whose workers are not ready by then is abandoned."},
@@ -118,15 +118,21 @@ static const struct cfg__key {
 	 "The largest request body a write may send, in kB: a larger one gets 413 before it is read. nginx "
 	 "enforces the same limit (client_max_body_size): give script/nginx-conf --max-body-kb the same value "
 	 "(script/server does)."},
+	{"write_limit_per_minute", CFG__INT, offsetof(struct cfg, write_limit_per_minute), 0, 100000, "120", false,
+	 CFG__RELOAD,
+	 "Writes a token may make through the API a minute (each worker and host draws from the same bucket, in "
+	 "PostgreSQL); more get 429 with Retry-After. 0: no limit."},
+	{"write_burst", CFG__INT, offsetof(struct cfg, write_burst), 1, 100000, "60", false, CFG__RELOAD,
+	 "Writes a token may make at once, before write_limit_per_minute paces it."},
+	{"metrics_allow_networks", CFG__NETWORKS, offsetof(struct cfg, metrics_allow_networks), 0, 0, "127.0.0.0/8,::1",
+	 true, CFG__RELOAD,
+	 "Networks whose clients may read GET /metrics (Prometheus' text format; the address nginx saw), "
+	 "comma-separated; any other gets 403. Empty: nobody."},
 	{"webhook_allow_networks", CFG__NETWORKS, offsetof(struct cfg, webhook_allow_networks), 0, 0, "", true,
 	 CFG__RELOAD,
 	 "Networks a subscription's URL may reach although they are romtrack's own (loopback, private, "
 	 "link-local...), comma-separated, e.g. \"127.0.0.0/8,::1\" for a receiver on loopback in tests. "
 	 "Empty: none."},
-	{"metrics_allow_networks", CFG__NETWORKS, offsetof(struct cfg, metrics_allow_networks), 0, 0, "127.0.0.0/8,::1",
-	 true, CFG__RELOAD,
-	 "Networks whose clients may read GET /metrics (Prometheus' text format; the address nginx saw), "
-	 "comma-separated; any other gets 403. Empty: nobody."},
 	{"webhook_allow_http", CFG__INT, offsetof(struct cfg, webhook_allow_http), 0, 1, "0", false, CFG__RELOAD,
 	 "1 lets a subscription's URL be http:// (tests); 0: https:// only."},
 	{"deliver", CFG__INT, offsetof(struct cfg, deliver), 0, 1, "0", false, CFG__RELOAD,

@@ -231,6 +231,10 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		 "   AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"},
 
 	/* a token's last use, at most once a minute (two requests of the same minute may both ask) */
+	/* a write of the token named :token takes one from its bucket (sql/019) */
+	[DB_STMT_TOKEN_WRITE_TAKE] = {"token_write_take",
+				      "SELECT allowed, remaining, ceil(reset_s)::bigint"
+				      " FROM token_write_take(:token::text, :per_minute::float8, :burst::int)"},
 	[DB_STMT_TOKEN_USED] = {"token_used",
 				"UPDATE api_token SET last_used_at = now() WHERE id = :id::bigint"
 				" AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"},

@@ -29,6 +29,7 @@ static const struct {
 	[RT_ERR_CONFLICT] = {"conflict", "Conflict", 409},
 	[RT_ERR_SUBSCRIPTION_NOT_FOUND] = {"subscription-not-found", "Subscription Not Found", 404},
 	[RT_ERR_FORBIDDEN] = {"forbidden", "Forbidden", 403},
+	[RT_ERR_TOO_MANY_REQUESTS] = {"too-many-requests", "Too Many Requests", 429},
 };
 
 const char *

@@ -522,6 +522,71 @@ def test_nginx_conf_takes_the_per_address_limit(workdir):
         assert r.returncode != 0 and "--conn-per-addr" in r.stderr, (bad, r.stderr)
 
 
+def _burst(port, n, path="/api/docs/"):
+    """n GETs one after the other on one keep-alive connection: (statuses, the first 429's status line, headers and
+    body or None, seconds taken)."""
+    import http.client
+    statuses, refused = [], None
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    started = time.monotonic()
+    try:
+        for _ in range(n):
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            statuses.append(r.status)
+            if r.status == 429 and refused is None:
+                refused = ({k.lower(): v for k, v in r.getheaders()}, body)
+    finally:
+        c.close()
+    return statuses, refused, time.monotonic() - started
+
+
+def test_requests_a_second_per_address_are_limited_by_default(workdir):
+    """script/nginx-conf's default: 50 requests a second per address in bursts of 100 (limit_req, nodelay): a
+    client that sends 300 at once gets the burst and what refilled meanwhile, then 429 problem+json with
+    Retry-After and the RateLimit fields, not nginx's 503."""
+    fake = FakeFastCGI(os.path.join(workdir, "fake.sock"), "close")
+    front = Front(os.path.join(workdir, "nginx"), "unix:" + fake.path)
+    try:
+        statuses, refused, seconds = _burst(front.port, 300)
+    finally:
+        front.stop()
+        fake.stop()
+    admitted = statuses.count(200)
+    assert set(statuses) <= {200, 429} and refused is not None, statuses
+    # the burst, plus at most 50 a second of what the burst took (and one for the bucket's rounding)
+    assert 100 <= admitted <= 100 + 50 * seconds + 1, (admitted, seconds)
+    headers, body = refused
+    doc = json.loads(body)
+    assert headers["content-type"] == "application/problem+json" and doc["type"] == "urn:romtrack:problem:too-many-requests"
+    assert "at most 50 a second, in bursts of 100" in doc["detail"] and doc["instance"].startswith("urn:romtrack:request:")
+    assert headers["retry-after"] == "1"
+    assert headers["ratelimit-policy"] == '"per-address";q=50;w=1' and headers["ratelimit"] == '"per-address";r=0;t=1'
+    Contract().validate(doc, {"$ref": "#/components/schemas/Problem"})
+
+
+def test_the_rate_is_configurable_and_can_be_turned_off(workdir):
+    fake = FakeFastCGI(os.path.join(workdir, "fake.sock"), "close")
+    fronts = {args: Front(os.path.join(workdir, "nginx-%d" % i), "unix:" + fake.path, extra_args=args)
+              for i, args in enumerate([("--rate-per-addr", "5", "--rate-burst", "3"), ("--rate-per-addr", "0")])}
+    try:
+        statuses, refused, seconds = _burst(fronts[("--rate-per-addr", "5", "--rate-burst", "3")].port, 20)
+        assert 3 <= statuses.count(200) <= 3 + 5 * seconds + 1 and refused is not None, statuses
+        assert refused[0]["ratelimit-policy"] == '"per-address";q=5;w=1'
+        statuses, refused, _ = _burst(fronts[("--rate-per-addr", "0")].port, 300)
+        assert statuses == [200] * 300 and refused is None
+    finally:
+        for f in fronts.values():
+            f.stop()
+        fake.stop()
+    for option, bad in (("--rate-per-addr", "-1"), ("--rate-per-addr", "100001"), ("--rate-burst", "0"),
+                        ("--rate-burst", "x")):
+        r = subprocess.run([conftest.NGINX_CONF, option, bad, os.path.join(workdir, "n2"), "1", "unix:/x"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and option in r.stderr, (option, bad, r.stderr)
+
+
 # --- 4. a checkout under a private folder ---------------------------------------------------------------------------
 
 FRONT_FILES = [

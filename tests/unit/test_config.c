@@ -51,6 +51,8 @@ dump(const struct cfg *c, const char *file, char *out, size_t len)
 		 c->webhook_allow_networks, c->webhook_allow_http);
 	snprintf(out + strlen(out), len - strlen(out), "\nmetrics_allow_networks=%s", c->metrics_allow_networks);
 	snprintf(out + strlen(out), len - strlen(out), "\naccess_log=%s", log_access_name(c->access_log));
+	snprintf(out + strlen(out), len - strlen(out), "\nwrite_limit_per_minute=%ld\nwrite_burst=%ld",
+		 c->write_limit_per_minute, c->write_burst);
 	snprintf(out + strlen(out), len - strlen(out),
 		 "\ndeliver=%ld\ndeliver_retry_schedule=%s\ndeliver_connect_timeout=%ld\ndeliver_timeout=%ld"
 		 "\ndeliver_max_in_flight=%ld",
