@@ -19,7 +19,6 @@ struct handler_ctx {
 	const struct params *params;
 	const char *after[ROUTE_MAX_KEYSET]; /* the cursor's key fields (route keyset), NULL without one */
 	const char *actor;                   /* "token:<name>" on a route with a scope, once authorized */
-	const char *rate_limit;              /* a write's RateLimit field value (app.c), once its token drew */
 	struct arena *arena;
 };
 

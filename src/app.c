@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "handlers.h"
 #include "http_semantics.h"
+#include "log.h"
 #include "metrics.h"
 #include "params.h"
 #include "resp_cache.h"
@@ -23,11 +24,13 @@ static size_t app__max_body = 1024 * 1024; /* max_body_kb, in bytes */
 static enum log_access app__access_log = LOG_ACCESS_LOGFMT;
 static long app__write_limit = 120, app__write_burst = 60; /* write_limit_per_minute, write_burst */
 
-/* What the access log says of a request besides its response: whether the response cache could answer it
- * ("hit", "miss"; NULL: not cacheable), and the token's name when it had to send one. */
+/* What dispatch learnt of a request besides its response: whether the response cache could answer it ("hit",
+ * "miss"; NULL: not cacheable) and the token's name when it had to send one (for the access log), and for a write
+ * that drew from its token's bucket the RateLimit field's value (its answer carries it, whatever it is). */
 struct app__outcome {
 	const char *cache;
 	const char *token;
+	const char *rate_limit;
 };
 
 /*
@@ -69,7 +72,7 @@ app__is_write(const struct route *route, const char *method)
  * statements meet the same database.
  */
 static bool
-app__write_allowed(struct handler_ctx *ctx, const char *token)
+app__write_allowed(struct handler_ctx *ctx, struct app__outcome *outcome)
 {
 	char per_minute[24], burst[24];
 	PGresult *res = NULL;
@@ -81,14 +84,17 @@ app__write_allowed(struct handler_ctx *ctx, const char *token)
 	snprintf(per_minute, sizeof per_minute, "%ld", app__write_limit);
 	snprintf(burst, sizeof burst, "%ld", app__write_burst);
 	if (db_exec(ctx->db, DB_STMT_TOKEN_WRITE_TAKE,
-		    &(struct db_args){.token = token, .per_minute = per_minute, .burst = burst}, &res) != RT_OK ||
+		    &(struct db_args){.token = outcome->token, .per_minute = per_minute, .burst = burst},
+		    &res) != RT_OK ||
 	    PQntuples(res) != 1) {
+		log_warn("the write limit of token %s could not be read (%s): the write goes on", outcome->token,
+			 db_error(ctx->db));
 		PQclear(res);
 		return true;
 	}
 	allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	reset = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-	ctx->rate_limit = arena_printf(ctx->arena, "\"writes\";r=%s;t=%lld", PQgetvalue(res, 0, 1), reset);
+	outcome->rate_limit = arena_printf(ctx->arena, "\"writes\";r=%s;t=%lld", PQgetvalue(res, 0, 1), reset);
 	PQclear(res);
 	if (!allowed) {
 		h_problem(ctx, RT_ERR_TOO_MANY_REQUESTS,
@@ -102,15 +108,14 @@ app__write_allowed(struct handler_ctx *ctx, const char *token)
 	return allowed;
 }
 
-/* The rate limit fields of a write's answer, whatever it is (app__write_allowed set them). */
+/* The rate limit fields of a write's answer, whatever it is, once its token drew from its bucket. */
 static void
-app__rate_headers(struct handler_ctx *ctx)
+app__rate_headers(struct http_request *req, struct http_response *res, const struct app__outcome *outcome)
 {
-	if (ctx->rate_limit == NULL)
+	if (outcome->rate_limit == NULL)
 		return;
-	http_add_header(ctx->res, "RateLimit-Policy",
-			arena_printf(ctx->arena, "\"writes\";q=%ld;w=60", app__write_limit));
-	http_add_header(ctx->res, "RateLimit", ctx->rate_limit);
+	http_add_header(res, "RateLimit-Policy", arena_printf(req->arena, "\"writes\";q=%ld;w=60", app__write_limit));
+	http_add_header(res, "RateLimit", outcome->rate_limit);
 }
 
 /* A CORS preflight: which methods and headers a cross-origin page may use. */
@@ -226,10 +231,8 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		return route;
 	if (ctx.actor != NULL)
 		outcome->token = ctx.actor + strlen("token:");
-	if (outcome->token != NULL && app__is_write(route, req->method) && !app__write_allowed(&ctx, outcome->token)) {
-		app__rate_headers(&ctx);
+	if (outcome->token != NULL && app__is_write(route, req->method) && !app__write_allowed(&ctx, outcome))
 		return route;
-	}
 	*content_type = http_negotiate(req->accept, route->media);
 	if (*content_type == NULL) {
 		http_problem(res, req->arena, RT_ERR_NOT_ACCEPTABLE, app__not_acceptable(req->arena, route), NULL);
@@ -257,12 +260,11 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		outcome->cache = "hit";
 		return route;
 	}
-	if (cache_key != NULL && resp_cache_enabled()) {
+	if (cache_key != NULL) {
 		metrics_cache_miss();
 		outcome->cache = "miss";
 	}
 	route->handler(&ctx);
-	app__rate_headers(&ctx);
 	if (safe && !(route->flags & ROUTE_LIVE) && res->status == 200)
 		http_set_etag(req, res);
 	if (cache_key != NULL && res->status == 200)
@@ -408,6 +410,7 @@ app_handle(struct db *db, struct http_request *req, struct http_response *res)
 	/* Every 503 (the database is unavailable): by then each worker has tried to reconnect. */
 	if (res->status == 503)
 		http_add_header(res, "Retry-After", arena_printf(req->arena, "%d", DB_RETRY_MAX_MS / 1000));
+	app__rate_headers(req, res, &outcome);
 	max_age = route == NULL ? 0 : route->max_age < app__max_age ? route->max_age : app__max_age;
 	http_finish(req, res, max_age);
 	seconds = app__seconds() - started;

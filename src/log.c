@@ -30,13 +30,21 @@ log_set_role(const char *role)
 	snprintf(log__role, sizeof log__role, "%s", role);
 }
 
+/* The index of name in names[0..n), n when it is none of them. */
+static int
+log__lookup(const char *const *names, int n, const char *name)
+{
+	int i = 0;
+
+	while (i < n && strcmp(name, names[i]) != 0)
+		i++;
+	return i;
+}
+
 enum log_level
 log_level_parse(const char *name)
 {
-	for (int i = 0; i < LOG__MAX; i++)
-		if (strcmp(name, log__names[i]) == 0)
-			return (enum log_level)i;
-	return LOG__MAX;
+	return (enum log_level)log__lookup(log__names, LOG__MAX, name);
 }
 
 const char *
@@ -63,10 +71,7 @@ static const char *const log__access_names[LOG_ACCESS__MAX] = {
 enum log_access
 log_access_parse(const char *name)
 {
-	for (int i = 0; i < LOG_ACCESS__MAX; i++)
-		if (strcmp(name, log__access_names[i]) == 0)
-			return (enum log_access)i;
-	return LOG_ACCESS__MAX;
+	return (enum log_access)log__lookup(log__access_names, LOG_ACCESS__MAX, name);
 }
 
 const char *

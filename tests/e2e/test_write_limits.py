@@ -33,7 +33,7 @@ def test_a_tokens_burst_is_shared_by_every_worker(stack):
     refilled = int((time.monotonic() - started) / 10)  # one write comes back every 10 s (6 a minute)
     assert set(pids) == set(stack.worker_pids()) and len(set(pids)) >= 2
     assert 3 <= statuses.count(201) <= 3 + refilled and statuses.count(429) == len(statuses) - statuses.count(201), (
-        statuses, refilled)
+        statuses, refilled, [(s, d) for s, _, d in answers if s not in (201, 429)], stack.logs())
     assert statuses.count(429) >= 1
     for status, headers, doc in answers:
         assert headers["ratelimit-policy"] == '"writes";q=6;w=60', headers
