@@ -48,6 +48,8 @@ const char *dom_type_list(void);
 
 /* Region of a display name's last words ("POCO F3 Global" -> global); __MAX if none. */
 enum dom_region dom_region_from_name(const char *display_name);
+/* The length of a display name without those words ("Redmi K40 China" -> 9), the whole length if none. */
+size_t dom_name_without_region(const char *display_name);
 /* Region code of a MIUI/HyperOS version ("V12.5.3.0.RKHMIXM" -> global); __MAX if none. */
 enum dom_region dom_region_from_version(const char *version);
 /* Splits a variant codename into base and region by its suffix ("alioth_eea_global"

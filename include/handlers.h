@@ -38,6 +38,11 @@ void h_regions(struct handler_ctx *ctx);
 void h_branches(struct handler_ctx *ctx);
 void h_feed(struct handler_ctx *ctx);
 void h_openapi(struct handler_ctx *ctx);
+/* XFU's files served live (h_xfu.c, export.c's writers): GET /api/xfu/latest.yml, /api/xfu/devices.yml and
+ * /api/xfu/rss/{codename}.xml. */
+void h_xfu_latest(struct handler_ctx *ctx);
+void h_xfu_devices(struct handler_ctx *ctx);
+void h_xfu_rss(struct handler_ctx *ctx);
 /* GET /metrics (h_metrics.c), for the clients of metrics_allow_networks (h_metrics_configure, below). */
 void h_metrics(struct handler_ctx *ctx);
 /* The change feed (h_changes.c): GET /api/changes?after=SEQ, public. */
@@ -87,6 +92,8 @@ void h_openapi_free(void);
 /* The feeds' absolute links: public_url ("" = from each request) and release_page_url
  * ("" = none), both copied. */
 void h_feeds_configure(const char *public_url, const char *release_page_url);
+/* What the feeds' absolute links start with: public_url, else the request's scheme and host. */
+const char *h_feed_base_url(struct handler_ctx *ctx);
 
 /* Shared helpers (handlers.c). */
 /* Sends what the writer holds as a 200 JSON body. */

@@ -50,6 +50,9 @@ enum db_stmt {
 	DB_STMT_DELIVER_EVENT,
 	DB_STMT_SUBSCRIPTION_REQUEST,
 	DB_STMT_SUBSCRIPTION_DELIVERIES,
+	DB_STMT_XFU_ENTRIES,
+	DB_STMT_XFU_DEVICES,
+	DB_STMT_XFU_DEVICE_NAME,
 	DB_STMT__MAX
 };
 
@@ -71,7 +74,7 @@ enum db_stmt {
 	X(secret_hash) X(scope) X(filenames)                                                           \
 	X(request_id) X(reason) X(if_modified) X(variant) X(miui_name) X(names)                          \
 	X(token) X(secret) X(body) X(grace)                                                              \
-	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions) X(stamps) X(per_minute) X(burst)
+	X(ids) X(event_id) X(event_type) X(status) X(duration_ms) X(error) X(delivered) X(failed) X(requested) X(schedule) X(release) X(skip) X(positions) X(stamps) X(per_minute) X(burst) X(all)
 /* clang-format on */
 
 /* Text values, NULL for SQL NULL: what a statement reads by name. */
@@ -204,6 +207,31 @@ enum { DB_CLAIM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CLMCOL__MAX };
 	NEXT(DLVCOL_EVENT_AT, "to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')") \
 	NEXT(DLVCOL_SUBSCRIPTIONS, "p.subs::text")
 enum { DLVCOL__BEFORE = CHGCOL__MAX - 1, DB_DELIVER_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DLVCOL__MAX };
+
+/* An entry of XFU's latest.yml (DB_STMT_XFU_ENTRIES: export.c writes latest.yml and the RSS feeds from it): a release
+ * under one of its display names, the codename of that name's variant (entry) and of its device; with the fields
+ * a dump carries (changelog, mirrors, incremental, filename, declared) and the RSS feeds' dates (RFC 822). */
+#define DB_XFU_COLUMNS(FIRST, NEXT)                                                                                \
+	FIRST(XFUCOL_ANDROID, "e.android")                                                                         \
+	NEXT(XFUCOL_BRANCH, "e.branch::text")                                                                      \
+	NEXT(XFUCOL_CODENAME, "v.codename")                                                                        \
+	NEXT(XFUCOL_DATE, "to_char(e.release_date, 'YYYY-MM-DD')")                                                 \
+	NEXT(XFUCOL_LINK, "e.links[1]")                                                                            \
+	NEXT(XFUCOL_MD5, "e.md5")                                                                                  \
+	NEXT(XFUCOL_METHOD, "e.type::text")                                                                        \
+	NEXT(XFUCOL_NAME, "coalesce(n.name, (SELECT min(name) FROM display_name WHERE variant_id = v.id))")        \
+	NEXT(XFUCOL_SIZE, "e.size_bytes")                                                                          \
+	NEXT(XFUCOL_VERSION, "e.version")                                                                          \
+	NEXT(XFUCOL_CHANGELOG, "e.changelog")                                                                      \
+	NEXT(XFUCOL_MIRRORS, "array_to_json(e.links[2:])::text")                                                   \
+	NEXT(XFUCOL_INCREMENTAL, "e.incremental_url")                                                              \
+	NEXT(XFUCOL_FILENAME, "e.filename")                                                                        \
+	NEXT(XFUCOL_DECLARED, "v.declared")                                                                        \
+	NEXT(XFUCOL_DEVICE, "d.codename")                                                                          \
+	NEXT(XFUCOL_PUBLISHED, "to_char(e.release_date, 'Dy, DD Mon YYYY \"00:00:00 +0000\"')")                    \
+	NEXT(XFUCOL_MODIFIED, "to_char(e.modified_at AT TIME ZONE 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS \"+0000\"')") \
+	NEXT(XFUCOL_MODIFIED_ISO, "to_char(e.modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+enum { DB_XFU_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) XFUCOL__MAX };
 
 /* An entry of the audit trail (DB_STMT_AUDIT): any subject. */
 #define DB_AUDIT_COLUMNS(FIRST, NEXT)                                                            \

@@ -21,12 +21,17 @@ struct http_media;
 #define ROUTE_ABSOLUTE_LINKS 2u
 /* a route with accepts may be sent without a body (a DELETE with an optional reason) */
 #define ROUTE_BODY_OPTIONAL 4u
+/* the answer about {codename} shows releases of other devices too (an RSS feed lists the releases filed under the
+ * device's names, sql/012's scopes name the releases' own devices): any change drops it from the cache */
+#define ROUTE_ANY_DEVICE 8u
 
 /* A path may have several rows, each with its own methods (disjoint), handler, body and scope: a
  * read row (ROUTE_GET | ROUTE_HEAD | ROUTE_OPTIONS) and write rows (ROUTE_POST, ...) share the
  * pattern. Allow, and a preflight, list the methods of all of them. */
 struct route {
-	const char *pattern; /* "/api/devices/{codename}": "{name}" is one capture (route_capture) */
+	/* "/api/devices/{codename}": "{name}" is one capture (route_capture), a whole segment or its start
+	 * ("{codename}.xml": the segment without the suffix) */
+	const char *pattern;
 	void (*handler)(struct handler_ctx *ctx); /* every row has one (unit.router) */
 	unsigned methods;                         /* ROUTE_GET | ... */
 	unsigned params;                          /* PARAM_BIT() of the query parameters it accepts */
@@ -34,7 +39,7 @@ struct route {
 	const struct http_media *media;           /* what it can answer with (http_negotiate) */
 	int max_age;                              /* seconds at most a 200 may be cached (0: revalidate every time); the
 						   * configured cache_max_age may lower it */
-	unsigned flags;                           /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS */
+	unsigned flags;                           /* ROUTE_LIVE, ROUTE_ABSOLUTE_LINKS, ... */
 	size_t keyset; /* fields of its cursor, the key of a page's last row (routes with PARAM_CURSOR) */
 	/* The media types a request body may have, NULL-terminated (parameters such as charset are
 	 * not listed); NULL: the route takes no body. A body is required unless ROUTE_BODY_OPTIONAL. */

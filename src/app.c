@@ -269,7 +269,7 @@ app__dispatch(struct db *db, struct http_request *req, struct http_response *res
 		http_set_etag(req, res);
 	if (cache_key != NULL && res->status == 200)
 		/* an answer under /api/devices/{codename} shows that device only (sql/012) */
-		resp_cache_store(cache_key, res, match.path.codename);
+		resp_cache_store(cache_key, res, route->flags & ROUTE_ANY_DEVICE ? NULL : match.path.codename);
 	return route;
 }
 

@@ -669,6 +669,56 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 	return RT_ERR_DB_UNAVAILABLE;
 }
 
+enum rt_err
+db_exec_rows(struct db *db, enum db_stmt stmt, const struct db_args *args, db_row_fn row_fn, void *data)
+{
+	const char *name = db_stmts[stmt].name;
+	const char *params[DB__MAX_ARGS];
+	static const struct db_args no_args;
+	enum rt_err err = RT_OK;
+	bool wanted = true;
+
+	db__params(stmt, args != NULL ? args : &no_args, params);
+	if (!db_ensure(db))
+		return RT_ERR_DB_UNAVAILABLE;
+	db->timed_out = false;
+	metrics_db_round_trip();
+	if (!PQsendQueryPrepared(db->conn, name, db__stmts[stmt].nargs, params, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(db->conn)) {
+		db__set_error(db, name, PQerrorMessage(db->conn));
+		db__lost(db);
+		return RT_ERR_DB_UNAVAILABLE;
+	}
+	if (!db__flush(db, db__now_ms() + db__timeout_ms, name)) {
+		db__lost(db);
+		return RT_ERR_DB_UNAVAILABLE;
+	}
+	for (;;) {
+		PGresult *r;
+
+		if (!db__await(db, db__now_ms() + db__timeout_ms, name)) {
+			db__lost(db);
+			return RT_ERR_DB_UNAVAILABLE;
+		}
+		if ((r = PQgetResult(db->conn)) == NULL)
+			break;
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+			wanted = wanted && err == RT_OK && row_fn(data, r);
+		} else if (PQresultStatus(r) != PGRES_TUPLES_OK && err == RT_OK) {
+			err = db_sqlstate_err(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+			metrics_db_error(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+			db__set_error(db, name, PQresultErrorMessage(r));
+		}
+		PQclear(r);
+	}
+	if (err != RT_OK && PQstatus(db->conn) != CONNECTION_OK) {
+		db__lost(db);
+		return RT_ERR_DB_UNAVAILABLE;
+	}
+	db__take_notifications(db);
+	return err;
+}
+
 bool
 db_send(struct db *db, enum db_stmt stmt, const struct db_args *args)
 {

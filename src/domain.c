@@ -149,6 +149,15 @@ dom_region_from_name(const char *display_name)
 	return DOM_REGION__MAX;
 }
 
+size_t
+dom_name_without_region(const char *display_name)
+{
+	for (size_t i = 0; i < DOM__COUNT(dom__name_regions); i++)
+		if (dom__ends_with(display_name, dom__name_regions[i].suffix))
+			return strlen(display_name) - strlen(dom__name_regions[i].suffix);
+	return strlen(display_name);
+}
+
 enum dom_region
 dom_region_from_version(const char *version)
 {

@@ -37,6 +37,12 @@ h_feeds_configure(const char *public_url, const char *release_page_url)
 	feed__release_page_url = release_page_url && *release_page_url ? strdup(release_page_url) : NULL;
 }
 
+const char *
+h_feed_base_url(struct handler_ctx *ctx)
+{
+	return feed__public_url ? feed__public_url : http_request_base_url(ctx->req);
+}
+
 /* s with every character a URN's NSS cannot hold as it is (RFC 8141: pchar and '/')
  * percent-encoded. */
 static const char *
@@ -175,7 +181,7 @@ feed__send(struct handler_ctx *ctx, const PGresult *res, const char *title)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
-	const char *base = feed__public_url ? feed__public_url : http_request_base_url(ctx->req);
+	const char *base = h_feed_base_url(ctx);
 	/* the request in canonical form: every spelling of one request gets one feed */
 	const char *canonical = h_self_url(ctx), *query = strchr(canonical, '?');
 	size_t path_len = query ? (size_t)(query - canonical) : strlen(canonical);

@@ -679,19 +679,24 @@ static const char *const imp__merge_variants[] = {
 	" SELECT device FROM stage_variant UNION SELECT device FROM stage_release WHERE variant IS NOT NULL"
 	" ON CONFLICT (codename) DO NOTHING",
 
-	"INSERT INTO variant (device_id, codename, region, miui_name, declared)"
-	" SELECT d.id, s.variant, s.region, s.miui_name, s.named FROM ("
+	/* the last devices.yml line of a variant gives its MIUI name and the name it is listed under (sql/020) */
+	"INSERT INTO variant (device_id, codename, region, miui_name, declared, listed_name)"
+	" SELECT d.id, s.variant, s.region, s.miui_name, s.named, s.listed_name FROM ("
 	"  SELECT variant, min(device) AS device, min(region) AS region, bool_or(named) AS named,"
-	"   (array_agg(miui_name ORDER BY seq DESC) FILTER (WHERE miui_name IS NOT NULL))[1] AS miui_name"
-	"  FROM (SELECT seq, variant, device, region, miui_name, true AS named FROM stage_variant"
-	"        UNION ALL SELECT seq, variant, device, variant_region, NULL, named FROM stage_release"
+	"   (array_agg(miui_name ORDER BY seq DESC) FILTER (WHERE miui_name IS NOT NULL))[1] AS miui_name,"
+	"   (array_agg(listed_name ORDER BY seq DESC) FILTER (WHERE listed_name IS NOT NULL))[1] AS listed_name"
+	"  FROM (SELECT seq, variant, device, region, miui_name, display_name AS listed_name, true AS named"
+	"        FROM stage_variant"
+	"        UNION ALL SELECT seq, variant, device, variant_region, NULL, NULL, named FROM stage_release"
 	"        WHERE variant IS NOT NULL) u"
 	"  GROUP BY variant) s JOIN device d ON d.codename = s.device"
 	" ON CONFLICT (codename) DO UPDATE SET"
 	"  miui_name = coalesce(excluded.miui_name, variant.miui_name),"
-	"  declared = variant.declared OR excluded.declared"
-	" WHERE (variant.miui_name, variant.declared) IS DISTINCT FROM"
-	"  (coalesce(excluded.miui_name, variant.miui_name), variant.declared OR excluded.declared)",
+	"  declared = variant.declared OR excluded.declared,"
+	"  listed_name = coalesce(excluded.listed_name, variant.listed_name)"
+	" WHERE (variant.miui_name, variant.declared, variant.listed_name) IS DISTINCT FROM"
+	"  (coalesce(excluded.miui_name, variant.miui_name), variant.declared OR excluded.declared,"
+	"   coalesce(excluded.listed_name, variant.listed_name))",
 
 	"INSERT INTO display_name (variant_id, name, declared)"
 	" SELECT v.id, s.display_name, bool_or(s.named) FROM ("

@@ -273,11 +273,27 @@ cmd_check(struct cmd_ctx *ctx)
 	return ok ? 0 : 1;
 }
 
+static bool
+cmd__write_stdout(void *data, const char *bytes, size_t len)
+{
+	(void)data;
+	return fwrite(bytes, 1, len, stdout) == len;
+}
+
+static bool
+cmd__export_row(void *writer, const PGresult *row)
+{
+	exp_latest_row(writer, row, 0);
+	return true;
+}
+
 static int
 cmd_export(struct cmd_ctx *ctx)
 {
 	enum exp_format format = EXP_YAML;
-	bool all = false, ok;
+	struct db_args args = {0};
+	struct exp_latest *writer;
+	bool all = false, ok = true;
 	char err[1024];
 	struct db *db;
 
@@ -294,12 +310,23 @@ cmd_export(struct cmd_ctx *ctx)
 			return 2;
 		}
 	}
-	db = cmd__connect(ctx);
-	if (db == NULL)
+	db = db_open(ctx->cfg.database, true);
+	if (!db_ensure(db)) {
+		fprintf(stderr, "romtrack: cannot connect to the database: %s\n", db_error(db));
+		db_close(db);
 		return 1;
-	ok = exp_run(db_conn(db), format, all, stdout, err, sizeof err);
-	if (!ok)
-		fprintf(stderr, "romtrack: export: %s\n", err);
+	}
+	args.all = all ? "true" : "false";
+	writer = exp_latest_begin(format, all, cmd__write_stdout, NULL);
+	/* rows are written as they arrive: memory stays flat whatever the size of the database */
+	if (db_exec_rows(db, DB_STMT_XFU_ENTRIES, &args, cmd__export_row, writer) != RT_OK) {
+		fprintf(stderr, "romtrack: export: database: %s\n", db_error(db));
+		ok = false;
+		(void)exp_latest_end(writer, err, sizeof err);
+	} else if (!(ok = exp_latest_end(writer, err, sizeof err)) || fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "romtrack: export: %s\n", ok ? "writing the output failed" : err);
+		ok = false;
+	}
 	db_close(db);
 	return ok ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 #define AUDIT_COLUMNS DB_SELECT_LIST(DB_AUDIT_COLUMNS)
 #define DELIVER_COLUMNS DB_SELECT_LIST(DB_DELIVER_COLUMNS)
 #define CLAIM_COLUMNS DB_SELECT_LIST(DB_CLAIM_COLUMNS)
+#define XFU_COLUMNS DB_SELECT_LIST(DB_XFU_COLUMNS)
 
 #define DEVICE_VARIANT_ROWS                                                          \
 	"SELECT " DEVICE_COLUMNS " FROM page p JOIN variant v ON v.device_id = p.id" \
@@ -47,6 +48,25 @@
 	" FROM (SELECT * FROM release r WHERE r.withdrawn_at IS NULL AND " conditions RELEASE_PAGE_ORDER \
 	" LIMIT " limit ") r"                                                                            \
 	" JOIN device d ON d.id = r.device_id JOIN variant v ON v.id = r.variant_id" RELEASE_PAGE_ORDER
+
+/* XFU's latest.yml: one row per release and display name (romtrack export, GET /api/xfu/...). The latest export
+ * writes it under the variant of the name (XFU's codename for that name: wt98007's packages, which their file names
+ * place in wt98007, are listed under HM2013023's names in latest.yml); a dump (:all) under the release's own variant,
+ * so that importing it settles every release where it is. A release without a name is written under its variant's
+ * first name. Withdrawn releases (sql/011) are in neither: they are offered nowhere, and a dump imported elsewhere
+ * must not bring them back. */
+#define XFU_ENTRIES                                                                                \
+	"SELECT r.*, rn.display_name_id,"                                                          \
+	" CASE WHEN :all::boolean THEN r.variant_id ELSE coalesce(n.variant_id, r.variant_id) END" \
+	" AS entry_variant"                                                                        \
+	" FROM release r LEFT JOIN release_name rn ON rn.release_id = r.id"                        \
+	" LEFT JOIN display_name n ON n.id = rn.display_name_id"                                   \
+	" WHERE r.withdrawn_at IS NULL"
+
+/* The newest release per codename, branch and type, as the API decides it (the column "newest" of sql/009). */
+#define XFU_LATEST                                                                                    \
+	"SELECT DISTINCT ON (entry_variant, branch, type) id, entry_variant FROM (" XFU_ENTRIES ") e" \
+	" ORDER BY entry_variant, branch, type, newest DESC"
 
 const char db_release_columns[] = RELEASE_COLUMNS;
 
@@ -392,6 +412,34 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 		 " WHERE a.subscription_id = :id::bigint AND (s.owner_id = v.token_id OR v.sees_all)"
 		 "   AND (:after_id::bigint IS NULL OR a.id < :after_id::bigint)"
 		 " ORDER BY a.id DESC LIMIT :limit::int"},
+
+	/* XFU's latest.yml (the newest of each codename, branch and type; with :all every release), of every device
+	 * or of one (:codename, an RSS feed: the entries whose name's variant is one of the device's). Codenames in
+	 * byte order, as XFU sorts them. */
+	[DB_STMT_XFU_ENTRIES] =
+		{"xfu_entries",
+		 "SELECT " XFU_COLUMNS " FROM (" XFU_ENTRIES ") e JOIN variant v ON v.id = e.entry_variant"
+		 " JOIN device d ON d.id = v.device_id"
+		 " LEFT JOIN display_name n ON n.id = e.display_name_id"
+		 " WHERE (:codename::text IS NULL OR d.codename = :codename::text)"
+		 "   AND (:all::boolean OR (e.id, e.entry_variant) IN (" XFU_LATEST "))"
+		 " ORDER BY v.codename COLLATE \"C\", e.branch, e.type, e.sort_date DESC, e.version_sort DESC, e.id,"
+		 " n.name COLLATE \"C\""},
+	/* XFU's devices.yml: each declared variant, the name it is listed under (sql/020, else its first name) and
+	 * its MIUI name, in byte order */
+	[DB_STMT_XFU_DEVICES] =
+		{"xfu_devices",
+		 "SELECT codename, name, miui_name FROM (SELECT v.codename, coalesce(v.listed_name,"
+		 " (SELECT min(n.name COLLATE \"C\") FROM display_name n WHERE n.variant_id = v.id)) AS name, v.miui_name"
+		 " FROM variant v WHERE v.declared) l WHERE name IS NOT NULL ORDER BY codename COLLATE \"C\""},
+	/* The name of a device in the title of its RSS feed: that of its base variant (or of its first), as listed;
+	 * no row when no device has the codename */
+	[DB_STMT_XFU_DEVICE_NAME] =
+		{"xfu_device_name",
+		 "SELECT (SELECT coalesce(v.listed_name, (SELECT min(n.name COLLATE \"C\") FROM display_name n"
+		 "  WHERE n.variant_id = v.id)) FROM variant v WHERE v.device_id = d.id"
+		 "  ORDER BY v.codename <> d.codename, v.listed_name IS NULL, v.codename LIMIT 1)"
+		 " FROM device d WHERE d.codename = :codename::text"},
 };
 
 /* Every argument name a statement may use: the members of struct db_args. */

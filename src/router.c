@@ -23,6 +23,10 @@ static const struct http_media route__atom = {
 static const struct http_media route__yaml = {(const char *const[]){"application/yaml", "application/x-yaml",
 								    "text/yaml", "text/x-yaml", NULL},
 					      NULL};
+/* XFU's feeds are RSS 2.0, also a correct body for a client that asks for XML */
+static const struct http_media route__rss = {(const char *const[]){"application/rss+xml", "application/xml", "text/xml",
+								   NULL},
+					     NULL};
 /* What request bodies can be (route.accepts). */
 static const char *const route__json_body[] = {"application/json", NULL};
 static const char *const route__merge_patch_body[] = {"application/merge-patch+json", NULL};
@@ -233,6 +237,23 @@ static const struct route route__table[] = {
 	 .methods = ROUTE_POST | ROUTE_OPTIONS,
 	 .media = JSON,
 	 .scope = "subscriptions:write"},
+	/* XFU's files, live: whole-archive documents, cached until any change */
+	{.pattern = "/api/xfu/latest.yml",
+	 .handler = h_xfu_latest,
+	 .methods = ROUTE__READ,
+	 .media = YAML,
+	 .max_age = 60},
+	{.pattern = "/api/xfu/devices.yml",
+	 .handler = h_xfu_devices,
+	 .methods = ROUTE__READ,
+	 .media = YAML,
+	 .max_age = 60},
+	{.pattern = "/api/xfu/rss/{codename}.xml",
+	 .handler = h_xfu_rss,
+	 .methods = ROUTE__READ,
+	 .media = &route__rss,
+	 .max_age = 60,
+	 .flags = ROUTE_ABSOLUTE_LINKS | ROUTE_ANY_DEVICE},
 	{.pattern = "/api/openapi.yaml", .handler = h_openapi, .methods = ROUTE__READ, .media = YAML, .max_age = 60},
 	{.pattern = "/metrics",
 	 .handler = h_metrics,
@@ -299,9 +320,10 @@ route__capture(const char *name, size_t len)
 	return NULL;
 }
 
-/* Matches one template against the decoded segments. */
+/* Matches one template against the decoded segments. A capture followed by a suffix in its segment
+ * ("{codename}.xml") takes the segment without it, copied into the arena. */
 static bool
-route__try(const char *pattern, const struct http_request *req, struct route_match *m)
+route__try(const char *pattern, const struct http_request *req, struct arena *a, struct route_match *m)
 {
 	size_t seg = 0;
 
@@ -311,9 +333,14 @@ route__try(const char *pattern, const struct http_request *req, struct route_mat
 		const char *end = strchrnul(++pattern, '/');
 
 		if (*pattern == '{') {
-			if (s[0] == '\0' || m->ncaptures == ROUTE_MAX_CAPTURES)
+			const char *suffix = strchr(pattern, '}') + 1;
+			size_t suffix_len = (size_t)(end - suffix), len = strlen(s);
+
+			if (len <= suffix_len || m->ncaptures == ROUTE_MAX_CAPTURES ||
+			    memcmp(s + len - suffix_len, suffix, suffix_len) != 0)
 				return false;
-			m->captures[m->ncaptures++] = s;
+			m->captures[m->ncaptures++] =
+				suffix_len == 0 ? s : arena_printf(a, "%.*s", (int)(len - suffix_len), s);
 		} else if (strlen(s) != (size_t)(end - pattern) || memcmp(pattern, s, strlen(s)) != 0) {
 			return false;
 		}
@@ -373,7 +400,7 @@ route_match(const struct http_request *req, struct arena *a, struct route_match 
 
 	memset(m, 0, sizeof *m);
 	for (size_t i = 0; i < ROUTE__COUNT; i++) {
-		if (route__try(route__table[i].pattern, req, m)) {
+		if (route__try(route__table[i].pattern, req, a, m)) {
 			m->route = &route__table[i];
 			/* the row of this pattern that takes the method, if one does */
 			for (size_t j = i; j < ROUTE__COUNT && bit != 0; j++)

@@ -170,6 +170,18 @@ main(void)
 	CHECK_STR(match(a, "/api/devices/%63ancro", &m), "/api/devices/{codename}");
 	CHECK_STR(m.captures[0], "cancro");
 
+	/* a capture with a suffix in its segment takes the segment without it */
+	CHECK_STR(match(a, "/api/xfu/rss/alioth.xml", &m), "/api/xfu/rss/{codename}.xml");
+	CHECK_INT(m.ncaptures, 1);
+	CHECK_STR(m.captures[0], "alioth");
+	CHECK_STR(m.canonical_path, "/api/xfu/rss/alioth.xml");
+	CHECK_STR(match(a, "/api/xfu/rss/a.xml.xml", &m), "/api/xfu/rss/{codename}.xml");
+	CHECK_STR(m.captures[0], "a.xml");                  /* then refused by the codename's validator */
+	CHECK_STR(match(a, "/api/xfu/rss/.xml", &m), "");   /* an empty capture */
+	CHECK_STR(match(a, "/api/xfu/rss/alioth", &m), ""); /* no suffix */
+	CHECK_STR(match(a, "/api/xfu/rss/alioth.XML", &m), "");
+	CHECK_STR(match(a, "/api/xfu/rss/xml", &m), "");
+
 	/* near misses */
 	CHECK_STR(match(a, "/api/devices/", &m), "");
 	CHECK_STR(match(a, "/api/devices//releases", &m), "");
