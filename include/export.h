@@ -35,7 +35,7 @@ struct exp_rss_channel {
 	const char *link;
 };
 
-/* The RSS 2.0 feed of a device from its rows of DB_STMT_XFU_ENTRIES, in the shape of XFU's rss/<codename>.xml:
+/* The RSS 2.0 feed of a device from its rows of DB_STMT_XFU_DEVICE_ENTRIES, in the shape of XFU's rss/<codename>.xml:
  * an item per entry with XFU's title, link, HTML description and pubDate. */
 bool exp_rss(const PGresult *res, const struct exp_rss_channel *channel, exp_write_fn write, void *data);
 

@@ -51,6 +51,7 @@ enum db_stmt {
 	DB_STMT_SUBSCRIPTION_REQUEST,
 	DB_STMT_SUBSCRIPTION_DELIVERIES,
 	DB_STMT_XFU_ENTRIES,
+	DB_STMT_XFU_DEVICE_ENTRIES,
 	DB_STMT_XFU_DEVICES,
 	DB_STMT_XFU_DEVICE_NAME,
 	DB_STMT__MAX
@@ -208,9 +209,10 @@ enum { DB_CLAIM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CLMCOL__MAX };
 	NEXT(DLVCOL_SUBSCRIPTIONS, "p.subs::text")
 enum { DLVCOL__BEFORE = CHGCOL__MAX - 1, DB_DELIVER_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DLVCOL__MAX };
 
-/* An entry of XFU's latest.yml (DB_STMT_XFU_ENTRIES: export.c writes latest.yml and the RSS feeds from it): a release
- * under one of its display names, the codename of that name's variant (entry) and of its device; with the fields
- * a dump carries (changelog, mirrors, incremental, filename, declared) and the RSS feeds' dates (RFC 822). */
+/* An entry of XFU's latest.yml (DB_STMT_XFU_ENTRIES, _DEVICE_ENTRIES: export.c writes latest.yml and the RSS feeds from
+ * it): a release under one of its display names, the codename of that name's variant (entry) and of its device; with
+ * the fields a dump carries (changelog, mirrors, incremental, filename, declared) and the RSS feeds' dates (RFC 822).
+ */
 #define DB_XFU_COLUMNS(FIRST, NEXT)                                                                                \
 	FIRST(XFUCOL_ANDROID, "e.android")                                                                         \
 	NEXT(XFUCOL_BRANCH, "e.branch::text")                                                                      \

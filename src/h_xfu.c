@@ -77,7 +77,7 @@ void
 h_xfu_rss(struct handler_ctx *ctx)
 {
 	const char *codename = ctx->path->codename;
-	struct db_args args = {.codename = codename, .all = "false"};
+	struct db_args args = {.codename = codename};
 	PGresult *name = h_query(ctx, DB_STMT_XFU_DEVICE_NAME, &args), *res;
 	struct exp_rss_channel channel = {.codename = codename};
 	struct buf *body;
@@ -88,7 +88,7 @@ h_xfu_rss(struct handler_ctx *ctx)
 		h_device_not_found(ctx, codename);
 		return;
 	}
-	if ((res = h_query(ctx, DB_STMT_XFU_ENTRIES, &args)) == NULL)
+	if ((res = h_query(ctx, DB_STMT_XFU_DEVICE_ENTRIES, &args)) == NULL)
 		return;
 	channel.device_name = PQgetisnull(name, 0, 0) ? codename : PQgetvalue(name, 0, 0);
 	/* the channel's link: the device in romtrack's API, as XFU's is the device's page on its site */
