@@ -52,11 +52,12 @@ const char *db_error(struct db *db);
  * dropped (its late answer is never read) and counts as a failed attempt. */
 enum rt_err db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res);
 
-/* Runs a prepared statement as db_exec does, handing its rows to row_fn one by one as they arrive (libpq's
+/* Runs a statement of the table as db_exec does, handing its rows to row_fn one by one as they arrive (libpq's
  * single-row mode: memory holds one row, whatever the size of the result), each as row 0 of a result that is freed
  * after the call. Once row_fn returns false it is not called again; the remaining rows are read and dropped. The
  * timeout bounds the wait for each row, not the whole statement. Never retried: rows already handed out cannot be
- * taken back. For the CLI's `romtrack export`. */
+ * taken back. On a connection opened without prepare (the CLI's `romtrack export`: no statement timeout, which
+ * would cancel a long export to a slow reader), the statement's text is sent with its arguments apart. */
 typedef bool (*db_row_fn)(void *data, const PGresult *row);
 enum rt_err db_exec_rows(struct db *db, enum db_stmt stmt, const struct db_args *args, db_row_fn row_fn, void *data);
 

@@ -27,15 +27,16 @@ bool exp_latest_end(struct exp_latest *w, char *err, size_t errlen);
 /* devices.yml from the rows of DB_STMT_XFU_DEVICES: "codename:" and the list of its listed name and MIUI name. */
 bool exp_devices(const PGresult *res, exp_write_fn write, void *data, char *err, size_t errlen);
 
-/* What an RSS feed says of itself: the device's name without its region ("Redmi K40"), its codename, and the
- * link of its channel (an absolute URL). */
+/* What an RSS feed says of itself: the device's name without its region ("Redmi K40"), the codename its entries'
+ * codenames start with (XFU's codename before the first "_", which its items name), and the link of its channel
+ * (an absolute URL). */
 struct exp_rss_channel {
 	const char *device_name;
 	const char *codename;
 	const char *link;
 };
 
-/* The RSS 2.0 feed of a device from its rows of DB_STMT_XFU_DEVICE_ENTRIES, in the shape of XFU's rss/<codename>.xml:
+/* The RSS 2.0 feed of a device from its rows of DB_STMT_XFU_FEED_ENTRIES, in the shape of XFU's rss/<codename>.xml:
  * an item per entry with XFU's title, link, HTML description and pubDate. */
 bool exp_rss(const PGresult *res, const struct exp_rss_channel *channel, exp_write_fn write, void *data);
 

@@ -51,9 +51,9 @@ enum db_stmt {
 	DB_STMT_SUBSCRIPTION_REQUEST,
 	DB_STMT_SUBSCRIPTION_DELIVERIES,
 	DB_STMT_XFU_ENTRIES,
-	DB_STMT_XFU_DEVICE_ENTRIES,
+	DB_STMT_XFU_FEED_ENTRIES,
 	DB_STMT_XFU_DEVICES,
-	DB_STMT_XFU_DEVICE_NAME,
+	DB_STMT_XFU_FEED_NAME,
 	DB_STMT__MAX
 };
 
@@ -209,7 +209,7 @@ enum { DB_CLAIM_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) CLMCOL__MAX };
 	NEXT(DLVCOL_SUBSCRIPTIONS, "p.subs::text")
 enum { DLVCOL__BEFORE = CHGCOL__MAX - 1, DB_DELIVER_COLUMNS(DB_COL__ENUM, DB_COL__ENUM) DLVCOL__MAX };
 
-/* An entry of XFU's latest.yml (DB_STMT_XFU_ENTRIES, _DEVICE_ENTRIES: export.c writes latest.yml and the RSS feeds from
+/* An entry of XFU's latest.yml (DB_STMT_XFU_ENTRIES, _FEED_ENTRIES: export.c writes latest.yml and the RSS feeds from
  * it): a release under one of its display names, the codename of that name's variant (entry) and of its device; with
  * the fields a dump carries (changelog, mirrors, incremental, filename, declared) and the RSS feeds' dates (RFC 822).
  */
@@ -221,7 +221,8 @@ enum { DLVCOL__BEFORE = CHGCOL__MAX - 1, DB_DELIVER_COLUMNS(DB_COL__ENUM, DB_COL
 	NEXT(XFUCOL_LINK, "e.links[1]")                                                                            \
 	NEXT(XFUCOL_MD5, "e.md5")                                                                                  \
 	NEXT(XFUCOL_METHOD, "e.type::text")                                                                        \
-	NEXT(XFUCOL_NAME, "coalesce(n.name, (SELECT min(name) FROM display_name WHERE variant_id = v.id))")        \
+	NEXT(XFUCOL_NAME,                                                                                          \
+	     "coalesce(n.name, (SELECT min(name COLLATE \"C\") FROM display_name WHERE variant_id = v.id))")       \
 	NEXT(XFUCOL_SIZE, "e.size_bytes")                                                                          \
 	NEXT(XFUCOL_VERSION, "e.version")                                                                          \
 	NEXT(XFUCOL_CHANGELOG, "e.changelog")                                                                      \

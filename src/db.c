@@ -683,7 +683,11 @@ db_exec_rows(struct db *db, enum db_stmt stmt, const struct db_args *args, db_ro
 		return RT_ERR_DB_UNAVAILABLE;
 	db->timed_out = false;
 	metrics_db_round_trip();
-	if (!PQsendQueryPrepared(db->conn, name, db__stmts[stmt].nargs, params, NULL, NULL, 0) ||
+	/* a CLI connection has nothing prepared (and no statement timeout): the statement's text, its arguments
+	 * passed apart */
+	if (!(db->prepare ? PQsendQueryPrepared(db->conn, name, db__stmts[stmt].nargs, params, NULL, NULL, 0)
+			  : PQsendQueryParams(db->conn, db__stmts[stmt].sql, db__stmts[stmt].nargs, NULL, params, NULL,
+					      NULL, 0)) ||
 	    !PQsetSingleRowMode(db->conn)) {
 		db__set_error(db, name, PQerrorMessage(db->conn));
 		db__lost(db);

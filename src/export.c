@@ -434,20 +434,24 @@ exp__rss_item(struct buf *b, struct buf *html, const PGresult *res, int row, con
 
 	for (int c = 0; c < XFUCOL__MAX; c++)
 		v[c] = exp__value(res, row, c);
+	/* a variant without any display name (declared nowhere): its codename stands for the name */
+	if (v[XFUCOL_NAME] == NULL)
+		v[XFUCOL_NAME] = v[XFUCOL_CODENAME];
 	exp__site_word(v[XFUCOL_BRANCH], branch, sizeof branch);
 	exp__site_word(v[XFUCOL_METHOD], method, sizeof method);
+	/* what XFU's Python writes for a value it lacks (its f-string of None); a size it always has */
 	if (v[XFUCOL_SIZE] != NULL)
 		exp_format_size(strtoll(v[XFUCOL_SIZE], NULL, 10), size, sizeof size);
 	else
-		snprintf(size, sizeof size, "Unknown");
+		snprintf(size, sizeof size, "None");
 	html->len = 0;
 	buf_printf(html, "<p<b>New %s %s update available!</b></p>\n", branch, method);
 	buf_printf(html, "<p><b>Device:</b> %s</p>\n", v[XFUCOL_NAME]);
 	buf_printf(html, "<p><b>Codename:</b> %s</p>\n", codename);
 	buf_printf(html, "<p><b>Version:</b> %s | %s</p>\n", v[XFUCOL_VERSION],
-		   v[XFUCOL_ANDROID] ? v[XFUCOL_ANDROID] : "Unknown");
+		   v[XFUCOL_ANDROID] ? v[XFUCOL_ANDROID] : "None");
 	buf_printf(html, "<p><b>Size:</b> %s</p>\n", size);
-	buf_printf(html, "<p><b>MD5:</b> %s</p>\n", v[XFUCOL_MD5] ? v[XFUCOL_MD5] : "Unknown");
+	buf_printf(html, "<p><b>MD5:</b> %s</p>\n", v[XFUCOL_MD5] ? v[XFUCOL_MD5] : "None");
 	buf_puts(html, "<p><b>Changelog:</b><br>");
 	exp__changelog_html(html, v[XFUCOL_CHANGELOG] ? v[XFUCOL_CHANGELOG] : "");
 	buf_printf(html, "</p>\n<p><b>Download:</b> <a href='%s'>Here</a></p>", v[XFUCOL_LINK]);

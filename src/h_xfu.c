@@ -78,20 +78,25 @@ h_xfu_rss(struct handler_ctx *ctx)
 {
 	const char *codename = ctx->path->codename;
 	struct db_args args = {.codename = codename};
-	PGresult *name = h_query(ctx, DB_STMT_XFU_DEVICE_NAME, &args), *res;
+	PGresult *name = h_query(ctx, DB_STMT_XFU_FEED_NAME, &args), *res;
 	struct exp_rss_channel channel = {.codename = codename};
 	struct buf *body;
 
 	if (name == NULL)
 		return;
 	if (PQntuples(name) == 0) {
-		h_device_not_found(ctx, codename);
+		/* XFU's feeds go by the codename before the first "_" */
+		h_problem(ctx, RT_ERR_DEVICE_NOT_FOUND,
+			  arena_printf(ctx->arena, "no variant's codename is \"%s\" or starts with \"%s_\"", codename,
+				       codename),
+			  NULL);
 		return;
 	}
-	if ((res = h_query(ctx, DB_STMT_XFU_DEVICE_ENTRIES, &args)) == NULL)
+	if ((res = h_query(ctx, DB_STMT_XFU_FEED_ENTRIES, &args)) == NULL)
 		return;
 	channel.device_name = PQgetisnull(name, 0, 0) ? codename : PQgetvalue(name, 0, 0);
-	/* the channel's link: the device in romtrack's API, as XFU's is the device's page on its site */
+	/* the channel's link: the device in romtrack's API, as XFU's is the device's page on its site (a feed of
+	 * XFU's codename, such as dandelion's, may have entries of another device too: dandelion_c3l2) */
 	channel.link =
 		arena_printf(ctx->arena, "%s/api/devices/%s", h_feed_base_url(ctx), http_encode(ctx->arena, codename));
 	body = xfu__body(ctx);

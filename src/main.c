@@ -310,12 +310,9 @@ cmd_export(struct cmd_ctx *ctx)
 			return 2;
 		}
 	}
-	db = db_open(ctx->cfg.database, true);
-	if (!db_ensure(db)) {
-		fprintf(stderr, "romtrack: cannot connect to the database: %s\n", db_error(db));
-		db_close(db);
+	db = cmd__connect(ctx);
+	if (db == NULL)
 		return 1;
-	}
 	args.all = all ? "true" : "false";
 	writer = exp_latest_begin(format, all, cmd__write_stdout, NULL);
 	/* rows are written as they arrive: memory stays flat whatever the size of the database */

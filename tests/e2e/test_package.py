@@ -194,6 +194,23 @@ def test_units_verify_and_are_hardened(root):
     assert os.path.islink(root.file("/etc/systemd/system/multi-user.target.wants/romtrack.service"))
 
 
+def test_maintainer_scripts_restart_on_upgrade_and_stop_on_removal(debs, work):
+    """The root has no running systemd, so what the scripts do to running services is read from them: an upgrade
+    restarts what runs (never a stop without a start), a removal stops both."""
+    deb, _ = debs
+    control = os.path.join(work, "control")
+    run(["dpkg-deb", "-e", deb, control])
+    postinst = open(os.path.join(control, "postinst")).read()
+    for name in ("romtrack.service", "romtrack-deliver.service"):
+        assert "deb-systemd-invoke try-restart '%s'" % name in postinst, name
+    preinst = open(os.path.join(control, "preinst")).read() if os.path.exists(os.path.join(control, "preinst")) else ""
+    assert "deb-systemd-invoke stop" not in preinst  # debhelper's --no-start without --restart-after-upgrade did
+    prerm = open(os.path.join(control, "prerm")).read()
+    assert re.search(r'if \[ "\$1" = remove \].*\n\s*deb-systemd-invoke stop romtrack-deliver.service romtrack.service',
+                     prerm), prerm
+    assert run(["sh", "-n", os.path.join(control, "prerm")]).returncode == 0
+
+
 def test_upgrade_keeps_the_configuration_and_the_service_answers_over_nginx(stack, root, debs, work):
     deb, _ = debs
     # the machine had the previous package: its user, its configuration readable by that user only
