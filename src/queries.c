@@ -68,7 +68,9 @@
 	" ORDER BY v.codename COLLATE \"C\", e.branch, e.type, e.sort_date DESC, e.version_sort DESC, e.id," \
 	" n.name COLLATE \"C\""
 
-/* The newest release per codename, branch and type, as the API decides it (the column "newest" of sql/009). */
+/* The newest release per codename, branch and type, in the API's order (the column "newest" of sql/009). Only
+ * withdrawn releases are left out, not every one /latest leaves out ("offerable", sql/008 and sql/011: an implausible
+ * size, an error page): XFU's latest.yml lists those too (its "484 Bytes" entries). */
 #define XFU_LATEST                                                                                    \
 	"SELECT DISTINCT ON (entry_variant, branch, type) id, entry_variant FROM (" XFU_ENTRIES ") e" \
 	" ORDER BY entry_variant, branch, type, newest DESC"
