@@ -618,6 +618,16 @@ db__params(enum db_stmt stmt, const struct db_args *args, const char **params)
 		params[i] = *(const char *const *)(const void *)((const char *)args + db__stmts[stmt].offsets[i]);
 }
 
+/* A statement's failed result, read: its error counted (by SQLSTATE class) and kept as db->error; the error a client
+ * sees. The caller still owns r. */
+static enum rt_err
+db__result_error(struct db *db, const char *name, const PGresult *r)
+{
+	metrics_db_error(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+	db__set_error(db, name, PQresultErrorMessage(r));
+	return db_sqlstate_err(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+}
+
 enum rt_err
 db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult **res)
 {
@@ -655,9 +665,7 @@ db_exec(struct db *db, enum db_stmt stmt, const struct db_args *args, PGresult *
 			*res = r;
 			return RT_OK;
 		}
-		err = db_sqlstate_err(PQresultErrorField(r, PG_DIAG_SQLSTATE));
-		metrics_db_error(PQresultErrorField(r, PG_DIAG_SQLSTATE));
-		db__set_error(db, name, PQresultErrorMessage(r));
+		err = db__result_error(db, name, r);
 		PQclear(r);
 		if (PQstatus(db->conn) == CONNECTION_OK) {
 			if (err == RT_ERR_INTERNAL)
@@ -709,9 +717,7 @@ db_exec_rows(struct db *db, enum db_stmt stmt, const struct db_args *args, db_ro
 		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
 			wanted = wanted && err == RT_OK && row_fn(data, r);
 		} else if (PQresultStatus(r) != PGRES_TUPLES_OK && err == RT_OK) {
-			err = db_sqlstate_err(PQresultErrorField(r, PG_DIAG_SQLSTATE));
-			metrics_db_error(PQresultErrorField(r, PG_DIAG_SQLSTATE));
-			db__set_error(db, name, PQresultErrorMessage(r));
+			err = db__result_error(db, name, r);
 		}
 		PQclear(r);
 	}
@@ -783,9 +789,7 @@ db_sent_result(struct db *db, enum rt_err *err, PGresult **res)
 		*res = last;
 		return 1;
 	}
-	*err = db_sqlstate_err(PQresultErrorField(last, PG_DIAG_SQLSTATE));
-	metrics_db_error(PQresultErrorField(last, PG_DIAG_SQLSTATE));
-	db__set_error(db, name, PQresultErrorMessage(last));
+	*err = db__result_error(db, name, last);
 	PQclear(last);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		db__lost(db);

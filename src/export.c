@@ -180,7 +180,9 @@ struct exp_latest {
 	bool all;
 	size_t rows;
 	struct exp__yaml yaml; /* EXP_YAML */
-	bool json_ok;          /* EXP_JSON */
+	exp_write_fn write;    /* EXP_JSON */
+	void *data;
+	bool json_ok;
 };
 
 /* One entry as (key, value) pairs in XFU's key order; NULL values are written as null. */
@@ -268,7 +270,7 @@ exp__json_entry(const struct exp__entry *e)
 static void
 exp__json_put(struct exp_latest *w, const char *s, size_t len)
 {
-	w->json_ok = w->json_ok && w->yaml.write(w->yaml.data, s, len);
+	w->json_ok = w->json_ok && w->write(w->data, s, len);
 }
 
 struct exp_latest *
@@ -283,8 +285,8 @@ exp_latest_begin(enum exp_format format, bool all, exp_write_fn write, void *dat
 	if (format == EXP_YAML) {
 		exp__yaml_begin(&w->yaml, false, write, data);
 	} else {
-		w->yaml.write = write;
-		w->yaml.data = data;
+		w->write = write;
+		w->data = data;
 		w->json_ok = true;
 		exp__json_put(w, "[", 1);
 	}

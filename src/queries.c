@@ -63,6 +63,10 @@
 	" LEFT JOIN display_name n ON n.id = rn.display_name_id"                                   \
 	" WHERE r.withdrawn_at IS NULL"
 
+/* The name a variant v is listed under: the one devices.yml gave it (sql/020), else its first in byte order. */
+#define LISTED_NAME \
+	"coalesce(v.listed_name, (SELECT min(n.name COLLATE \"C\") FROM display_name n WHERE n.variant_id = v.id))"
+
 /* XFU's order of entries: codenames in byte order, as XFU sorts them; within one, branch, type, newest first, name. */
 #define XFU_ORDER                                                                                            \
 	" ORDER BY v.codename COLLATE \"C\", e.branch, e.type, e.sort_date DESC, e.version_sort DESC, e.id," \
@@ -453,14 +457,12 @@ const struct db_stmt_def db_stmts[DB_STMT__MAX] = {
 	 * its MIUI name, in byte order */
 	[DB_STMT_XFU_DEVICES] =
 		{"xfu_devices",
-		 "SELECT codename, name, miui_name FROM (SELECT v.codename, coalesce(v.listed_name,"
-		 " (SELECT min(n.name COLLATE \"C\") FROM display_name n WHERE n.variant_id = v.id)) AS name, v.miui_name"
+		 "SELECT codename, name, miui_name FROM (SELECT v.codename, " LISTED_NAME " AS name, v.miui_name"
 		 " FROM variant v WHERE v.declared) l WHERE name IS NOT NULL ORDER BY codename COLLATE \"C\""},
 	/* The name in the title of an RSS feed: the listed name of the variant whose codename is the feed's (else of
 	 * its first variant); no row when no variant's codename starts with it */
 	[DB_STMT_XFU_FEED_NAME] =
-		{"xfu_feed_name", "SELECT coalesce(v.listed_name, (SELECT min(n.name COLLATE \"C\") FROM display_name n"
-				  "  WHERE n.variant_id = v.id)) FROM variant v"
+		{"xfu_feed_name", "SELECT " LISTED_NAME " FROM variant v"
 				  " WHERE split_part(v.codename, '_', 1) = :codename::text"
 				  " ORDER BY v.codename <> :codename::text, v.listed_name IS NULL, v.codename LIMIT 1"},
 };

@@ -65,6 +65,9 @@ def unit(root, name):
     return keys
 
 
+ROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
 class Root:
     """A Debian root; commands run in a private mount namespace with /proc and /dev mounted inside it, so that
     nothing is mounted outside this test's folder and nothing stays mounted after it."""
@@ -79,17 +82,18 @@ class Root:
                 'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && { [ -z "$1" ] || echo $$ > "$1"; }'
                 ' && shift && exec "$@"', self.path, pidfile] + command
 
-    def chroot(self, *command, user=None, timeout=600, check=True, env=None):
+    def _in_root(self, command, user):
+        """chroot's command line: as root, or as user with the group the units give it (www-data)."""
         who = ["--userspec=%s:%s" % (user, user), "--groups=www-data"] if user else []
-        return run(self.wrap(["chroot", *who, self.path, *command]), timeout=timeout, check=check,
-                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **(env or {})})
+        return ["chroot", *who, self.path, *command]
+
+    def chroot(self, *command, user=None, timeout=600, check=True, env=None):
+        return run(self.wrap(self._in_root(command, user)), timeout=timeout, check=check, env={**ROOT_ENV, **(env or {})})
 
     def popen(self, command, log, pidfile, user=None):
         """Starts the command; returns the Popen (of unshare) and the command's own pid."""
-        who = ["--userspec=%s:%s" % (user, user), "--groups=www-data"] if user else []
-        proc = subprocess.Popen(self.wrap(["chroot", *who, self.path, *command], pidfile), stdout=log,
-                                stderr=subprocess.STDOUT, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                                               "LANG": "C.UTF-8"}, start_new_session=True)
+        proc = subprocess.Popen(self.wrap(self._in_root(command, user), pidfile), stdout=log,
+                                stderr=subprocess.STDOUT, env=ROOT_ENV, start_new_session=True)
         conftest.wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), timeout=15)
         return proc, int(open(pidfile).read())
 
